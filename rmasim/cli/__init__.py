@@ -1,0 +1,25 @@
+"""The ``rmasim`` command line: thin verbs over the library (typer + rich).
+
+Exit status: 0 success; 1 an ``expect`` line failed; 2 bad input (a scenario or an option), reported as
+``file:line:col: field: message`` lines on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import run as _run
+from . import validate as _validate
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="rmasim",
+    help="Deterministic simulation and chaos testing of a Workers-KV service coordinator.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("run")(_run.run)
+app.command("validate")(_validate.validate)
+app.command("schema")(_validate.schema)

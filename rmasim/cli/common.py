@@ -1,0 +1,52 @@
+"""What the verbs share: consoles, reading ``--set`` options, and turning bad input into exit status 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+
+__all__ = ["bad_input", "console", "err_console", "parse_sets"]
+
+console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """``["coordinator.edges=2", ...]`` -> ``{"coordinator.edges": 2}``; values are YAML 1.2 scalars."""
+    from ruamel.yaml import YAML
+
+    from ..scenario import Problem, ScenarioError
+
+    yaml = YAML(typ="safe", pure=True)
+    overrides: dict[str, Any] = {}
+    problems = []
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(Problem("--set", 1, 1, item, "expected KEY=VALUE, e.g. coordinator.edges=2"))
+            continue
+        try:
+            value = yaml.load(text) if text.strip() else ""
+        except Exception:
+            value = text
+        overrides[key.strip()] = value
+    if problems:
+        raise ScenarioError(problems)
+    return overrides
+
+
+@contextmanager
+def bad_input() -> Iterator[None]:
+    """Report a :class:`~rmasim.scenario.ScenarioError` as located lines on stderr and exit with status 2."""
+    from ..scenario import ScenarioError
+
+    try:
+        yield
+    except ScenarioError as error:
+        for problem in error.problems:
+            err_console.print(str(problem), markup=False)
+        raise typer.Exit(2) from None

@@ -1,0 +1,63 @@
+"""``rmasim run SCENARIO``: run one scenario, print its summary, write its artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import bad_input, console, parse_sets
+
+__all__ = ["run"]
+
+
+def run(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    seed: Annotated[int | None, typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: KEY=VALUE (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default reports/<name>/).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failed expectations.")] = False,
+) -> None:
+    """Run a scenario; exit 1 when an expect line fails, 2 on bad input."""
+    from .. import engine
+    from ..report import write_run
+    from ..scenario import load_scenario
+
+    with bad_input():
+        scenario = load_scenario(scenario_file)
+        overrides = parse_sets(set_)
+        if overrides:
+            scenario = scenario.with_overrides(overrides)
+        engine.check_expect_keys(scenario)
+    result = engine.run(scenario, seed=seed)
+    target = out if out is not None else Path("reports") / scenario.name
+    write_run(result, target)
+    if not quiet:
+        _print_summary(result)
+        console.print(f"artifacts: {target}/  ({result.wall_seconds:.2f} s wall)", markup=False)
+    failed = [e for e in result.expectations if not e.passed]
+    for e in failed:
+        console.print(f"[red]expectation failed:[/] {e.text} (actual: {e.actual})", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(result: object) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{result.scenario.name}  seed {result.seed}", show_lines=False)  # type: ignore[attr-defined]
+    table.add_column("summary key")
+    table.add_column("value", justify="right")
+    for key, value in sorted(result.summary.items()):  # type: ignore[attr-defined]
+        text = "null" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key, text)
+    console.print(table)
+    if result.expectations:  # type: ignore[attr-defined]
+        checks = Table(title="expectations")
+        checks.add_column("expect")
+        checks.add_column("actual", justify="right")
+        checks.add_column("", justify="center")
+        for e in result.expectations:  # type: ignore[attr-defined]
+            checks.add_row(e.text, str(e.actual), "[green]pass[/]" if e.passed else "[red]FAIL[/]")
+        console.print(checks)

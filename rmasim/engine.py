@@ -1,0 +1,203 @@
+"""Build a simulation from a :class:`~rmasim.scenario.Scenario`, run it, and return a :class:`RunResult`.
+
+One function assembles a run, Jepsen-style: world (KV, network, clocks, containers, named random streams from
+one root seed), system (coordinator at ``coordinator.edges`` edges, one agent per machine), runtime, workload,
+faults, observer; then SimPy runs to ``duration``, a last sample is taken, and every registered checker
+summarizes what was observed. The same scenario and seed give the same summary, bit for bit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import pandas as pd
+import simpy
+
+from .chaos import FAULTS, Chaos, FaultRecord
+from .observe import Observer, RequestLog, all_summary_keys, summarize
+from .runtime import Edge, Machine, Runtime, UniformSource
+from .scenario import Problem, Scenario, ScenarioError
+from .system import KNOWN_SERVICES, Agent, Coordinator, MachineInfo
+from .workload import PoissonClients
+from .world import Clock, Network, ServiceContainer, Streams, build_kv
+
+__all__ = ["ExpectationResult", "RunResult", "run"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationResult:
+    """One ``expect`` line checked against the summary."""
+
+    text: str
+    passed: bool
+    actual: Any
+
+
+@dataclass
+class RunResult:
+    """What one run produced: ``summary`` (flat dotted keys), ``timeseries``, ``requests``, ``expectations``."""
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    timeseries: pd.DataFrame
+    expectations: list[ExpectationResult]
+    faults: list[FaultRecord]
+    events: pd.DataFrame
+    wall_seconds: float
+    request_log: RequestLog = field(repr=False)
+
+    @cached_property
+    def requests(self) -> pd.DataFrame:
+        """One row per finished request (built on first use: a fleet-day has millions)."""
+        return self.request_log.to_frame()
+
+    @property
+    def passed(self) -> bool:
+        """True when every expectation holds."""
+        return all(e.passed for e in self.expectations)
+
+
+def check_expect_keys(scenario: Scenario) -> None:
+    """Refuse ``expect`` lines that name no declared summary key (located in the scenario file)."""
+    declared = [k.name for _, k in all_summary_keys()]
+    problems = []
+    for i, expectation in enumerate(scenario.expect):
+        if not any(_key_matches(pattern, expectation.key) for pattern in declared):
+            where = scenario.locate(("expect", i)) or (scenario.source or "<scenario>", 1, 1)
+            problems.append(
+                Problem(where[0], where[1], where[2], f"expect.{i}", f"unknown summary key {expectation.key!r}")
+            )
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _key_matches(pattern: str, key: str) -> bool:
+    if "*" not in pattern and "<" not in pattern:
+        return pattern == key
+    head = pattern.split("*")[0].split("<")[0]
+    tail = pattern.split("*")[-1].split(">")[-1]
+    return key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail)
+
+
+def run(scenario: Scenario, seed: int | None = None) -> RunResult:
+    """Run ``scenario`` once with ``seed`` (default: the scenario's own) and check its expectations."""
+    check_expect_keys(scenario)
+    wall_start = time.perf_counter()
+    seed = scenario.seed if seed is None else seed
+    sim = _Simulation(scenario, seed)
+    sim.env.run(until=scenario.duration)
+    sim.observer.sample(scenario.duration)
+    summary = summarize(sim.observer.observations())
+    expectations = []
+    for expectation in scenario.expect:
+        passed, actual = expectation.check(summary)
+        expectations.append(ExpectationResult(expectation.text, passed, actual))
+    events = pd.DataFrame(
+        [(e.t, e.kind, e.machine, e.incarnation, ",".join(e.worker_ids)) for e in sim.observer.events],
+        columns=["t", "kind", "machine", "incarnation", "worker_ids"],
+    )
+    return RunResult(
+        scenario=scenario,
+        seed=seed,
+        summary=summary,
+        timeseries=sim.observer.timeseries(),
+        expectations=expectations,
+        faults=sim.chaos.log,
+        events=events,
+        wall_seconds=time.perf_counter() - wall_start,
+        request_log=sim.observer.requests,
+    )
+
+
+class _Simulation:
+    """Everything one run is made of, wired together (see the module docstring)."""
+
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        self.scenario = scenario
+        policy = scenario.policy
+        streams = Streams(seed)
+        self.env = env = simpy.Environment()
+        n_edges = scenario.coordinator.edges
+        self.kv = build_kv(scenario.kv, n_edges, streams.generator("kv"))
+        self.network = Network.from_config(scenario.network, streams.generator("network"))
+        self.edges = [Edge(i, Clock(), UniformSource(streams.generator(f"edge/{i}"))) for i in range(n_edges)]
+        self.machines: dict[tuple[str, int], Machine] = {}
+        for group, cfg in scenario.fleet.items():
+            for index in range(cfg.count + cfg.spares):
+                self.machines[(group, index)] = self._build_machine(group, index, cfg, streams)
+        by_tunnel = {m.tunnel_url: m for m in self.machines.values()}
+        self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup)
+        coordinator = Coordinator(policy)
+
+        def agent_factory(machine: Machine) -> Agent:
+            return Agent(MachineInfo(machine.tunnel_url, machine.ports), policy)
+
+        self.runtime = Runtime(
+            env,
+            self.kv,
+            self.network,
+            coordinator,
+            agent_factory,
+            self.observer,
+            policy.request_timeout,
+            list(self.machines.values()),
+        )
+        self._schedule_boots(streams)
+        for j, spec in enumerate(scenario.workload):
+            rng = streams.generator(f"workload/{j}/{spec.service}")
+            PoissonClients(spec, self.runtime, self.edges, rng, scenario.duration).install(env)
+        self.chaos = Chaos(env, self.runtime, self.machines, scenario.fleet)
+        for spec in scenario.faults:
+            if spec.action not in FAULTS:
+                raise ValueError(f"fault action {spec.action!r} has a spec but no injector")
+            self.chaos.schedule(spec)
+        self._schedule_sampling()
+
+    def _build_machine(self, group: str, index: int, cfg: Any, streams: Streams) -> Machine:
+        containers = {
+            name: ServiceContainer.from_config(
+                svc, name, streams.generator(f"service/{group}/{index}/{name}"), cfg.speed
+            )
+            for name, svc in cfg.services.items()
+        }
+        ports = {}
+        for offset, (name, svc) in enumerate(cfg.services.items()):
+            ports[name] = svc.port or KNOWN_SERVICES.get(name) or 9000 + offset
+        n_edges = len(self.edges)
+        home = self.edges[(len(self.machines)) % n_edges]
+        return Machine(
+            group=group,
+            index=index,
+            clock=Clock.from_config(cfg.clock),
+            containers=containers,
+            ports=ports,
+            memory_gb=cfg.memory_gb,
+            home_edge=home,
+            uniform=UniformSource(streams.generator(f"machine/{group}/{index}")),
+        )
+
+    def _schedule_boots(self, streams: Streams) -> None:
+        for group, cfg in self.scenario.fleet.items():
+            rng = streams.generator(f"fleet/{group}/start")
+            offsets = rng.uniform(0.0, cfg.start_within, cfg.count).tolist() if cfg.start_within else [0.0] * cfg.count
+            for index in range(cfg.count):
+                machine = self.machines[(group, index)]
+                self.env.timeout(cfg.start_at + offsets[index]).callbacks.append(
+                    lambda _e, m=machine: self.runtime.start_machine(m)
+                )
+
+    def _schedule_sampling(self) -> None:
+        every = self.scenario.sample_every
+        end = self.scenario.duration
+
+        def tick(event: Any) -> None:
+            self.observer.sample(event.env.now)
+            if event.env.now + every < end:
+                event.env.timeout(every).callbacks.append(tick)
+
+        if every < end:
+            self.env.timeout(every).callbacks.append(tick)

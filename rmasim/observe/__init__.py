@@ -1,0 +1,47 @@
+"""Checkers and metrics: what a run measured (DESIGN.md section 6).
+
+Importing this package registers the built-in checkers in :data:`CHECKERS`; :func:`summarize` runs them all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import kv_cost, pollution, purge, routing  # noqa: F401 - registers the built-in checkers
+from .base import (
+    CHECKERS,
+    Checker,
+    MachineEvent,
+    Observations,
+    SampleView,
+    SummaryKey,
+    all_summary_keys,
+    register_checker,
+)
+from .outcomes import OUTCOMES, Outcome, classify
+from .recorder import Observer, RequestLog
+
+__all__ = [
+    "CHECKERS",
+    "OUTCOMES",
+    "Checker",
+    "MachineEvent",
+    "Observations",
+    "Observer",
+    "Outcome",
+    "RequestLog",
+    "SampleView",
+    "SummaryKey",
+    "all_summary_keys",
+    "classify",
+    "register_checker",
+    "summarize",
+]
+
+
+def summarize(obs: Observations) -> dict[str, Any]:
+    """Every registered checker's summary keys, merged into one flat dict."""
+    summary: dict[str, Any] = {}
+    for checker in CHECKERS.values():
+        summary.update(checker.summarize(obs))
+    return summary

@@ -1,0 +1,114 @@
+"""Checkers: named, registered, pure functions of what a run observed.
+
+A checker measures one property. It may look at the registry at each sample (:meth:`Checker.sample`, a pure
+function of the authoritative snapshot and the ground truth at that instant, whose result becomes columns of
+the time series) and it condenses the whole run into flat, dotted summary keys (:meth:`Checker.summarize`, a
+pure function of :class:`Observations`). Each key is declared once, with what it means and which direction is
+better; the README's metric table is generated from these declarations.
+
+To add a checker: subclass :class:`Checker`, set ``name`` and ``keys``, override ``summarize`` (and ``sample``
+when it needs the registry over time), and decorate the class with :func:`register_checker`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = [
+    "CHECKERS",
+    "Checker",
+    "MachineEvent",
+    "Observations",
+    "SampleView",
+    "SummaryKey",
+    "all_summary_keys",
+    "register_checker",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryKey:
+    """One summary key: its name (``*`` stands for a family such as an outcome name), meaning, unit, and
+    whether ``higher`` or ``lower`` values are better (``none``: neither)."""
+
+    name: str
+    doc: str
+    unit: str = ""
+    better: str = "lower"
+
+
+@dataclass(frozen=True, slots=True)
+class MachineEvent:
+    """A machine's life event: start, crash, stop (graceful begins) or exit (agent gone after a stop)."""
+
+    t: float
+    kind: str
+    machine: str
+    incarnation: int
+    worker_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SampleView:
+    """What a sampling checker sees at one instant: the registry as stored, and the truth."""
+
+    t: float
+    snapshot: Any
+    """:class:`rmasim.system.RegistrySnapshot` of the central store."""
+    serving: Mapping[str, frozenset[str]]
+    """Live worker id -> services whose container is really up on that worker's machine."""
+
+
+@dataclass
+class Observations:
+    """Everything a run recorded, for the checkers' ``summarize``."""
+
+    duration: float
+    warmup: float
+    samples: list[dict[str, Any]]
+    requests: Any
+    """:class:`rmasim.observe.recorder.RequestLog`."""
+    events: list[MachineEvent]
+    index_changes: list[tuple[float, frozenset[str]]]
+    """(time, ids present in any service index) each time that set changed, at sample resolution."""
+    kv_stats: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Checker:
+    """Base class of checkers; see the module docstring for how to extend it."""
+
+    name: ClassVar[str] = ""
+    keys: ClassVar[tuple[SummaryKey, ...]] = ()
+
+    def sample(self, view: SampleView) -> dict[str, float]:
+        """Columns for the time series at one sample (default: none)."""
+        return {}
+
+    def summarize(self, obs: Observations) -> dict[str, Any]:
+        """Summary keys for the whole run."""
+        raise NotImplementedError
+
+
+CHECKERS: dict[str, Checker] = {}
+
+
+def register_checker(cls: type[Checker]) -> type[Checker]:
+    """Class decorator: register one instance of a checker under its ``name`` (duplicates are an error)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if cls.name in CHECKERS:
+        raise ValueError(f"duplicate checker name {cls.name!r}")
+    taken = {k.name for c in CHECKERS.values() for k in c.keys}
+    clash = taken & {k.name for k in cls.keys}
+    if clash:
+        raise ValueError(f"checker {cls.name!r} declares keys already declared: {sorted(clash)}")
+    CHECKERS[cls.name] = cls()
+    return cls
+
+
+def all_summary_keys() -> list[tuple[str, SummaryKey]]:
+    """(checker name, key) for every declared key, in registration order."""
+    return [(c.name, k) for c in CHECKERS.values() for k in c.keys]

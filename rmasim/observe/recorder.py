@@ -1,0 +1,160 @@
+"""The observer: receives the runtime's hooks, samples the registry, and keeps the run's record.
+
+Requests are stored column-wise in typed arrays (a fleet-day is millions of rows); the time series holds one
+row per ``sample_every``: the sampling checkers' columns plus the requests and KV writes of that interval.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..system import registry_snapshot
+from .base import CHECKERS, MachineEvent, Observations, SampleView
+from .outcomes import OUTCOME_CODES, OUTCOMES, classify
+from .truth import GroundTruth
+
+__all__ = ["Observer", "RequestLog"]
+
+
+class RequestLog:
+    """Column store of finished requests; ``to_frame()`` gives the ``requests`` DataFrame."""
+
+    def __init__(self) -> None:
+        self.service = array("H")
+        self.edge = array("H")
+        self.t_arrival = array("d")
+        self.t_done = array("d")
+        self.status = array("H")
+        self.outcome = array("B")
+        self.target = array("i")
+        self.target_up = array("b")
+        self.attempts = array("B")
+        self.services: dict[str, int] = {}
+        self.targets: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.t_arrival)
+
+    def append(self, record: Any, outcome: str) -> None:
+        service = self.services.setdefault(record.service, len(self.services))
+        target = -1 if record.target is None else self.targets.setdefault(record.target, len(self.targets))
+        self.service.append(service)
+        self.edge.append(record.edge)
+        self.t_arrival.append(record.t_arrival)
+        self.t_done.append(record.t_done)
+        self.status.append(record.status)
+        self.outcome.append(OUTCOME_CODES[outcome])
+        self.target.append(target)
+        self.target_up.append(-1 if record.target_up is None else int(record.target_up))
+        self.attempts.append(min(record.attempts, 255))
+
+    def outcome_names(self) -> np.ndarray:
+        return np.array(list(OUTCOMES), dtype=object)[np.frombuffer(self.outcome, dtype=np.uint8)]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Numeric columns as numpy arrays (no copy)."""
+        return {
+            "t_arrival": np.frombuffer(self.t_arrival, dtype=np.float64),
+            "t_done": np.frombuffer(self.t_done, dtype=np.float64),
+            "outcome": np.frombuffer(self.outcome, dtype=np.uint8),
+            "attempts": np.frombuffer(self.attempts, dtype=np.uint8),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per request: arrival, completion, latency, service, edge, status, outcome, target."""
+        a = self.arrays()
+        services = list(self.services)
+        targets = list(self.targets)
+        target_codes = np.frombuffer(self.target, dtype=np.int32)
+        return pd.DataFrame(
+            {
+                "t_arrival": a["t_arrival"],
+                "t_done": a["t_done"],
+                "latency": a["t_done"] - a["t_arrival"],
+                "service": pd.Categorical.from_codes(np.frombuffer(self.service, dtype=np.uint16), services),
+                "edge": np.frombuffer(self.edge, dtype=np.uint16),
+                "status": np.frombuffer(self.status, dtype=np.uint16),
+                "outcome": pd.Categorical.from_codes(a["outcome"], list(OUTCOMES)),
+                "target": pd.Categorical.from_codes(target_codes, targets),
+                "target_up": pd.array(
+                    [None if v < 0 else bool(v) for v in np.frombuffer(self.target_up, dtype=np.int8)],
+                    dtype="boolean",
+                ),
+                "attempts": a["attempts"],
+            }
+        )
+
+
+class Observer:
+    """Implements the runtime's hooks and the periodic sample; ``observations()`` closes the record."""
+
+    def __init__(self, kv: Any, machines_by_tunnel: dict[str, Any], duration: float, warmup: float) -> None:
+        self.kv = kv
+        self.truth = GroundTruth(machines_by_tunnel)
+        self.duration = duration
+        self.warmup = warmup
+        self.requests = RequestLog()
+        self.samples: list[dict[str, Any]] = []
+        self.events: list[MachineEvent] = []
+        self.index_changes: list[tuple[float, frozenset[str]]] = []
+        self.traces: list[tuple[float, str, str, dict[str, Any]]] = []
+        self._interval_counts = [0] * len(OUTCOMES)
+        self._last_writes = 0
+
+    # --- runtime hooks ---------------------------------------------------------------------------------
+
+    def trace(self, event: str, fields: dict[str, Any], node: str, now: float) -> None:
+        if event == "worker_id_assigned":
+            self.truth.assign(fields["worker_id"], fields.get("tunnel_url"))
+        self.traces.append((now, node, event, fields))
+
+    def request_done(self, record: Any) -> None:
+        outcome = classify(record.status, record.forward)
+        self.requests.append(record, outcome)
+        self._interval_counts[OUTCOME_CODES[outcome]] += 1
+
+    def machine_event(self, kind: str, machine: Any, now: float) -> None:
+        ids = tuple(self.truth.ids_of.get((machine.name, machine.incarnation), ()))
+        self.events.append(MachineEvent(now, kind, machine.name, machine.incarnation, ids))
+
+    # --- sampling --------------------------------------------------------------------------------------
+
+    def sample(self, now: float) -> None:
+        """One row of the time series: sampling checkers on the central store vs the truth."""
+        snapshot = registry_snapshot(self.kv.central_snapshot(now))
+        view = SampleView(now, snapshot, self.truth.serving())
+        row: dict[str, Any] = {"t": now}
+        for checker in CHECKERS.values():
+            row.update(checker.sample(view))
+        counts = self._interval_counts
+        total = sum(counts)
+        row["requests"] = total
+        row["requests_ok"] = counts[OUTCOME_CODES["ok"]]
+        row["success_rate"] = counts[OUTCOME_CODES["ok"]] / total if total else float("nan")
+        self._interval_counts = [0] * len(OUTCOMES)
+        stats = self.kv.stats
+        writes = stats.total("write") + stats.total("delete")
+        row["kv_writes"] = writes - self._last_writes
+        self._last_writes = writes
+        self.samples.append(row)
+        ids = frozenset(w for _, w in snapshot.index_entries())
+        if not self.index_changes or self.index_changes[-1][1] != ids:
+            self.index_changes.append((now, ids))
+
+    def observations(self) -> Observations:
+        return Observations(
+            duration=self.duration,
+            warmup=self.warmup,
+            samples=self.samples,
+            requests=self.requests,
+            events=self.events,
+            index_changes=self.index_changes,
+            kv_stats=self.kv.stats,
+        )
+
+    def timeseries(self) -> pd.DataFrame:
+        return pd.DataFrame(self.samples)

@@ -1,0 +1,55 @@
+"""Routing outcomes and latency of client requests that arrived after warmup.
+
+``routing.success_rate`` = ok / requests; ``routing.failures.<outcome>`` counts each non-ok outcome of the
+table in :mod:`rmasim.observe.outcomes`; latency percentiles are over successful requests only (seconds, from
+arrival at the edge to the edge's answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Checker, Observations, SummaryKey, register_checker
+from .outcomes import OUTCOME_CODES, OUTCOMES
+
+__all__ = ["Routing"]
+
+_PERCENTILES = {"latency.p50": 50.0, "latency.p95": 95.0, "latency.p99": 99.0}
+
+
+@register_checker
+class Routing(Checker):
+    name = "routing"
+    keys = (
+        SummaryKey("routing.requests", "client requests that arrived after warmup", "count", "none"),
+        SummaryKey("routing.success_rate", "share of those requests served ok", "ratio", "higher"),
+        SummaryKey("routing.failures.*", "requests per non-ok outcome (see the outcome table)", "count"),
+        SummaryKey("routing.attempts_per_request", "forward attempts per request", "count"),
+        SummaryKey("latency.mean", "mean latency of successful requests", "s"),
+        SummaryKey("latency.p50", "median latency of successful requests", "s"),
+        SummaryKey("latency.p95", "95th percentile latency of successful requests", "s"),
+        SummaryKey("latency.p99", "99th percentile latency of successful requests", "s"),
+    )
+
+    def summarize(self, obs: Observations) -> dict[str, Any]:
+        a = obs.requests.arrays()
+        measured = a["t_arrival"] >= obs.warmup
+        outcomes = a["outcome"][measured]
+        n = int(outcomes.size)
+        counts = np.bincount(outcomes, minlength=len(OUTCOMES))
+        out: dict[str, Any] = {
+            "routing.requests": n,
+            "routing.success_rate": float(counts[OUTCOME_CODES["ok"]] / n) if n else None,
+            "routing.attempts_per_request": float(a["attempts"][measured].mean()) if n else None,
+        }
+        for name, code in OUTCOME_CODES.items():
+            if name != "ok":
+                out[f"routing.failures.{name}"] = int(counts[code])
+        ok = measured & (a["outcome"] == OUTCOME_CODES["ok"])
+        latency = (a["t_done"] - a["t_arrival"])[ok]
+        out["latency.mean"] = float(latency.mean()) if latency.size else None
+        for key, q in _PERCENTILES.items():
+            out[key] = float(np.percentile(latency, q)) if latency.size else None
+        return out

@@ -1,0 +1,79 @@
+"""Write a run's artifacts into a directory, all or nothing.
+
+Files: ``summary.json`` (the summary keys, sorted; byte-identical for the same scenario and seed),
+``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json`` and ``run.json`` (seed,
+faults, wall time: the only non-deterministic file). Everything is written into a temporary sibling directory
+first and then swapped in with renames, so a crash or a bad input never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_directory", "summary_json", "write_run"]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    """The canonical text of a summary: sorted keys, NaN/inf as null, a final newline."""
+    return json.dumps({k: _clean(v) for k, v in summary.items()}, sort_keys=True, indent=2) + "\n"
+
+
+class atomic_directory:
+    """``with atomic_directory(path) as tmp:`` write into ``tmp``; on success it replaces ``path`` whole."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __enter__(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
+        return self.tmp
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        old = None
+        if self.path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old.", dir=self.path.parent))
+            os.replace(self.path, old / "previous")
+        os.replace(self.tmp, self.path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
+    """Write every artifact of ``result`` (a :class:`rmasim.RunResult`) to ``out`` atomically."""
+    from .timeline import plot_timeline
+
+    out = Path(out)
+    with atomic_directory(out) as tmp:
+        (tmp / "summary.json").write_text(summary_json(result.summary))
+        result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
+        result.requests.to_parquet(tmp / "requests.parquet", index=False)
+        expectations = [{"expect": e.text, "passed": e.passed, "actual": _clean(e.actual)} for e in result.expectations]
+        (tmp / "expectations.json").write_text(json.dumps(expectations, indent=2) + "\n")
+        run_info = {
+            "scenario": result.scenario.name,
+            "source": str(result.scenario.source) if result.scenario.source else None,
+            "seed": result.seed,
+            "wall_seconds": result.wall_seconds,
+            "faults": [
+                {"t": f.t, "action": f.action, "target": f.target, "effective": f.effective} for f in result.faults
+            ],
+        }
+        (tmp / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        plot_timeline(result, tmp / "timeline.png")
+    return out

@@ -1,0 +1,144 @@
+"""Run a sans-IO generator in simulated time, with callbacks on SimPy timeouts instead of a SimPy process.
+
+A :class:`Driver` holds a stack of generators. The bottom one is system code (the coordinator's handler, the
+agent's loop): it yields :mod:`rmasim.system.ops` operations. The runtime answers a cheap operation (a KV read
+that hits the edge cache, the clock, a random draw) with a ``(result, delay)`` pair: at once when the delay is 0,
+without touching the event queue, else after one timeout (a result that is an exception instance is thrown
+instead of sent). An operation with several steps is a small *runtime* generator pushed on the stack, which
+yields either a float (wait that many simulated seconds) or :data:`PARK` (wait until someone calls
+:meth:`Driver.wake`). Its return value is sent to the generator below it, its exception thrown into it.
+
+Why not a SimPy process per request: a process costs an initialisation event and a resume per step; the hot
+path of a fleet-day run is millions of routed requests, and a timeout with a callback is SimPy's cheapest
+primitive (DESIGN.md section 4, speed note). Crash and graceful stop are :meth:`kill` and :meth:`throw`;
+a *token* invalidates any wake-up that was pending when the driver's state changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = ["PARK", "Driver"]
+
+
+class _Park:
+    def __repr__(self) -> str:
+        return "PARK"
+
+
+#: Yielded by a runtime generator to wait for an explicit :meth:`Driver.wake`.
+PARK = _Park()
+
+DoneCallback = Callable[[Any, BaseException | None], None]
+
+
+class Driver:
+    """One running system generator (a request being served, an agent process)."""
+
+    __slots__ = ("ctx", "finished", "on_done", "rt", "stack", "token")
+
+    def __init__(self, rt: Runtime, gen: Generator[Any, Any, Any], ctx: Any, on_done: DoneCallback | None = None):
+        self.rt = rt
+        self.ctx = ctx
+        self.stack: list[Generator[Any, Any, Any]] = [gen]
+        self.token = 0
+        self.finished = False
+        self.on_done = on_done
+
+    # --- control ---------------------------------------------------------------------------------------
+
+    def start(self) -> Driver:
+        """Run until the first wait (at the current simulated time)."""
+        self._run(None, None)
+        return self
+
+    def wake(self, token: int, value: Any = None, exc: BaseException | None = None) -> None:
+        """Resume a parked or sleeping generator, unless ``token`` is stale (the driver moved on)."""
+        if token == self.token and not self.finished:
+            self.token += 1
+            self._run(value, exc)
+
+    def kill(self) -> None:
+        """Stop dead (a crash): the generators are closed, nothing else runs, ``on_done`` is not called."""
+        if self.finished:
+            return
+        self.finished = True
+        self.token += 1
+        while self.stack:
+            self.stack.pop().close()
+
+    def throw(self, exc: BaseException) -> None:
+        """Raise ``exc`` at the current wait (a graceful stop); a pending wake-up is cancelled."""
+        if not self.finished:
+            self.token += 1
+            self._run(None, exc)
+
+    # --- the loop --------------------------------------------------------------------------------------
+
+    def _run(self, value: Any, exc: BaseException | None) -> None:
+        stack = self.stack
+        rt = self.rt
+        sync = rt.sync_ops
+        timed = rt.timed_ops
+        while True:
+            top = stack[-1]
+            try:
+                yielded = top.send(value) if exc is None else top.throw(exc)
+            except StopIteration as stop:
+                stack.pop()
+                value, exc = stop.value, None
+                if not stack:
+                    self._finish(value, None)
+                    return
+                continue
+            except Exception as error:
+                stack.pop()
+                value, exc = None, error
+                if not stack:
+                    self._finish(None, error)
+                    return
+                continue
+            exc = None
+            kind = type(yielded)
+            if kind is float or kind is int:
+                if yielded > 0:
+                    ev = rt.env.timeout(yielded)
+                    ev.callbacks.append(partial(self._on_timeout, self.token))
+                    return
+                value = None
+            elif yielded is PARK:
+                return
+            else:
+                handler = sync.get(kind)
+                if handler is not None:
+                    value, delay = handler(self.ctx, yielded)
+                    if delay > 0:
+                        ev = rt.env.timeout(delay)
+                        ev.callbacks.append(partial(self._on_result, self.token, value))
+                        return
+                    if isinstance(value, BaseException):
+                        value, exc = None, value
+                else:
+                    stack.append(timed[kind](self.ctx, yielded, self))
+                    value = None
+
+    def _on_timeout(self, token: int, _event: Any) -> None:
+        self.wake(token)
+
+    def _on_result(self, token: int, value: Any, _event: Any) -> None:
+        if isinstance(value, BaseException):
+            self.wake(token, None, value)
+        else:
+            self.wake(token, value)
+
+    def _finish(self, value: Any, exc: BaseException | None) -> None:
+        self.finished = True
+        if self.on_done is not None:
+            self.on_done(value, exc)
+        elif exc is not None:
+            raise exc

@@ -1,0 +1,120 @@
+"""The simulated nodes the runtime drives: coordinator edges, machines, and the per-call context.
+
+An **edge** is one Cloudflare location running the coordinator Worker: its own KV cache (inside the KV model,
+by index), clock and random stream. A **machine** is one worker box: its service containers, its clock, its
+tunnel URL, and at most one running agent process. ``state`` is ``up``, ``stopping`` (graceful stop in
+progress: services and tunnel already down, the agent still unregistering) or ``down``. Each start of the
+agent is a new *incarnation*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..world import Clock, ServiceContainer
+
+__all__ = ["Ctx", "Edge", "Machine", "RequestRecord", "UniformSource"]
+
+
+class UniformSource:
+    """Floats uniform in [0, 1) from a numpy generator, drawn a batch at a time (deterministic)."""
+
+    __slots__ = ("_buf", "_i", "_rng")
+
+    def __init__(self, rng: Any, batch: int = 1024) -> None:
+        self._rng = rng
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._rng.random(1024).tolist()
+            self._i = 0
+        value = self._buf[self._i]
+        self._i += 1
+        return value
+
+
+@dataclass(eq=False)
+class Edge:
+    """A coordinator location (a Cloudflare PoP)."""
+
+    index: int
+    clock: Clock
+    uniform: Callable[[], float]
+
+    @property
+    def name(self) -> str:
+        return f"edge/{self.index}"
+
+
+@dataclass(eq=False)
+class Machine:
+    """A worker box: containers, clock, tunnel, and the agent process of its current incarnation."""
+
+    group: str
+    index: int
+    clock: Clock
+    containers: dict[str, ServiceContainer]
+    ports: dict[str, int]
+    memory_gb: float
+    home_edge: Edge
+    uniform: Callable[[], float]
+    state: str = "down"
+    incarnation: int = 0
+    driver: Any = None
+    agent: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.group}/{self.index}"
+
+    @property
+    def node(self) -> str:
+        """The machine's network node name (agent and tunnel run there)."""
+        return f"agent/{self.group}/{self.index}"
+
+    @property
+    def tunnel_url(self) -> str:
+        return f"https://{self.group}-{self.index}.tunnel.invalid"
+
+    @property
+    def up(self) -> bool:
+        return self.state == "up"
+
+    def container_on_port(self, port: int) -> ServiceContainer | None:
+        for name, p in self.ports.items():
+            if p == port:
+                return self.containers.get(name)
+        return None
+
+
+@dataclass(eq=False, slots=True)
+class RequestRecord:
+    """What happened to one client request (filled by the runtime, classified by the observer)."""
+
+    rid: int
+    service: str
+    edge: int
+    t_arrival: float
+    t_done: float = float("nan")
+    status: int = 0
+    attempts: int = 0
+    target: str | None = None
+    target_up: bool | None = None
+    forward: str | None = None
+    """Low-level result of the last forward: ok, connect_error, timeout, service_error (None: none tried)."""
+
+
+@dataclass(eq=False, slots=True)
+class Ctx:
+    """Who is running a generator: its node name, clock, random source, edge, machine, request record."""
+
+    node: str
+    clock: Clock
+    uniform: Callable[[], float]
+    edge: Edge
+    machine: Machine | None = None
+    record: RequestRecord | None = None

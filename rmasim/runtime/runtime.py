@@ -1,0 +1,331 @@
+"""The interpreter: turns the system's operations into calls on the simulated world, in SimPy time.
+
+Rules (see :mod:`rmasim.world` for the models behind them):
+
+- **KV** operations go to the caller's edge (an agent's calls are served at its home edge); a cache hit costs no
+  time, a central fetch or a write costs a latency draw. A rejected write (429) or an unavailable store comes
+  back as :class:`~rmasim.system.ops.KVFailure`.
+- **Clocks**: ``Now`` reads the caller's local clock; ``Sleep(d)`` lasts ``d`` seconds of that clock.
+- **Agent -> coordinator** calls cross the network to the home edge, run the handler there as a separate
+  server-side invocation (it carries on if the agent dies meanwhile), and come back; a lost or partitioned
+  message, or an answer later than the call's timeout, is a :class:`~rmasim.system.ops.RequestTimeout`.
+- **Coordinator -> tunnel** forwards: a machine that is not up refuses only after ``connect_timeout``
+  (:class:`~rmasim.system.ops.ConnectError`); a live one queues the request in its FIFO container, whose
+  finish time is known on arrival; past the timeout the caller gets ``RequestTimeout`` while the container keeps
+  working; a container that is down answers 502; a crash while the request is in the machine fails it (noticed
+  when it would have completed). The client <-> edge hop is not modelled: a request's latency runs from its
+  arrival at the edge to the edge's answer.
+- **Agent -> localhost** health probes answer at once: 200 with the container's version, or a refused
+  connection when the container is down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from functools import partial
+from typing import Any, Protocol
+
+from ..system.ops import (
+    COORDINATOR,
+    ConnectError,
+    HttpCall,
+    KvCas,
+    KvDelete,
+    KVFailure,
+    KvGet,
+    KvGetMany,
+    KvList,
+    KvPut,
+    MachineStats,
+    Now,
+    Random,
+    ReadLoad,
+    Request,
+    RequestTimeout,
+    Response,
+    Sleep,
+    Trace,
+)
+from ..world import KV_UNAVAILABLE, KVStatus
+from .driver import PARK, Driver
+from .nodes import Ctx, Edge, Machine, RequestRecord
+
+__all__ = ["Hooks", "Runtime"]
+
+LOCALHOST = "http://localhost:"
+
+
+class Hooks(Protocol):
+    """What the runtime tells its observer."""
+
+    def trace(self, event: str, fields: dict[str, Any], node: str, now: float) -> None: ...
+
+    def request_done(self, record: RequestRecord) -> None: ...
+
+    def machine_event(self, kind: str, machine: Machine, now: float) -> None: ...
+
+
+class Runtime:
+    """Runs the coordinator and agents of one simulation over one world."""
+
+    def __init__(
+        self,
+        env: Any,
+        kv: Any,
+        network: Any,
+        coordinator: Any,
+        agent_factory: Callable[[Machine], Any],
+        hooks: Hooks,
+        platform_timeout: float,
+        machines: list[Machine],
+    ) -> None:
+        self.env = env
+        self.kv = kv
+        self.net = network
+        self.coordinator = coordinator
+        self.agent_factory = agent_factory
+        self.hooks = hooks
+        self.platform_timeout = platform_timeout
+        self.tunnels: dict[str, Machine] = {m.tunnel_url: m for m in machines}
+        self._next_rid = 0
+        self.sync_ops: dict[type, Callable[[Ctx, Any], tuple[Any, float]]] = {
+            KvGet: self._kv_get,
+            KvGetMany: self._kv_get_many,
+            KvPut: self._kv_put,
+            KvDelete: self._kv_delete,
+            KvList: self._kv_list,
+            KvCas: self._kv_cas,
+            Now: self._now,
+            Random: self._random,
+            Sleep: self._sleep,
+            Trace: self._trace,
+        }
+        self.timed_ops: dict[type, Callable[[Ctx, Any, Driver], Generator[Any, Any, Any]]] = {
+            HttpCall: self._http,
+            ReadLoad: self._read_load,
+        }
+
+    # --- machines ---------------------------------------------------------------------------------------
+
+    def start_machine(self, machine: Machine) -> bool:
+        """Boot a machine that is down: containers up, a new agent process (a new incarnation)."""
+        if machine.state != "down":
+            return False
+        now = self.env.now
+        machine.state = "up"
+        machine.incarnation += 1
+        for container in machine.containers.values():
+            container.restart(now)
+        machine.agent = self.agent_factory(machine)
+        ctx = Ctx(machine.node, machine.clock, machine.uniform, machine.home_edge, machine)
+        self.hooks.machine_event("start", machine, now)
+        machine.driver = Driver(self, machine.agent.run(), ctx, partial(self._agent_exited, machine))
+        machine.driver.start()
+        return True
+
+    def crash_machine(self, machine: Machine) -> bool:
+        """Power loss: agent, tunnel and containers die at once; nothing is unregistered."""
+        if machine.state == "down":
+            return False
+        now = self.env.now
+        machine.state = "down"
+        if machine.driver is not None:
+            machine.driver.kill()
+        for container in machine.containers.values():
+            container.crash(now)
+        self.hooks.machine_event("crash", machine, now)
+        return True
+
+    def stop_machine(self, machine: Machine, shutdown: BaseException) -> bool:
+        """Graceful stop: services and tunnel go down now; the agent gets ``shutdown`` and may unregister."""
+        if machine.state != "up":
+            return False
+        now = self.env.now
+        machine.state = "stopping"
+        for container in machine.containers.values():
+            container.crash(now)
+        self.hooks.machine_event("stop", machine, now)
+        machine.driver.throw(shutdown)
+        return True
+
+    def _agent_exited(self, machine: Machine, _value: Any, exc: BaseException | None) -> None:
+        if exc is not None:
+            raise exc
+        machine.state = "down"
+        self.hooks.machine_event("exit", machine, self.env.now)
+
+    # --- client requests --------------------------------------------------------------------------------
+
+    def client_request(self, service: str, edge: Edge, path: str = "/process") -> RequestRecord:
+        """A client's request for ``service`` arrives at ``edge`` now."""
+        record = RequestRecord(self._next_rid, service, edge.index, self.env.now)
+        self._next_rid += 1
+        ctx = Ctx(edge.name, edge.clock, edge.uniform, edge, None, record)
+        request = Request("POST", f"/api/service/{service}{path}")
+        Driver(self, self.coordinator.handle(request), ctx, partial(self._request_done, record)).start()
+        return record
+
+    def _request_done(self, record: RequestRecord, response: Response | None, exc: BaseException | None) -> None:
+        if exc is not None:
+            raise exc
+        record.t_done = self.env.now
+        record.status = response.status if response is not None else 500
+        self.hooks.request_done(record)
+
+    # --- sync operations: (result, delay) -----------------------------------------------------------------
+
+    def _kv_get(self, ctx: Ctx, op: KvGet) -> tuple[Any, float]:
+        value, latency = self.kv.get(ctx.edge.index, op.key, self.env.now)
+        if value is KV_UNAVAILABLE:
+            return KVFailure(503, op.key), latency
+        return value, latency
+
+    def _kv_get_many(self, ctx: Ctx, op: KvGetMany) -> tuple[Any, float]:
+        values, latency = self.kv.get_many(ctx.edge.index, op.keys, self.env.now)
+        if self.kv.outage and any(v is KV_UNAVAILABLE for v in values):
+            return KVFailure(503, op.keys[values.index(KV_UNAVAILABLE)]), latency
+        return values, latency
+
+    def _kv_put(self, ctx: Ctx, op: KvPut) -> tuple[Any, float]:
+        status, latency = self.kv.put(ctx.edge.index, op.key, op.value, self.env.now)
+        return _status_result(status, op.key), latency
+
+    def _kv_delete(self, ctx: Ctx, op: KvDelete) -> tuple[Any, float]:
+        status, latency = self.kv.delete(ctx.edge.index, op.key, self.env.now)
+        return _status_result(status, op.key), latency
+
+    def _kv_list(self, ctx: Ctx, op: KvList) -> tuple[Any, float]:
+        keys, cursor, latency = self.kv.list(ctx.edge.index, op.prefix, self.env.now, op.cursor)
+        if keys is KV_UNAVAILABLE:
+            return KVFailure(503, op.prefix), latency
+        return (keys, cursor), latency
+
+    def _kv_cas(self, ctx: Ctx, op: KvCas) -> tuple[Any, float]:
+        ok, current, latency = self.kv.cas(ctx.edge.index, op.key, op.expected, op.new, self.env.now)
+        return (ok, current), latency
+
+    def _now(self, ctx: Ctx, op: Now) -> tuple[Any, float]:
+        return ctx.clock.local(self.env.now), 0.0
+
+    def _random(self, ctx: Ctx, op: Random) -> tuple[Any, float]:
+        return ctx.uniform(), 0.0
+
+    def _sleep(self, ctx: Ctx, op: Sleep) -> tuple[Any, float]:
+        return None, ctx.clock.true_duration(op.seconds)
+
+    def _trace(self, ctx: Ctx, op: Trace) -> tuple[Any, float]:
+        self.hooks.trace(op.event, op.fields, ctx.node, self.env.now)
+        return None, 0.0
+
+    # --- timed operations: runtime generators ----------------------------------------------------------
+
+    def _read_load(self, ctx: Ctx, op: ReadLoad, driver: Driver) -> Generator[Any, Any, MachineStats]:
+        yield op.interval
+        machine = ctx.machine
+        assert machine is not None, "ReadLoad outside a machine"
+        now = self.env.now
+        busy = capacity = 0.0
+        for container in machine.containers.values():
+            busy += container.busy_fraction(now - op.interval, now) * container.capacity
+            capacity += container.capacity
+        return MachineStats(min(1.0, busy / capacity) if capacity else 0.0, machine.memory_gb)
+
+    def _http(self, ctx: Ctx, op: HttpCall, driver: Driver) -> Generator[Any, Any, Response]:
+        if op.url == COORDINATOR:
+            return (yield from self._call_coordinator(ctx, op, driver))
+        if op.url.startswith(LOCALHOST):
+            return self._call_localhost(ctx, op)
+        return (yield from self._call_tunnel(ctx, op))
+
+    def _call_localhost(self, ctx: Ctx, op: HttpCall) -> Response:
+        machine = ctx.machine
+        container = machine.container_on_port(int(op.url[len(LOCALHOST) :])) if machine else None
+        if container is None or not container.up:
+            raise ConnectError(op.url)
+        return Response(200, {"status": "healthy", "version": container.version})
+
+    def _call_coordinator(self, ctx: Ctx, op: HttpCall, driver: Driver) -> Generator[Any, Any, Response]:
+        env, net, edge = self.env, self.net, ctx.edge
+        deadline = env.now + (op.timeout if op.timeout is not None else self.platform_timeout)
+        token = driver.token
+        timer = env.timeout(deadline - env.now)
+        timer.callbacks.append(lambda _e: driver.wake(token, None, RequestTimeout(op.path)))
+        if net.delivered(ctx.node, edge.name, env.now):
+            server_ctx = Ctx(edge.name, edge.clock, edge.uniform, edge)
+            request = Request(op.method, op.path, op.body)
+            reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, token)
+            arrive = env.timeout(net.latency(ctx.node, edge.name))
+            arrive.callbacks.append(
+                lambda _e: Driver(self, self.coordinator.handle(request), server_ctx, reply).start()
+            )
+        return (yield PARK)
+
+    def _reply_to_agent(
+        self, node: str, edge_name: str, driver: Driver, token: int, resp: Response, exc: BaseException | None
+    ) -> None:
+        if exc is not None:
+            raise exc
+        if self.net.delivered(edge_name, node, self.env.now):
+            back = self.env.timeout(self.net.latency(edge_name, node))
+            back.callbacks.append(lambda _e: driver.wake(token, resp))
+
+    def _call_tunnel(self, ctx: Ctx, op: HttpCall) -> Generator[Any, Any, Response]:
+        env, net = self.env, self.net
+        record = ctx.record
+        start = env.now
+        timeout = op.timeout if op.timeout is not None else self.platform_timeout
+        machine = self.tunnels.get(op.url)
+        if record is not None:
+            record.attempts += 1
+            record.target = machine.name if machine else op.url
+            record.target_up = machine is not None and machine.up
+        if machine is None or not machine.up:
+            return (yield from self._fail_connect(record, min(timeout, net.connect_timeout), timeout))
+        src, dst = ctx.node, machine.node
+        if not net.delivered(src, dst, start):
+            return (yield from self._fail_timeout(record, timeout))
+        yield net.latency(src, dst)
+        incarnation = machine.incarnation
+        if not machine.up:
+            return (yield from self._fail_connect(record, start + min(timeout, net.connect_timeout) - env.now, timeout))
+        container = machine.containers.get(op.path.split("/", 2)[1])
+        back = net.latency(dst, src)
+        if container is None or not container.up:
+            yield back
+            return self._answer(record, "service_error", Response(502, {"error": "bad gateway"}))
+        admission = container.submit(env.now)
+        done = admission.finish + back
+        if done - start > timeout:
+            return (yield from self._fail_timeout(record, start + timeout - env.now))
+        yield done - env.now
+        if machine.incarnation != incarnation or machine.state != "up":
+            if record is not None:
+                record.forward = "connect_error"
+            raise ConnectError(op.url)
+        if not container.completed_ok(admission):
+            return self._answer(record, "service_error", Response(502, {"error": "connection reset"}))
+        return self._answer(record, "ok", Response(200, {"served_by": machine.name, "version": container.version}))
+
+    def _fail_connect(self, record: RequestRecord | None, wait: float, timeout: float) -> Generator[Any, Any, Any]:
+        yield max(0.0, wait)
+        if record is not None:
+            record.forward = "connect_error" if wait < timeout else "timeout"
+        raise ConnectError("connection failed") if wait < timeout else RequestTimeout("timeout")
+
+    def _fail_timeout(self, record: RequestRecord | None, wait: float) -> Generator[Any, Any, Any]:
+        yield max(0.0, wait)
+        if record is not None:
+            record.forward = "timeout"
+        raise RequestTimeout("timeout")
+
+    @staticmethod
+    def _answer(record: RequestRecord | None, forward: str, response: Response) -> Response:
+        if record is not None:
+            record.forward = forward
+        return response
+
+
+def _status_result(status: Any, key: str) -> Any:
+    if status is KVStatus.OK:
+        return None
+    return KVFailure(429 if status is KVStatus.RATE_LIMITED else 503, key)

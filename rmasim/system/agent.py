@@ -1,0 +1,127 @@
+"""The worker agent that runs on each machine, as a sans-IO generator (the seed's Python agent).
+
+Baseline behaviour, from the review: detect services from a hard-coded name -> port list (flaw #7), probing each
+``/health`` once, at registration only (flaw #11); register (asking for heartbeat leadership when configured);
+then every ``heartbeat_interval`` sample the CPU for one second (``psutil.cpu_percent(interval=1)``) and send a
+heartbeat with load and free memory. A failed registration is retried after one heartbeat interval. On a graceful
+stop (:class:`~rmasim.system.ops.Shutdown` thrown in) it unregisters; on a crash it simply vanishes. Every start
+of the agent process is a new registration with a new random id (flaw #4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ops import (
+    COORDINATOR,
+    ConnectError,
+    HttpCall,
+    KVFailure,
+    MachineStats,
+    ReadLoad,
+    RequestTimeout,
+    Response,
+    Shutdown,
+    Sleep,
+)
+
+__all__ = ["KNOWN_SERVICES", "Agent", "MachineInfo"]
+
+#: The seed agent's ``service_checks``: the only services it can detect.
+KNOWN_SERVICES: Mapping[str, int] = {"upload": 8103, "rag": 8102}
+
+#: The agent's own HTTP timeout for coordinator calls (``requests.post(..., timeout=10)``).
+AGENT_HTTP_TIMEOUT = 10.0
+#: ``requests.get(.../health, timeout=2)``
+HEALTH_TIMEOUT = 2.0
+
+_CALL_FAILURES = (ConnectError, RequestTimeout, KVFailure)
+
+
+@dataclass(frozen=True, slots=True)
+class MachineInfo:
+    """What the agent knows about its machine: tunnel URL, service ports, capabilities."""
+
+    tunnel_url: str
+    service_ports: Mapping[str, int]
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Agent:
+    """One run of the agent process on a machine (a restart creates a new ``Agent``).
+
+    ``worker_id`` is set once registration succeeded; ``services`` are those detected at startup.
+    """
+
+    def __init__(self, machine: MachineInfo, policy: Any) -> None:
+        self.machine = machine
+        self.policy = policy
+        self.worker_id: str | None = None
+        self.services: list[dict[str, Any]] = []
+
+    def run(self) -> Generator[Any, Any, None]:
+        """The agent's main loop; returns after a graceful stop."""
+        try:
+            self.services = yield from self.detect_services()
+            while self.worker_id is None:
+                self.worker_id = yield from self.register()
+                if self.worker_id is None:
+                    yield Sleep(self.policy.heartbeat_interval)
+            while True:
+                yield Sleep(self.policy.heartbeat_interval)
+                yield from self.send_heartbeat()
+        except Shutdown:
+            if self.worker_id is not None:
+                yield from self.call("POST", "/api/worker/unregister", {"worker_id": self.worker_id})
+
+    def detect_services(self) -> Generator[Any, Any, list[dict[str, Any]]]:
+        """Probe ``/health`` of each known service the machine runs; keep those answering 200."""
+        found = []
+        for name, default_port in KNOWN_SERVICES.items():
+            if name not in self.machine.service_ports:
+                continue
+            port = self.machine.service_ports[name] or default_port
+            try:
+                resp = yield HttpCall(f"http://localhost:{port}", "GET", "/health", None, HEALTH_TIMEOUT)
+            except _CALL_FAILURES:
+                continue
+            if resp.status == 200:
+                version = (resp.body or {}).get("version", "unknown")
+                found.append({"name": name, "version": version, "port": port})
+        return found
+
+    def register(self) -> Generator[Any, Any, str | None]:
+        """POST /api/worker/register; the new worker id, or ``None`` when registration failed."""
+        body = {
+            "tunnel_url": self.machine.tunnel_url,
+            "services": self.services,
+            "capabilities": dict(self.machine.capabilities),
+            "wants_heartbeat_leadership": bool(self.policy.wants_heartbeat_leadership),
+        }
+        resp = yield from self.call("POST", "/api/worker/register", body)
+        if resp is None or resp.status != 200:
+            return None
+        return str(resp.body["worker_id"])
+
+    def send_heartbeat(self) -> Generator[Any, Any, None]:
+        """Sample CPU for a second, then POST /api/worker/heartbeat (errors are logged and ignored)."""
+        stats: MachineStats = yield ReadLoad(1.0)
+        yield from self.call(
+            "POST",
+            "/api/worker/heartbeat",
+            {
+                "worker_id": self.worker_id,
+                "status": "healthy",
+                "current_load": stats.cpu,
+                "available_memory": f"{stats.free_memory_gb:.1f}GB",
+            },
+        )
+
+    def call(self, method: str, path: str, body: Any) -> Generator[Any, Any, Response | None]:
+        """One coordinator call; ``None`` when it could not be made."""
+        try:
+            return (yield HttpCall(COORDINATOR, method, path, body, AGENT_HTTP_TIMEOUT))
+        except _CALL_FAILURES:
+            return None

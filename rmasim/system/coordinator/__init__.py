@@ -1,0 +1,62 @@
+"""The coordinator: a Cloudflare Worker's request handlers as sans-IO generators.
+
+``Coordinator(policy).handle(request)`` returns a generator that yields :mod:`rmasim.system.ops` operations and
+returns a :class:`~rmasim.system.ops.Response`. Routes are one table; an unknown route is a 404 and a handler
+that raises (a KV 429, say) becomes a 500, as an uncaught exception does in a Worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+from ..ops import KVFailure, Request, Response
+from .keys import HEARTBEAT_LEADER, SERVICE_PREFIX, WORKER_IDS, WORKER_PREFIX, service_key, worker_key
+from .proxy import service_proxy
+from .registry import heartbeat, register, unregister
+from .views import RegistrySnapshot, admin_services, list_workers, registry_snapshot
+
+__all__ = [
+    "HEARTBEAT_LEADER",
+    "PROXY_PREFIX",
+    "ROUTES",
+    "SERVICE_PREFIX",
+    "WORKER_IDS",
+    "WORKER_PREFIX",
+    "Coordinator",
+    "RegistrySnapshot",
+    "registry_snapshot",
+    "service_key",
+    "worker_key",
+]
+
+PROXY_PREFIX = "/api/service/"
+
+#: (method, path) -> handler(request, policy)
+ROUTES: dict[tuple[str, str], Callable[..., Generator[Any, Any, Response]]] = {
+    ("POST", "/api/worker/register"): register,
+    ("POST", "/api/worker/heartbeat"): heartbeat,
+    ("POST", "/api/worker/unregister"): unregister,
+    ("GET", "/api/workers"): list_workers,
+    ("GET", "/api/admin/services"): admin_services,
+}
+
+
+class Coordinator:
+    """The Worker script: dispatches a request to its handler under one policy."""
+
+    def __init__(self, policy: Any) -> None:
+        self.policy = policy
+
+    def handle(self, req: Request) -> Generator[Any, Any, Response]:
+        """Serve one request (a generator; drive it with a runtime or by hand)."""
+        try:
+            if req.path.startswith(PROXY_PREFIX):
+                service, _, rest = req.path[len(PROXY_PREFIX) :].partition("/")
+                return (yield from service_proxy(req, self.policy, service, "/" + rest if rest else ""))
+            handler = ROUTES.get((req.method, req.path))
+            if handler is None:
+                return Response(404, {"error": "not found"})
+            return (yield from handler(req, self.policy))
+        except KVFailure as failure:
+            return Response(500, {"error": str(failure), "kv_status": failure.status})

@@ -1,0 +1,42 @@
+"""The service proxy ``/api/service/{name}/...``: pick a worker for the service and forward to its tunnel.
+
+Baseline, as reviewed: read ``service:{name}``; read each listed worker's record; keep those whose record exists
+and whose *stored* status is healthy - no heartbeat age check (flaw #2), no per-service health (flaw #5); choose
+uniformly at random (flaw #8); forward once with only the platform's timeout (flaws #9, #10); no retry. When the
+index is empty or no candidate is left, answer 503 (the seed's ``gracefulFallback``). A failed forward is
+answered 502 (connection failure) or 504 (timeout).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..ops import ConnectError, HttpCall, KvGet, KvGetMany, Random, Request, RequestTimeout, Response
+from .keys import service_key, worker_key
+from .registry import Handler
+
+
+def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Records that exist and say ``status == 'healthy'`` (the baseline's only filter)."""
+    return [r for r in records if r is not None and r.get("status") == "healthy" and r.get("tunnel_url")]
+
+
+def service_proxy(req: Request, policy: Any, service: str, rest: str) -> Handler:
+    """Route one request for ``service``; ``rest`` is the path after ``/api/service/{name}``."""
+    ids = yield KvGet(service_key(service))
+    if not ids:
+        return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+    records = yield KvGetMany(tuple(worker_key(i) for i in ids))
+    candidates = healthy_candidates(records)
+    if not candidates:
+        return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+    target = candidates[int((yield Random()) * len(candidates))]
+    try:
+        response = yield HttpCall(
+            target["tunnel_url"], req.method, f"/{service}{rest}", req.body, policy.request_timeout
+        )
+    except ConnectError:
+        return Response(502, {"error": "worker unreachable", "worker_id": target["id"]})
+    except RequestTimeout:
+        return Response(504, {"error": "worker timed out", "worker_id": target["id"]})
+    return response

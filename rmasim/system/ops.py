@@ -1,0 +1,208 @@
+"""The operations the sans-IO coordinator and agent yield, and the values they get back.
+
+The system code is a set of plain generators (DESIGN.md section 3). A handler ``yield``s one of the frozen
+operation objects below and receives its result through ``send``; a failure comes back as one of the
+exceptions below, thrown into the generator at the ``yield``. The system never imports SimPy, asyncio or the
+simulated world: a runtime decides what an operation costs and what it returns. In tests, a handler is driven
+by hand::
+
+    gen = coordinator.handle(Request("POST", "/api/worker/unregister", {"worker_id": "w1"}))
+    op = next(gen)                    # KvDelete(key='worker:w1')
+    op = gen.send(None)               # KvGet(key='worker_ids')
+    ...
+
+The set is kept small on purpose: KV access (the Workers KV binding, plus compare-and-set for a strongly
+consistent store), HTTP calls, sleeping and reading the local clock, drawing a random number, reading the
+machine's load, and a ``Trace`` hook that reports a fact to whoever observes (a real runtime would log it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "COORDINATOR",
+    "ConnectError",
+    "HttpCall",
+    "KVFailure",
+    "KvCas",
+    "KvDelete",
+    "KvGet",
+    "KvGetMany",
+    "KvList",
+    "KvPut",
+    "MachineStats",
+    "Now",
+    "Op",
+    "Random",
+    "ReadLoad",
+    "Request",
+    "RequestTimeout",
+    "Response",
+    "Shutdown",
+    "Sleep",
+    "Trace",
+]
+
+#: The URL an agent uses to reach the coordinator (its home edge, chosen by the runtime).
+COORDINATOR = "coordinator"
+
+
+# --- operations -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KvGet:
+    """Read one key; result: the value, or ``None`` for a missing key."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class KvGetMany:
+    """Bulk read (at most 100 keys, one operation, each key billed as a read); result: a tuple of values."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KvPut:
+    """Write a JSON-compatible value; result ``None``. Values are treated as immutable by everyone."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class KvDelete:
+    """Delete a key; result ``None``."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class KvList:
+    """List keys by prefix, one page; result ``(keys, next_cursor_or_None)``."""
+
+    prefix: str
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KvCas:
+    """Compare-and-set on a strongly consistent store (``expected=None`` means absent); result ``(ok, current)``."""
+
+    key: str
+    expected: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """An HTTP request to ``url`` (a tunnel URL, ``http://localhost:PORT`` or :data:`COORDINATOR`).
+
+    Result: a :class:`Response`. A host that does not answer raises :class:`ConnectError`; no answer within
+    ``timeout`` seconds raises :class:`RequestTimeout` (``None``: the platform's limit applies).
+    """
+
+    url: str
+    method: str
+    path: str
+    body: Any = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Sleep for ``seconds`` of the caller's local clock; result ``None``."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Now:
+    """Read the caller's local clock (seconds); result a float."""
+
+
+@dataclass(frozen=True, slots=True)
+class Random:
+    """Draw a float uniformly from [0, 1) from the caller's own random stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLoad:
+    """Sample the machine's load over ``interval`` seconds (``psutil.cpu_percent(interval=1)``); result
+    :class:`MachineStats`. The call takes ``interval`` seconds, as psutil's does."""
+
+    interval: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """Report a fact to the observer (a real runtime logs it); result ``None``, costs no time."""
+
+    event: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Op = KvGet | KvGetMany | KvPut | KvDelete | KvList | KvCas | HttpCall | Sleep | Now | Random | ReadLoad | Trace
+
+
+# --- values --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An HTTP request as a handler sees it."""
+
+    method: str
+    path: str
+    body: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An HTTP response: status code and JSON-compatible body."""
+
+    status: int
+    body: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class MachineStats:
+    """What the agent reads from psutil: CPU load in [0, 1] and free memory in GB."""
+
+    cpu: float
+    free_memory_gb: float
+
+
+# --- failures thrown into a generator ------------------------------------------------------------------
+
+
+class KVFailure(Exception):
+    """A KV operation failed (``status`` 429: same key written within 1 s; 503: store unavailable).
+
+    Like a rejected ``env.WORKERS.put()`` promise: uncaught, it fails the whole Worker invocation (HTTP 500).
+    """
+
+    def __init__(self, status: int, key: str) -> None:
+        super().__init__(f"KV {status} on {key!r}")
+        self.status = status
+        self.key = key
+
+
+class ConnectError(Exception):
+    """The target host did not accept the connection (for a dead tunnel: after the connect timeout)."""
+
+
+class RequestTimeout(Exception):
+    """No response arrived within the request's timeout. The target may still be working on it."""
+
+
+class Shutdown(Exception):
+    """Thrown into an agent when its machine is stopped gracefully (SIGTERM); the agent may clean up."""

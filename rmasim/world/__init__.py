@@ -1,0 +1,51 @@
+"""The simulated world: KV stores, clocks, network, service containers and named random streams.
+
+Pure data structures with explicit time: nothing here imports SimPy. Every method takes ``now`` (true
+simulated seconds, non-decreasing across calls) and returns its result plus, where time passes, the latency
+the caller must wait; the runtime turns latencies into SimPy timeouts. Constructors take plain numbers and
+samplers; each class also has ``from_config(cfg, ...)`` reading the scenario attribute names listed in
+docs/CONTRACTS.md.
+"""
+
+from rmasim.world.clock import Clock
+from rmasim.world.kv import (
+    KINDS,
+    KV_UNAVAILABLE,
+    MAX_BULK_GET,
+    MAX_LIST_PAGE,
+    KVStats,
+    KVStatus,
+    KVStore,
+    StrongKV,
+    WorkersKV,
+    build_kv,
+    key_family,
+)
+from rmasim.world.net import Network, Partition
+from rmasim.world.rng import Constant, Dist, Sampler, Streams, as_sampler, spawn_key
+from rmasim.world.service import Admission, ServiceContainer
+
+__all__ = [
+    "KINDS",
+    "KV_UNAVAILABLE",
+    "MAX_BULK_GET",
+    "MAX_LIST_PAGE",
+    "Admission",
+    "Clock",
+    "Constant",
+    "Dist",
+    "KVStats",
+    "KVStatus",
+    "KVStore",
+    "Network",
+    "Partition",
+    "Sampler",
+    "ServiceContainer",
+    "Streams",
+    "StrongKV",
+    "WorkersKV",
+    "as_sampler",
+    "build_kv",
+    "key_family",
+    "spawn_key",
+]

@@ -1,0 +1,435 @@
+"""Key-value stores: an eventually consistent Workers KV model and a linearizable strong store.
+
+``WorkersKV`` reproduces the documented behaviour of Cloudflare Workers KV (DESIGN.md section 4; sources:
+developers.cloudflare.com/kv/concepts/how-kv-works, /kv/platform/limits, /kv/platform/pricing, and the
+2025-04-10 changelog "bulk reads"):
+
+* Writes go to a central store; last write wins, ordered by *arrival* at the central store (issue time + a
+  ``write_latency`` draw; ties by issue order). A write issued earlier with a longer latency therefore loses
+  to a later-issued faster one. The writing edge's cache is updated at once, at issue time.
+* Each edge (location) caches every value *and every miss* it reads for ``cache_ttl`` (documented default
+  60 s, minimum ``cacheTtl`` 30 s). Within the TTL a read returns the cached value at no cost in time; after
+  it, the edge refetches the value visible centrally at ``now`` (one ``read_latency`` draw) and caches it
+  again. Changes thus take up to ``cache_ttl`` (+ write latency) to reach other edges ("60 seconds or
+  more").
+* ``other_cache_chance``: the chance that a read lands on another of the ``caches_per_location`` caches of
+  the same location, which the writer did not update (so a writer can miss its own write).
+* ``list(prefix)`` is eventually consistent the same way (each page cached per (edge, prefix, cursor)); at
+  most ``list_page_size`` <= 1000 keys a page, sorted, with a cursor.
+* A bulk ``get_many`` of up to 100 keys is one operation against the 1000-operations-per-invocation limit;
+  each key is still billed as a read.
+* Writes to the same key: 1 per second. A second write (put or delete) within ``same_key_write_window`` of
+  the previous accepted write to that key fails with 429 (``KVStatus.RATE_LIMITED``) when the limit is
+  enforced.
+* Faults: ``set_outage(True)`` - cache hits are still served, refetches and writes fail; ``set_edge_lag`` -
+  writes reach one edge's refetches ``seconds`` later than the others.
+* :class:`KVStats` counts operations by kind (read/write/delete/list) and key family (text before the first
+  ``:``) for the cost model: free tier a day 100k reads, 1k writes, 1k deletes, 1k lists; paid $0.50 per
+  million reads, $5 per million writes, deletes and lists. Only successful operations are billed; 429s and
+  unavailable errors have their own counters.
+
+Visibility is lazy: each key keeps its committed value plus the writes still in flight (arrival time,
+value), resolved when read; each edge cache is a dict ``key -> (value, expires_at)``. There are no events
+per write.
+
+``StrongKV`` is a Durable-Object-like single store: every operation applies at its issue time in call order
+(linearizable), with ``cas`` (compare-and-set); no caches, no 429, no lag.
+
+Conventions shared by both stores:
+
+* Every method takes ``now`` (true simulated seconds, non-decreasing across calls) and returns its result
+  plus the latency the caller must wait. A cache hit costs 0.
+* Values are JSON-compatible Python objects that callers treat as immutable: the store does not copy them.
+  ``None`` means absent (a delete), so ``put(..., None)`` is refused.
+* When the store cannot answer (outage), a read result is the sentinel :data:`KV_UNAVAILABLE` (``get``: the
+  value; ``get_many``: each key that missed the cache; ``list``: the keys) and a write returns
+  ``KVStatus.UNAVAILABLE``. Test with ``value is KV_UNAVAILABLE`` before anything else.
+* ``get_many`` results are memoized per (cache, key tuple) while no memoized key is written at that cache
+  and before the earliest expiry among the entries used: a repeat call is one dict lookup plus a generation
+  check.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from rmasim.world._kvbase import (
+    KINDS,
+    KV_UNAVAILABLE,
+    MAX_BULK_GET,
+    MAX_LIST_PAGE,
+    KVStats,
+    KVStatus,
+    KVStore,
+    LatencySpec,
+    Value,
+    _Base,
+    _check_bulk,
+    _check_value,
+    key_family,
+)
+
+__all__ = [
+    "KINDS",
+    "KV_UNAVAILABLE",
+    "MAX_BULK_GET",
+    "MAX_LIST_PAGE",
+    "KVStats",
+    "KVStatus",
+    "KVStore",
+    "StrongKV",
+    "WorkersKV",
+    "build_kv",
+    "key_family",
+]
+
+
+class WorkersKV(_Base):
+    """Eventually consistent Workers KV: central last-write-wins store behind per-location TTL caches."""
+
+    def __init__(
+        self,
+        n_edges: int,
+        read_latency: LatencySpec,
+        write_latency: LatencySpec,
+        rng: np.random.Generator,
+        cache_ttl: float = 60.0,
+        same_key_write_limit: bool = True,
+        same_key_write_window: float = 1.0,
+        other_cache_chance: float = 0.0,
+        caches_per_location: int = 2,
+        list_page_size: int = MAX_LIST_PAGE,
+    ) -> None:
+        super().__init__(n_edges, read_latency, write_latency, rng, list_page_size)
+        if cache_ttl <= 0:
+            raise ValueError(f"cache_ttl must be > 0, got {cache_ttl}")
+        if not 0.0 <= other_cache_chance <= 1.0:
+            raise ValueError(f"other_cache_chance must be within [0, 1], got {other_cache_chance}")
+        if caches_per_location < 1:
+            raise ValueError(f"caches_per_location must be >= 1, got {caches_per_location}")
+        self.cache_ttl = float(cache_ttl)
+        self.same_key_write_limit = bool(same_key_write_limit)
+        self.same_key_write_window = float(same_key_write_window)
+        self.other_cache_chance = float(other_cache_chance) if caches_per_location > 1 else 0.0
+        self._k = int(caches_per_location)
+        n_caches = self.n_edges * self._k  # cache i belongs to edge i // k; edge e writes through cache e * k
+        self._caches: list[dict[str, tuple[Value, float]]] = [{} for _ in range(n_caches)]
+        self._list_caches: list[dict[tuple[str, str | None], tuple[Any, float]]] = [
+            {} for _ in range(n_caches)
+        ]
+        self._memos: list[dict[tuple[str, ...], tuple[int, float, tuple[Value, ...]]]] = [
+            {} for _ in range(n_caches)
+        ]
+        self._memo_keys: list[set[str]] = [set() for _ in range(n_caches)]
+        self._gen = [0] * n_caches
+        self._committed: dict[str, Value] = {}
+        self._pending: dict[str, list[tuple[float, int, Value]]] = {}  # key -> sorted (arrival, seq, value)
+        self._seq = 0
+        self._last_write: dict[str, float] = {}
+        self._lag = [0.0] * self.n_edges
+        self._max_lag = 0.0
+
+    @classmethod
+    def from_config(cls, cfg: Any, n_edges: int, rng: np.random.Generator) -> WorkersKV:
+        """Build from an object with the ``KVConfig`` attribute names (docs/CONTRACTS.md)."""
+        limit = getattr(cfg, "same_key_write_limit", "enforce")
+        return cls(
+            n_edges=n_edges,
+            read_latency=cfg.read_latency,
+            write_latency=cfg.write_latency,
+            rng=rng,
+            cache_ttl=getattr(cfg, "cache_ttl", 60.0),
+            same_key_write_limit=limit == "enforce" if isinstance(limit, str) else bool(limit),
+            same_key_write_window=getattr(cfg, "same_key_write_window", 1.0),
+            other_cache_chance=getattr(cfg, "other_cache_chance", 0.0),
+            caches_per_location=getattr(cfg, "caches_per_location", 2),
+            list_page_size=getattr(cfg, "list_page_size", MAX_LIST_PAGE),
+        )
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def get(self, edge: int, key: str, now: float) -> tuple[Value, float]:
+        """The value of ``key`` as seen from ``edge`` (None when absent), and the latency."""
+        ci = self._pick(edge) if self.other_cache_chance else edge * self._k
+        entry = self._caches[ci].get(key)
+        if entry is not None and now < entry[1]:
+            self.stats.reads[key] += 1
+            return entry[0], 0.0
+        value, latency = self._refetch(ci, edge, key, now)
+        if value is not KV_UNAVAILABLE:
+            self.stats.reads[key] += 1
+        return value, latency
+
+    def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]:
+        """Bulk get of up to 100 keys in one operation; latency = the slowest miss (0 when all hit)."""
+        keys = _check_bulk(keys)
+        stats = self.stats
+        stats.bulk_gets += 1
+        ci = self._pick(edge) if self.other_cache_chance else edge * self._k
+        memo = self._memos[ci].get(keys)
+        if memo is not None and memo[0] == self._gen[ci] and now < memo[1]:
+            stats.bulk_reads[keys] += 1
+            return memo[2], 0.0
+        cache = self._caches[ci]
+        values: list[Value] = []
+        latency = 0.0
+        horizon = float("inf")
+        complete = True
+        for key in keys:
+            entry = cache.get(key)
+            if entry is None or now >= entry[1]:
+                value, lat = self._refetch(ci, edge, key, now)
+                latency = max(latency, lat)
+                if value is KV_UNAVAILABLE:
+                    complete = False
+                    values.append(value)
+                    continue
+                entry = cache[key]
+            stats.bulk_key_reads[key] += 1
+            values.append(entry[0])
+            horizon = min(horizon, entry[1])
+        result = tuple(values)
+        if complete:
+            memos = self._memos[ci]
+            if len(memos) >= 256:  # bound the memo; callers use a handful of key tuples
+                memos.clear()
+                self._memo_keys[ci].clear()
+            memos[keys] = (self._gen[ci], horizon, result)
+            self._memo_keys[ci].update(keys)
+        return result, latency
+
+    def list(
+        self, edge: int, prefix: str, now: float, cursor: str | None = None
+    ) -> tuple[Any, str | None, float]:
+        """One page ``(keys, next_cursor | None, latency)`` of sorted ``prefix`` keys, cached like values."""
+        ci = self._pick(edge) if self.other_cache_chance else edge * self._k
+        cache = self._list_caches[ci]
+        entry = cache.get((prefix, cursor))
+        if entry is not None and now < entry[1]:
+            self.stats.lists[prefix] += 1
+            return entry[0][0], entry[0][1], 0.0
+        latency = self._read_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KV_UNAVAILABLE, None, latency
+        lag = self._lag[edge]
+        page = self._scan(prefix, cursor, lambda k: self._visible(k, now, lag) is not None)
+        cache[prefix, cursor] = (page, now + self.cache_ttl)
+        self.stats.lists[prefix] += 1
+        return page[0], page[1], latency
+
+    def central_snapshot(self, now: float) -> dict[str, Value]:
+        """Every key's value visible centrally at ``now`` (for checkers; not counted, no latency)."""
+        out: dict[str, Value] = {}
+        for key in self._index:
+            value = self._visible(key, now, 0.0)
+            if value is not None:
+                out[key] = value
+        return out
+
+    # -- writes ------------------------------------------------------------------------------------------
+    def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]:
+        """Write ``value``: visible at once in ``edge``'s cache, centrally at now + latency."""
+        _check_value(value)
+        return self._write(edge, key, value, now, self.stats.writes)
+
+    def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]:
+        """Write a tombstone (cached as a miss at ``edge``)."""
+        return self._write(edge, key, None, now, self.stats.deletes)
+
+    def _write(
+        self, edge: int, key: str, value: Value, now: float, counter: defaultdict[str, int]
+    ) -> tuple[KVStatus, float]:
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KVStatus.UNAVAILABLE, latency
+        if self.same_key_write_limit:
+            last = self._last_write.get(key)
+            if last is not None and now - last < self.same_key_write_window:
+                self.stats.rate_limited += 1
+                return KVStatus.RATE_LIMITED, latency
+        self._last_write[key] = now
+        self._seq += 1
+        bisect.insort(self._pending.setdefault(key, []), (now + latency, self._seq, value))
+        self._index_key(key)
+        ci = edge * self._k
+        self._caches[ci][key] = (value, now + self.cache_ttl)
+        if key in self._memo_keys[ci]:
+            self._gen[ci] += 1
+        counter[key] += 1
+        return KVStatus.OK, latency
+
+    # -- faults ------------------------------------------------------------------------------------------
+    def set_edge_lag(self, edge: int, seconds: float) -> None:
+        """Writes reach ``edge``'s refetches ``seconds`` after their central arrival (0 removes the lag).
+
+        Raising a lag affects writes not yet settled; an edge cannot un-see what it already could.
+        """
+        if seconds < 0:
+            raise ValueError(f"lag must be >= 0, got {seconds}")
+        self._lag[edge] = float(seconds)
+        self._max_lag = max(self._lag)
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _pick(self, edge: int) -> int:
+        """The cache a read at ``edge`` lands on: the writer's own, or another with ``other_cache_chance``."""
+        base = edge * self._k
+        if self._rng.random() < self.other_cache_chance:
+            return base + 1 + int(self._rng.integers(self._k - 1))
+        return base
+
+    def _refetch(self, ci: int, edge: int, key: str, now: float) -> tuple[Value, float]:
+        latency = self._read_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KV_UNAVAILABLE, latency
+        value = self._visible(key, now, self._lag[edge])
+        self._caches[ci][key] = (value, now + self.cache_ttl)
+        return value, latency
+
+    def _visible(self, key: str, now: float, lag: float) -> Value:
+        """The central value of ``key`` at ``now`` for a reader whose view lags by ``lag`` (None = absent)."""
+        pending = self._pending.get(key)
+        if pending is None:
+            return self._committed.get(key)
+        settled = now - self._max_lag  # writes arrived by then are visible to every edge: fold them
+        n = 0
+        while n < len(pending) and pending[n][0] <= settled:
+            n += 1
+        if n:
+            value = pending[n - 1][2]
+            if value is None:
+                self._committed.pop(key, None)
+            else:
+                self._committed[key] = value
+            del pending[:n]
+            if not pending:
+                del self._pending[key]
+                return self._committed.get(key)
+        value = self._committed.get(key)
+        seen = now - lag
+        for arrival, _, v in pending:
+            if arrival > seen:
+                break
+            value = v
+        return value
+
+
+class StrongKV(_Base):
+    """A linearizable single store (like a Durable Object): every operation applies at its issue time."""
+
+    def __init__(
+        self,
+        n_edges: int,
+        read_latency: LatencySpec,
+        write_latency: LatencySpec,
+        rng: np.random.Generator,
+        list_page_size: int = MAX_LIST_PAGE,
+    ) -> None:
+        super().__init__(n_edges, read_latency, write_latency, rng, list_page_size)
+        self._data: dict[str, Value] = {}
+
+    @classmethod
+    def from_config(cls, cfg: Any, n_edges: int, rng: np.random.Generator) -> StrongKV:
+        """Build from an object with ``read_latency``, ``write_latency`` (and ``list_page_size``)."""
+        return cls(
+            n_edges,
+            cfg.read_latency,
+            cfg.write_latency,
+            rng,
+            list_page_size=getattr(cfg, "list_page_size", MAX_LIST_PAGE),
+        )
+
+    def get(self, edge: int, key: str, now: float) -> tuple[Value, float]:
+        latency = self._read_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KV_UNAVAILABLE, latency
+        self.stats.reads[key] += 1
+        return self._data.get(key), latency
+
+    def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]:
+        keys = _check_bulk(keys)
+        latency = self._read_lat()
+        self.stats.bulk_gets += 1
+        if self._outage:
+            self.stats.unavailable += 1
+            return (KV_UNAVAILABLE,) * len(keys), latency
+        for key in keys:
+            self.stats.bulk_key_reads[key] += 1
+        return tuple(self._data.get(key) for key in keys), latency
+
+    def list(
+        self, edge: int, prefix: str, now: float, cursor: str | None = None
+    ) -> tuple[Any, str | None, float]:
+        latency = self._read_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KV_UNAVAILABLE, None, latency
+        self.stats.lists[prefix] += 1
+        keys, next_cursor = self._scan(prefix, cursor, self._data.__contains__)
+        return keys, next_cursor, latency
+
+    def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]:
+        _check_value(value)
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KVStatus.UNAVAILABLE, latency
+        self._store(key, value)
+        return KVStatus.OK, latency
+
+    def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]:
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KVStatus.UNAVAILABLE, latency
+        self._store(key, None)
+        return KVStatus.OK, latency
+
+    def cas(self, edge: int, key: str, expected: Value, new: Value, now: float) -> tuple[bool, Value, float]:
+        """Set ``key`` to ``new`` (None deletes) iff its value equals ``expected`` (None = absent).
+
+        Returns ``(ok, current, latency)``: ``current`` is the value after the operation (``new`` when it
+        applied, the mismatching value otherwise). Billed as a read, plus a write or delete when it applies.
+        """
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return False, KV_UNAVAILABLE, latency
+        self.stats.reads[key] += 1
+        current = self._data.get(key)
+        if current != expected:
+            return False, current, latency
+        self._store(key, new)
+        return True, new, latency
+
+    def central_snapshot(self, now: float) -> dict[str, Value]:
+        return dict(self._data)
+
+    def set_edge_lag(self, edge: int, seconds: float) -> None:
+        """No effect: a single linearizable store has no propagation lag (kept for a uniform interface)."""
+
+    def _store(self, key: str, value: Value) -> None:
+        if value is None:
+            self._data.pop(key, None)
+            self.stats.deletes[key] += 1
+        else:
+            self._data[key] = value
+            self._index_key(key)
+            self.stats.writes[key] += 1
+
+
+def build_kv(cfg: Any, n_edges: int, rng: np.random.Generator) -> WorkersKV | StrongKV:
+    """Build the store named by ``cfg.model``: ``"workers-kv"`` (default) or ``"strong"``."""
+    model = getattr(cfg, "model", "workers-kv")
+    if model == "workers-kv":
+        return WorkersKV.from_config(cfg, n_edges, rng)
+    if model == "strong":
+        return StrongKV.from_config(cfg, n_edges, rng)
+    raise ValueError(f"unknown kv model {model!r}; expected 'workers-kv' or 'strong'")

@@ -1,0 +1,167 @@
+"""Service containers: a FIFO queue in front of ``capacity`` slots, computed at arrival, with crashes.
+
+Model (DESIGN.md section 4, "Service containers" and its "Speed note"): a container (``rag``, ``upload``,
+...) runs on an agent with a version, ``capacity`` concurrent slots, a service-time distribution and a speed
+factor. Requests queue FIFO behind the slots. Because the discipline is FIFO and arrivals come in time
+order, each request's schedule is known the moment it arrives: ``start = max(arrival, earliest free slot)``
+and ``finish = start + service_time() / speed``, kept in a heap of slot free times. No SimPy process per
+request is needed; the runtime only waits until ``finish`` (or a timeout) for the caller.
+
+Crashes: :meth:`ServiceContainer.crash` takes the container down at ``now``; every admission not finished by
+then (``finish > now``, queued or running) fails. The container keeps an *epoch* that a crash bumps and
+remembers when each epoch ended, so :meth:`ServiceContainer.completed_ok` tells whether an admission really
+completed (call it at ``admission.finish``). A down container admits nothing (``submit`` returns None, the
+caller sees a connection error); :meth:`ServiceContainer.restart` brings it back empty.
+
+Load signals the agent reports (DESIGN.md section 4): ``cpu`` = :meth:`busy_fraction` over the last second,
+busy slot-seconds / (capacity x window), saturating at 1.0 like psutil; ``queue`` = :meth:`in_flight` /
+capacity, where in-flight counts admitted and unfinished requests (running plus queued).
+
+Example (capacity 2, three arrivals at t=0, 1 s each)::
+
+    >>> c = ServiceContainer("rag", capacity=2, service_time=lambda: 1.0)
+    >>> [(a.start, a.finish) for a in (c.submit(0.0), c.submit(0.0), c.submit(0.0))]
+    [(0.0, 1.0), (0.0, 1.0), (1.0, 2.0)]
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rmasim.world.rng import Sampler
+
+__all__ = ["Admission", "ServiceContainer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The schedule of one admitted request: ``start`` and ``finish`` (true seconds) and its epoch."""
+
+    start: float
+    finish: float
+    epoch: int
+
+
+class ServiceContainer:
+    """A FIFO multi-slot server whose schedule is computed on arrival."""
+
+    def __init__(
+        self,
+        name: str,
+        capacity: int,
+        service_time: Callable[[], float],
+        speed: float = 1.0,
+        version: str = "1.0",
+        history: float = 10.0,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.name = name
+        self.capacity = int(capacity)
+        self.service_time = service_time
+        self.speed = float(speed)
+        self.version = version
+        self.history = float(history)  # seconds of admissions kept for busy_fraction
+        self.up = True
+        self.epoch = 0
+        self.admitted = 0
+        self._free: list[float] = [0.0] * self.capacity  # heap of slot free times
+        self._recent: deque[tuple[float, float]] = deque()  # (start, finish) by start time
+        self._finishes: list[float] = []  # heap of unfinished admissions' finish times
+        self._crashed_at: dict[int, float] = {}  # epoch -> true time it ended by a crash
+
+    @classmethod
+    def from_config(
+        cls, cfg: Any, name: str, rng: np.random.Generator, speed: float = 1.0
+    ) -> ServiceContainer:
+        """Build from an object with ``capacity``, ``service_time`` (a dist), ``version`` (ServiceConfig)."""
+        return cls(
+            name=name,
+            capacity=getattr(cfg, "capacity", 1),
+            service_time=Sampler(cfg.service_time, rng),
+            speed=speed,
+            version=getattr(cfg, "version", "1.0"),
+        )
+
+    def submit(self, now: float) -> Admission | None:
+        """Admit a request arriving at ``now`` and return its schedule, or None when the container is down."""
+        if not self.up:
+            return None
+        free = heapq.heappop(self._free)
+        start = now if now > free else free
+        finish = start + self.service_time() / self.speed
+        heapq.heappush(self._free, finish)
+        heapq.heappush(self._finishes, finish)
+        recent = self._recent
+        recent.append((start, finish))
+        cutoff = now - self.history
+        while recent and recent[0][1] < cutoff:
+            recent.popleft()
+        self.admitted += 1
+        return Admission(start, finish, self.epoch)
+
+    def completed_ok(self, admission: Admission) -> bool:
+        """True unless a crash failed ``admission`` (its epoch ended before it finished); ask at finish."""
+        crashed_at = self._crashed_at.get(admission.epoch)
+        return crashed_at is None or admission.finish <= crashed_at
+
+    def crash(self, now: float) -> int:
+        """Go down at ``now``, failing every unfinished admission; returns how many (0 when already down)."""
+        if not self.up:
+            return 0
+        failed = self.in_flight(now)
+        self.up = False
+        self._crashed_at[self.epoch] = now
+        self.epoch += 1
+        self._free = [now] * self.capacity
+        self._finishes = []
+        # Work stops at the crash: truncate running admissions, drop queued ones.
+        self._recent = deque((s, min(f, now)) for s, f in self._recent if s < now)
+        return failed
+
+    def restart(self, now: float) -> None:
+        """Come back up at ``now`` with every slot free. Restarting a running container crashes it first."""
+        if self.up:
+            self.crash(now)
+        self.up = True
+        self._free = [now] * self.capacity
+
+    def in_flight(self, now: float) -> int:
+        """Admitted requests not finished at ``now`` (running plus queued)."""
+        finishes = self._finishes
+        while finishes and finishes[0] <= now:
+            heapq.heappop(finishes)
+        return len(finishes)
+
+    def busy_fraction(self, t0: float, t1: float) -> float:
+        """Busy slot-seconds within [t0, t1] / (capacity x (t1 - t0)), at most 1.0.
+
+        Exact for windows that start within ``history`` seconds of the latest arrival.
+        """
+        if t1 <= t0:
+            raise ValueError(f"empty window [{t0}, {t1}]")
+        busy = 0.0
+        for start, finish in self._recent:
+            if start >= t1:
+                break  # FIFO: later admissions start later still
+            lo = start if start > t0 else t0
+            hi = finish if finish < t1 else t1
+            if hi > lo:
+                busy += hi - lo
+        return min(1.0, busy / (self.capacity * (t1 - t0)))
+
+    def cpu(self, now: float, window: float = 1.0) -> float:
+        """The agent's ``cpu`` signal: busy fraction over the last ``window`` seconds."""
+        return self.busy_fraction(now - window, now)
+
+    def __repr__(self) -> str:
+        state = "up" if self.up else "down"
+        return f"ServiceContainer({self.name!r}, capacity={self.capacity}, speed={self.speed}, {state})"
