@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import kv_cost, pollution, purge, routing  # noqa: F401 - registers the built-in checkers
+from . import kv_cost, pollution, purge, routing, unregister  # noqa: F401 - registers the built-in checkers
 from .base import (
     CHECKERS,
     Checker,

@@ -74,6 +74,10 @@ class Observations:
     index_changes: list[tuple[float, frozenset[str]]]
     """(time, ids present in any service index) each time that set changed, at sample resolution."""
     kv_stats: Any
+    final_snapshot: Any = None
+    """:class:`rmasim.system.RegistrySnapshot` of the central store at the last sample."""
+    final_serving: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """The truth at the last sample: live worker id -> services really served."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

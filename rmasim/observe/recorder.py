@@ -104,6 +104,8 @@ class Observer:
         self.traces: list[tuple[float, str, str, dict[str, Any]]] = []
         self._interval_counts = [0] * len(OUTCOMES)
         self._last_writes = 0
+        self.last_snapshot: Any = None
+        self.last_serving: dict[str, frozenset[str]] = {}
 
     # --- runtime hooks ---------------------------------------------------------------------------------
 
@@ -126,7 +128,9 @@ class Observer:
     def sample(self, now: float) -> None:
         """One row of the time series: sampling checkers on the central store vs the truth."""
         snapshot = registry_snapshot(self.kv.central_snapshot(now))
-        view = SampleView(now, snapshot, self.truth.serving())
+        self.last_snapshot = snapshot
+        self.last_serving = self.truth.serving()
+        view = SampleView(now, snapshot, self.last_serving)
         row: dict[str, Any] = {"t": now}
         for checker in CHECKERS.values():
             row.update(checker.sample(view))
@@ -154,6 +158,8 @@ class Observer:
             events=self.events,
             index_changes=self.index_changes,
             kv_stats=self.kv.stats,
+            final_snapshot=self.last_snapshot,
+            final_serving=self.last_serving,
         )
 
     def timeseries(self) -> pd.DataFrame:

@@ -290,6 +290,12 @@ class Scenario(BaseModel):
             raise LocatedErrors(errors)
         return faults
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when the fields are equal, wherever each scenario was loaded from."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
     @property
     def policy(self) -> Policy:
         """The resolved coordinator and agent policy."""

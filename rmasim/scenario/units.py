@@ -98,10 +98,10 @@ def _plain_number(value: float) -> str:
 def format_duration(seconds: float) -> str:
     """The shortest exact spelling of a duration: ``90.0`` -> ``"90s"``, ``0.25`` -> ``"250ms"``.
 
-    Whole numbers in the largest unit win; the result always parses back to exactly ``seconds``.
+    A whole number wins, then the shortest text; the result always parses back to exactly ``seconds``.
 
     >>> format_duration(3600.0), format_duration(0.25), format_duration(1.5)
-    ('1h', '250ms', '1.5s')
+    ('1h', '250ms', '1500ms')
     """
     if seconds == 0:
         return "0s"

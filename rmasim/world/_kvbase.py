@@ -68,8 +68,9 @@ def key_family(key: str) -> str:
 class KVStats:
     """Billed operations by (kind, family), plus 429 and unavailable counts.
 
-    Hot paths bump per-key counters (a memoized ``get_many`` bumps one per key tuple); :attr:`counts`
-    aggregates them.
+    Hot paths bump per-key counters; a store may defer some counts (memoized bulk gets count their hits on
+    the memo) and registers a flusher that moves them in. Read figures through :attr:`counts`,
+    :meth:`total` and :meth:`by_family`, which flush first.
     """
 
     def __init__(self) -> None:
@@ -82,10 +83,17 @@ class KVStats:
         self.bulk_gets = 0  # get_many calls: one operation each against the per-invocation limit
         self.rate_limited = 0
         self.unavailable = 0
+        self._flushers: list[Callable[[], None]] = []
+
+    def add_flusher(self, flush: Callable[[], None]) -> None:
+        """Register a callable that moves a store's deferred counts in before any figure is read."""
+        self._flushers.append(flush)
 
     @property
     def counts(self) -> dict[tuple[str, str], int]:
         """Billed operations keyed by (kind, family), kind in :data:`KINDS`."""
+        for flush in self._flushers:
+            flush()
         out: defaultdict[tuple[str, str], int] = defaultdict(int)
         singles = (
             ("read", self.reads),
@@ -137,9 +145,7 @@ class KVStore(Protocol):
     def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]: ...
     def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]: ...
     def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]: ...
-    def list(
-        self, edge: int, prefix: str, now: float, cursor: str | None = None
-    ) -> tuple[Any, str | None, float]: ...
+    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]: ...
     def central_snapshot(self, now: float) -> dict[str, Value]: ...
     def set_outage(self, active: bool) -> None: ...
     def set_edge_lag(self, edge: int, seconds: float) -> None: ...

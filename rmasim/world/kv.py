@@ -89,6 +89,19 @@ __all__ = [
 ]
 
 
+class _Memo:
+    """A memoized ``get_many`` result, valid while its cache's generation is ``gen`` and before ``horizon``."""
+
+    __slots__ = ("gen", "hits", "horizon", "keys", "values")
+
+    def __init__(self, keys: tuple[str, ...], gen: int, horizon: float, values: tuple[Value, ...]) -> None:
+        self.keys = keys
+        self.gen = gen
+        self.horizon = horizon
+        self.values = values
+        self.hits = 0  # memo hits not yet moved into stats.bulk_reads
+
+
 class WorkersKV(_Base):
     """Eventually consistent Workers KV: central last-write-wins store behind per-location TTL caches."""
 
@@ -119,12 +132,9 @@ class WorkersKV(_Base):
         self._k = int(caches_per_location)
         n_caches = self.n_edges * self._k  # cache i belongs to edge i // k; edge e writes through cache e * k
         self._caches: list[dict[str, tuple[Value, float]]] = [{} for _ in range(n_caches)]
-        self._list_caches: list[dict[tuple[str, str | None], tuple[Any, float]]] = [
-            {} for _ in range(n_caches)
-        ]
-        self._memos: list[dict[tuple[str, ...], tuple[int, float, tuple[Value, ...]]]] = [
-            {} for _ in range(n_caches)
-        ]
+        self._list_caches: list[dict[tuple[str, str | None], tuple[Any, float]]] = [{} for _ in range(n_caches)]
+        self._memos: list[dict[tuple[str, ...], _Memo]] = [{} for _ in range(n_caches)]
+        self._last_memo: list[_Memo | None] = [None] * n_caches  # skips hashing a repeated key tuple
         self._memo_keys: list[set[str]] = [set() for _ in range(n_caches)]
         self._gen = [0] * n_caches
         self._committed: dict[str, Value] = {}
@@ -133,6 +143,7 @@ class WorkersKV(_Base):
         self._last_write: dict[str, float] = {}
         self._lag = [0.0] * self.n_edges
         self._max_lag = 0.0
+        self.stats.add_flusher(self._flush_memo_reads)
 
     @classmethod
     def from_config(cls, cfg: Any, n_edges: int, rng: np.random.Generator) -> WorkersKV:
@@ -170,10 +181,13 @@ class WorkersKV(_Base):
         stats = self.stats
         stats.bulk_gets += 1
         ci = self._pick(edge) if self.other_cache_chance else edge * self._k
-        memo = self._memos[ci].get(keys)
-        if memo is not None and memo[0] == self._gen[ci] and now < memo[1]:
-            stats.bulk_reads[keys] += 1
-            return memo[2], 0.0
+        memo = self._last_memo[ci]
+        if memo is None or memo.keys is not keys:
+            memo = self._memos[ci].get(keys)
+        if memo is not None and memo.gen == self._gen[ci] and now < memo.horizon:
+            memo.hits += 1  # billed per key when stats are read (see _flush_memo_reads)
+            self._last_memo[ci] = memo
+            return memo.values, 0.0
         cache = self._caches[ci]
         values: list[Value] = []
         latency = 0.0
@@ -194,17 +208,10 @@ class WorkersKV(_Base):
             horizon = min(horizon, entry[1])
         result = tuple(values)
         if complete:
-            memos = self._memos[ci]
-            if len(memos) >= 256:  # bound the memo; callers use a handful of key tuples
-                memos.clear()
-                self._memo_keys[ci].clear()
-            memos[keys] = (self._gen[ci], horizon, result)
-            self._memo_keys[ci].update(keys)
+            self._remember(ci, keys, horizon, result)
         return result, latency
 
-    def list(
-        self, edge: int, prefix: str, now: float, cursor: str | None = None
-    ) -> tuple[Any, str | None, float]:
+    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]:
         """One page ``(keys, next_cursor | None, latency)`` of sorted ``prefix`` keys, cached like values."""
         ci = self._pick(edge) if self.other_cache_chance else edge * self._k
         cache = self._list_caches[ci]
@@ -282,6 +289,29 @@ class WorkersKV(_Base):
         if self._rng.random() < self.other_cache_chance:
             return base + 1 + int(self._rng.integers(self._k - 1))
         return base
+
+    def _remember(self, ci: int, keys: tuple[str, ...], horizon: float, values: tuple[Value, ...]) -> None:
+        memos = self._memos[ci]
+        if len(memos) >= 256:  # bound the memo; callers use a handful of key tuples
+            self._flush_memo_reads()
+            memos.clear()
+            self._memo_keys[ci].clear()
+        old = memos.get(keys)
+        if old is not None and old.hits:
+            self.stats.bulk_reads[keys] += old.hits
+        memo = _Memo(keys, self._gen[ci], horizon, values)
+        memos[keys] = memo
+        self._last_memo[ci] = memo
+        self._memo_keys[ci].update(keys)
+
+    def _flush_memo_reads(self) -> None:
+        """Move memo hits into the stats (each hit bills every key of its tuple as a read)."""
+        bulk_reads = self.stats.bulk_reads
+        for memos in self._memos:
+            for memo in memos.values():
+                if memo.hits:
+                    bulk_reads[memo.keys] += memo.hits
+                    memo.hits = 0
 
     def _refetch(self, ci: int, edge: int, key: str, now: float) -> tuple[Value, float]:
         latency = self._read_lat()
@@ -364,9 +394,7 @@ class StrongKV(_Base):
             self.stats.bulk_key_reads[key] += 1
         return tuple(self._data.get(key) for key in keys), latency
 
-    def list(
-        self, edge: int, prefix: str, now: float, cursor: str | None = None
-    ) -> tuple[Any, str | None, float]:
+    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]:
         latency = self._read_lat()
         if self._outage:
             self.stats.unavailable += 1

@@ -79,9 +79,7 @@ class ServiceContainer:
         self._crashed_at: dict[int, float] = {}  # epoch -> true time it ended by a crash
 
     @classmethod
-    def from_config(
-        cls, cfg: Any, name: str, rng: np.random.Generator, speed: float = 1.0
-    ) -> ServiceContainer:
+    def from_config(cls, cfg: Any, name: str, rng: np.random.Generator, speed: float = 1.0) -> ServiceContainer:
         """Build from an object with ``capacity``, ``service_time`` (a dist), ``version`` (ServiceConfig)."""
         return cls(
             name=name,

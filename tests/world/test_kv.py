@@ -273,23 +273,30 @@ def test_get_many_memo_refetches_after_ttl_expiry() -> None:
     assert store.get_many(0, keys, 60.0) == (("new-a", None), READ)
 
 
+EDGES = st.integers(0, 1)
 op = st.one_of(
-    st.tuples(st.just("put"), st.integers(0, 2), st.sampled_from("abcd"), st.integers(0, 9)),
-    st.tuples(st.just("delete"), st.integers(0, 2), st.sampled_from("abcd"), st.just(0)),
-    st.tuples(st.just("read"), st.integers(0, 2), st.just(""), st.just(0)),
+    st.tuples(st.just("put"), EDGES, st.sampled_from("abc"), st.integers(0, 9)),
+    st.tuples(st.just("delete"), EDGES, st.sampled_from("abc"), st.just(0)),
+    st.tuples(st.just("read"), EDGES, st.just(""), st.just(0)),
+    st.tuples(st.just("read"), EDGES, st.just(""), st.just(0)),
+    st.tuples(st.just("wait"), st.just(0), st.just(""), st.integers(0, 40)),
+    st.tuples(st.just("wait"), st.just(0), st.just(""), st.integers(0, 40)),
     st.tuples(st.just("outage"), st.just(0), st.just(""), st.integers(0, 1)),
-    st.tuples(st.just("wait"), st.just(0), st.just(""), st.integers(0, 90)),
+    st.tuples(st.just("lag"), EDGES, st.just(""), st.integers(0, 20)),
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(ops=st.lists(op, max_size=60), keys=st.lists(st.sampled_from("abcd"), min_size=1, max_size=6))
+@settings(max_examples=300, deadline=None)
+@given(ops=st.lists(op, max_size=40), keys=st.lists(st.sampled_from("abc"), min_size=1, max_size=4))
 def test_get_many_matches_a_loop_of_get(ops: list[tuple[str, int, str, int]], keys: list[str]) -> None:
     """get_many (memoized) returns exactly what a loop of get returns, on random op sequences with writes,
-    deletes, TTL expiry and outages; both bill the same reads."""
+    deletes, TTL expiry, edge lag and outages; both bill the same reads."""
     exp = SimpleNamespace(sample=lambda rng, size: rng.exponential(0.02, size))
-    bulk = kv(n_edges=3, read_latency=exp, write_latency=exp, cache_ttl=30.0, rng=np.random.default_rng(1))
-    loop = kv(n_edges=3, read_latency=exp, write_latency=exp, cache_ttl=30.0, rng=np.random.default_rng(1))
+    stores = [
+        kv(n_edges=2, read_latency=exp, write_latency=exp, cache_ttl=30.0, rng=np.random.default_rng(1))
+        for _ in range(2)
+    ]
+    bulk, loop = stores
     now = 0.0
     for name, edge, key, arg in ops:
         if name == "put":
@@ -297,10 +304,13 @@ def test_get_many_matches_a_loop_of_get(ops: list[tuple[str, int, str, int]], ke
         elif name == "delete":
             assert bulk.delete(edge, key, now) == loop.delete(edge, key, now)
         elif name == "outage":
-            bulk.set_outage(bool(arg))
-            loop.set_outage(bool(arg))
+            for store in stores:
+                store.set_outage(bool(arg))
+        elif name == "lag":
+            for store in stores:
+                store.set_edge_lag(edge, float(arg))
         elif name == "wait":
-            now += arg / 3
+            now += arg
         else:
             got, _ = bulk.get_many(edge, keys, now)
             want = tuple(loop.get(edge, k, now)[0] for k in keys)

@@ -1,0 +1,70 @@
+import pytest
+
+from rmasim.scenario import PRESETS, Policy, Preset, load_scenario_text, register_preset
+
+
+@pytest.fixture
+def scratch_preset():
+    """Remove presets registered by a test so the registry stays as shipped."""
+    before = set(PRESETS)
+    yield
+    for name in set(PRESETS) - before:
+        del PRESETS[name]
+
+
+def test_baseline_defaults_are_the_seed_code():
+    assert Policy().model_dump() == {
+        "heartbeat_interval": "30s",
+        "offline_after": "90s",
+        "request_timeout": "50s",
+        "wants_heartbeat_leadership": True,
+    }
+    baseline = PRESETS["baseline"]
+    assert (baseline.name, dict(baseline.overrides), baseline.policy) == ("baseline", {}, Policy())
+
+
+def test_register_preset_overlays_knobs(scratch_preset):
+    preset = register_preset("fast", "Heartbeat every 10s.", heartbeat_interval="10s", offline_after="30s")
+    assert isinstance(preset, Preset)
+    assert PRESETS["fast"] is preset
+    assert (preset.policy.heartbeat_interval, preset.policy.offline_after, preset.policy.request_timeout) == (
+        10.0,
+        30.0,
+        50.0,
+    )
+
+
+def test_duplicate_preset_is_refused(scratch_preset):
+    with pytest.raises(ValueError, match="preset 'baseline' is already registered"):
+        register_preset("baseline", "again")
+
+
+def test_unknown_knob_is_refused(scratch_preset):
+    with pytest.raises(ValueError) as info:
+        register_preset("typo", "", heartbeat_intreval="10s")
+    assert str(info.value) == (
+        "preset 'typo': unknown knob(s) heartbeat_intreval; known knobs: heartbeat_interval, offline_after, "
+        "request_timeout, wants_heartbeat_leadership"
+    )
+    assert "typo" not in PRESETS
+
+
+def test_invalid_knob_value_is_refused(scratch_preset):
+    with pytest.raises(ValueError, match="preset 'bad': invalid knob value"):
+        register_preset("bad", "", heartbeat_interval="0s")
+    assert "bad" not in PRESETS
+
+
+def test_scenario_knobs_override_the_preset(scratch_preset, minimal_yaml):
+    register_preset("fast", "", heartbeat_interval="10s", wants_heartbeat_leadership=False)
+    scenario = load_scenario_text(minimal_yaml + "coordinator: {preset: fast, offline_after: 45s, edges: 3}\n")
+    assert scenario.coordinator.edges == 3
+    assert scenario.policy == Policy(
+        heartbeat_interval="10s", offline_after="45s", request_timeout="50s", wants_heartbeat_leadership=False
+    )
+
+
+def test_every_policy_knob_is_an_optional_coordinator_field(minimal_yaml):
+    coordinator = load_scenario_text(minimal_yaml).coordinator
+    assert {name: getattr(coordinator, name) for name in Policy.model_fields} == dict.fromkeys(Policy.model_fields)
+    assert coordinator.policy == Policy()

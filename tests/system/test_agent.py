@@ -1,0 +1,98 @@
+"""The baseline agent, driven by hand: detection, registration, heartbeats, graceful stop, retry."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from rmasim.system import Agent, MachineInfo
+from rmasim.system.ops import COORDINATOR, ConnectError, HttpCall, ReadLoad, Response, Shutdown, Sleep
+
+POLICY = SimpleNamespace(heartbeat_interval=30.0, wants_heartbeat_leadership=True)
+
+
+def machine(**ports: int) -> MachineInfo:
+    return MachineInfo("https://m.tunnel", ports)
+
+
+def server(calls: list, worker_id: str = "w-1", down_ports=()):
+    def answer(call: HttpCall):
+        calls.append(call)
+        if call.url.startswith("http://localhost:"):
+            if int(call.url.rsplit(":", 1)[1]) in down_ports:
+                return ConnectError("refused")
+            return Response(200, {"status": "healthy", "version": "1.2"})
+        if call.path == "/api/worker/register":
+            return Response(200, {"worker_id": worker_id, "is_heartbeat_leader": False})
+        return Response(200, {"status": "ok"})
+
+    return answer
+
+
+def test_detects_only_known_services_that_answer(harness):
+    """Flaw #7: a custom service is never detected; a service whose /health fails is left out."""
+    calls: list = []
+    harness.http = server(calls, down_ports=(8102,))
+    agent = Agent(machine(upload=8103, rag=8102, custom=9000), POLICY)
+    gen = agent.run()
+    harness.step(gen, 3)  # probe upload, probe rag (refused), register
+    assert [c.url for c in calls] == ["http://localhost:8103", "http://localhost:8102", COORDINATOR]
+    assert calls[2].body["services"] == [{"name": "upload", "version": "1.2", "port": 8103}]
+    assert calls[2].body["wants_heartbeat_leadership"] is True
+    assert agent.worker_id == "w-1"
+
+
+def test_heartbeats_every_interval_with_one_second_cpu_sample(harness):
+    calls: list = []
+    harness.http = server(calls)
+    gen = Agent(machine(upload=8103), POLICY).run()
+    op = next(gen)
+    for _ in range(2):  # probe, register
+        op = gen.send(harness.answer(op))
+    log_start = len(harness.log)
+    for _ in range(6):
+        op = gen.send(harness.answer(op))
+    assert harness.log[log_start:] == [
+        Sleep(30.0),
+        ReadLoad(1.0),
+        HttpCall(
+            COORDINATOR,
+            "POST",
+            "/api/worker/heartbeat",
+            {"worker_id": "w-1", "status": "healthy", "current_load": 0.25, "available_memory": "7.5GB"},
+            10.0,
+        ),
+        Sleep(30.0),
+        ReadLoad(1.0),
+        harness.log[log_start + 2],
+    ]
+
+
+def test_graceful_stop_unregisters(harness):
+    calls: list = []
+    harness.http = server(calls)
+    gen = Agent(machine(upload=8103), POLICY).run()
+    assert harness.step(gen, 2) == Sleep(30.0)  # probe, register; now sleeping
+    op = gen.throw(Shutdown())
+    assert op == HttpCall(COORDINATOR, "POST", "/api/worker/unregister", {"worker_id": "w-1"}, 10.0)
+
+
+def test_stop_before_registration_does_nothing(harness):
+    gen = Agent(machine(upload=8103), POLICY).run()
+    assert isinstance(next(gen), HttpCall)  # still probing
+    try:
+        gen.throw(Shutdown())
+    except StopIteration:
+        pass
+    else:
+        raise AssertionError("agent should have exited")
+
+
+def test_failed_registration_is_retried_after_an_interval(harness):
+    calls: list = []
+    answers = iter([ConnectError("down"), Response(200, {"worker_id": "w-2"})])
+    harness.http = lambda call: calls.append(call) or next(answers)
+    agent = Agent(machine(), POLICY)
+    gen = agent.run()
+    harness.step(gen, 3)  # register (fails), sleep, register
+    assert harness.log == [calls[0], Sleep(30.0), calls[1]]
+    assert agent.worker_id == "w-2"

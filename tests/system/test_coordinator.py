@@ -1,0 +1,184 @@
+"""The baseline coordinator's handlers, driven by hand against an in-memory KV (whole KV states asserted)."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from rmasim.system import Coordinator, registry_snapshot
+from rmasim.system.coordinator.registry import random_worker_id
+from rmasim.system.ops import (
+    ConnectError,
+    HttpCall,
+    KVFailure,
+    KvGet,
+    KvGetMany,
+    KvPut,
+    Now,
+    Random,
+    Request,
+    RequestTimeout,
+    Response,
+    Trace,
+)
+
+POLICY = SimpleNamespace(offline_after=90.0, request_timeout=50.0)
+
+
+def coordinator() -> Coordinator:
+    return Coordinator(POLICY)
+
+
+def record(wid: str, status: str = "healthy", last: float = 1000.0, services=("upload",)) -> dict:
+    return {
+        "id": wid,
+        "tunnel_url": f"https://{wid}.tunnel",
+        "services": [{"name": s, "version": "1.0", "port": 1} for s in services],
+        "status": status,
+        "last_heartbeat": last,
+    }
+
+
+def test_random_worker_id_has_the_seed_format():
+    """``worker-${Date.now()}-${Math.random().toString(36).substr(2, 9)}``"""
+    wid = random_worker_id(1234.5678, 0.5)
+    assert re.fullmatch(r"worker-1234567-[0-9a-z]{9}", wid)
+    assert random_worker_id(1.0, 0.25) != random_worker_id(1.0, 0.75)
+
+
+def test_register_writes_record_then_appends_to_every_list(harness):
+    harness.randoms = [0.5]
+    body = {
+        "tunnel_url": "https://a.tunnel",
+        "services": [{"name": "upload", "version": "1.0", "port": 8103}, {"name": "rag", "version": "2", "port": 8102}],
+        "wants_heartbeat_leadership": True,
+    }
+    harness.kv = {"worker_ids": ["old"], "service:upload": ["old"]}
+    resp = harness.run(coordinator().handle(Request("POST", "/api/worker/register", body)))
+    wid = resp.body["worker_id"]
+    assert resp == Response(200, {"worker_id": wid, "is_heartbeat_leader": True})
+    assert harness.kv["worker_ids"] == ["old", wid]
+    assert harness.kv["service:upload"] == ["old", wid]
+    assert harness.kv["service:rag"] == [wid]
+    assert harness.kv["heartbeat_leader"] == wid
+    assert harness.kv[f"worker:{wid}"]["last_heartbeat"] == 1000.0
+    assert harness.kv[f"worker:{wid}"]["is_heartbeat_leader"] is True
+    # get-then-put leadership, and the id reported before anything is written
+    assert harness.log[:5] == [
+        Now(),
+        Random(),
+        Trace("worker_id_assigned", {"worker_id": wid, "tunnel_url": "https://a.tunnel"}),
+        KvGet("heartbeat_leader"),
+        KvPut("heartbeat_leader", wid),
+    ]
+
+
+def test_register_does_not_claim_leadership_when_a_leader_is_seen(harness):
+    harness.kv = {"heartbeat_leader": "someone"}
+    body = {"tunnel_url": "u", "services": [], "wants_heartbeat_leadership": True}
+    resp = harness.run(coordinator().handle(Request("POST", "/api/worker/register", body)))
+    assert resp.body["is_heartbeat_leader"] is False
+    assert harness.kv["heartbeat_leader"] == "someone"
+
+
+def test_unregister_leaves_the_service_indexes_dirty(harness):
+    """Flaw #1: the record and the worker_ids entry go; service:{name} keeps the id."""
+    harness.kv = {
+        "worker:w1": record("w1"),
+        "worker:w2": record("w2"),
+        "worker_ids": ["w1", "w2"],
+        "service:upload": ["w1", "w2"],
+    }
+    resp = harness.run(coordinator().handle(Request("POST", "/api/worker/unregister", {"worker_id": "w1"})))
+    assert resp == Response(200, {"status": "ok"})
+    assert harness.kv == {"worker:w2": record("w2"), "worker_ids": ["w2"], "service:upload": ["w1", "w2"]}
+
+
+def test_heartbeat_updates_load_and_time_from_the_edge_clock(harness):
+    harness.kv = {"worker:w1": record("w1", last=10.0)}
+    harness.now = 1234.0
+    body = {"worker_id": "w1", "status": "healthy", "current_load": 0.7, "available_memory": "3.0GB"}
+    assert harness.run(coordinator().handle(Request("POST", "/api/worker/heartbeat", body))).status == 200
+    stored = harness.kv["worker:w1"]
+    assert (stored["last_heartbeat"], stored["current_load"], stored["available_memory"]) == (1234.0, 0.7, "3.0GB")
+
+
+def test_heartbeat_for_an_unknown_worker_is_404(harness):
+    resp = harness.run(coordinator().handle(Request("POST", "/api/worker/heartbeat", {"worker_id": "nope"})))
+    assert resp.status == 404
+
+
+def test_list_workers_marks_offline_in_the_view_only(harness):
+    harness.kv = {
+        "worker_ids": ["fresh", "stale"],
+        "worker:fresh": record("fresh", last=950.0),
+        "worker:stale": record("stale", last=909.0),
+    }
+    resp = harness.run(coordinator().handle(Request("GET", "/api/workers")))
+    assert [(w["id"], w["status"]) for w in resp.body["workers"]] == [("fresh", "healthy"), ("stale", "offline")]
+    assert harness.kv["worker:stale"]["status"] == "healthy"
+
+
+def test_admin_services_lists_the_index_as_stored(harness):
+    harness.kv = {"service:upload": ["w1", "dead"], "service:rag": ["w1"], "worker:w1": record("w1")}
+    resp = harness.run(coordinator().handle(Request("GET", "/api/admin/services")))
+    assert resp.body == {"services": {"rag": ["w1"], "upload": ["w1", "dead"]}}
+
+
+def test_proxy_answers_503_when_the_index_is_empty(harness):
+    resp = harness.run(coordinator().handle(Request("POST", "/api/service/upload/x")))
+    assert resp.status == 503 and resp.body["reason"] == "no_provider"
+
+
+def test_proxy_picks_uniformly_among_records_that_say_healthy(harness):
+    """Missing records and stored non-healthy status are skipped; heartbeat age is not looked at."""
+    harness.kv = {
+        "service:upload": ["gone", "sick", "a", "b"],
+        "worker:sick": record("sick", status="unhealthy"),
+        "worker:a": record("a", last=-1e9),
+        "worker:b": record("b"),
+    }
+    calls = []
+    harness.http = lambda call: calls.append(call) or Response(200, {"ok": True})
+    harness.randoms = [0.49, 0.51]
+    c = coordinator()
+    assert harness.run(c.handle(Request("POST", "/api/service/upload/v1/x", {"f": 1}))) == Response(200, {"ok": True})
+    assert harness.run(c.handle(Request("POST", "/api/service/upload/v1/x"))).status == 200
+    assert [call.url for call in calls] == ["https://a.tunnel", "https://b.tunnel"]
+    assert calls[0] == HttpCall("https://a.tunnel", "POST", "/upload/v1/x", {"f": 1}, 50.0)
+    assert KvGetMany(("worker:gone", "worker:sick", "worker:a", "worker:b")) in harness.log
+
+
+def test_proxy_maps_forward_failures_to_502_and_504(harness):
+    harness.kv = {"service:upload": ["a"], "worker:a": record("a")}
+    harness.http = lambda call: ConnectError("refused")
+    assert harness.run(coordinator().handle(Request("POST", "/api/service/upload/x"))).status == 502
+    harness.http = lambda call: RequestTimeout("slow")
+    assert harness.run(coordinator().handle(Request("POST", "/api/service/upload/x"))).status == 504
+
+
+def test_a_kv_failure_fails_the_invocation_with_500(harness):
+    harness.kv = {"worker:w1": record("w1")}
+    harness.fail["worker:w1"] = KVFailure(429, "worker:w1")
+    resp = harness.run(coordinator().handle(Request("POST", "/api/worker/heartbeat", {"worker_id": "w1"})))
+    assert resp == Response(500, {"error": "KV 429 on 'worker:w1'", "kv_status": 429})
+
+
+def test_unknown_route_is_404(harness):
+    assert harness.run(coordinator().handle(Request("GET", "/nope"))).status == 404
+
+
+def test_registry_snapshot_reads_the_layout():
+    store = {
+        "worker:a": record("a"),
+        "worker_ids": ["a"],
+        "service:upload": ["a", "dead"],
+        "service:rag": [],
+        "heartbeat_leader": "a",
+        "unrelated": 1,
+    }
+    snap = registry_snapshot(store)
+    assert snap.workers == {"a": record("a")}
+    assert snap.index == {"upload": ("a", "dead")}
+    assert snap.index_entries() == [("upload", "a"), ("upload", "dead")]
+    assert (snap.worker_ids, snap.leader) == (("a",), "a")

@@ -1,0 +1,114 @@
+"""End-to-end runs of the review's three test cases, with figures checked against the model's own odds."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import rmasim
+from rmasim.report import summary_json
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+
+
+def load(name: str) -> rmasim.Scenario:
+    return rmasim.load_scenario(SCENARIOS / f"{name}.yaml")
+
+
+@pytest.fixture(scope="module")
+def crash() -> rmasim.RunResult:
+    return rmasim.run(load("crash"))
+
+
+@pytest.mark.parametrize("name", ["crash", "graceful", "routing_resilience"])
+def test_review_test_cases_show_the_baseline_flaws(name):
+    result = rmasim.run(load(name))
+    assert result.passed, [(e.text, e.actual) for e in result.expectations if not e.passed]
+
+
+def test_crashed_worker_stays_in_both_indexes(crash):
+    assert crash.summary["registry.dead_entries.final"] == 2  # upload and rag
+    assert crash.summary["purge.never"] == 1 and crash.summary["purge.time_max"] is None
+    ts = crash.timeseries
+    assert (ts.loc[ts.t < 300, "dead_entries"] == 0).all()
+    assert (ts.loc[ts.t > 300, "dead_entries"] == 2).all()
+
+
+def _binomial_ok(k: int, n: int, p: float, z: float = 4.0) -> bool:
+    return abs(k / n - p) <= z * math.sqrt(p * (1 - p) / n)
+
+
+def test_requests_hit_the_dead_worker_at_the_uniform_rate(crash):
+    """Three records say healthy; the proxy picks uniformly: a third of requests after the crash are dead."""
+    req = crash.requests
+    assert (req.loc[req.outcome == "dead_target", "t_arrival"] >= 300).all()
+    after = req[req.t_arrival >= 300]
+    assert _binomial_ok(int((after.outcome == "dead_target").sum()), len(after), 1 / 3)
+    # a dead target costs the connect timeout (plus, now and then, a KV cache miss)
+    dead_latency = req.loc[req.outcome == "dead_target", "latency"]
+    assert dead_latency.between(15.0 - 1e-9, 15.5).all()
+
+
+def test_routing_resilience_fails_half_while_a_provider_lives():
+    result = rmasim.run(load("routing_resilience"))
+    req = result.requests
+    after = req[req.t_arrival >= 180]
+    assert _binomial_ok(int((after.outcome == "dead_target").sum()), len(after), 1 / 2)
+    assert (after.outcome.isin(["ok", "dead_target"])).all()
+
+
+def test_graceful_stop_empties_the_record_but_not_the_indexes():
+    result = rmasim.run(load("graceful"))
+    assert result.summary["unregister.records_left"] == 0
+    assert result.summary["unregister.index_entries_left"] == 2
+    assert result.summary["purge.crashes"] == 0
+
+
+def test_same_seed_same_summary_bytes_other_seed_other_trace():
+    scenario = load("crash").with_overrides({"duration": "10m"})
+    a, b, c = rmasim.run(scenario, seed=5), rmasim.run(scenario, seed=5), rmasim.run(scenario, seed=6)
+    assert summary_json(a.summary) == summary_json(b.summary)
+    assert a.requests.equals(b.requests)
+    assert not a.requests["t_arrival"].equals(c.requests["t_arrival"])
+
+
+def _summary_text(args: tuple[str, int]) -> str:
+    path, seed = args
+    return summary_json(rmasim.run(rmasim.load_scenario(path), seed=seed).summary)
+
+
+def test_a_process_pool_gives_the_same_bytes():
+    jobs = [(str(SCENARIOS / "routing_resilience.yaml"), seed) for seed in (1, 2)]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = list(pool.map(_summary_text, jobs))
+    assert pooled == [_summary_text(job) for job in jobs]
+
+
+def test_heartbeat_period_is_sleep_plus_the_cpu_sample():
+    """The agent sleeps 30 s, then samples CPU for 1 s (psutil.cpu_percent(interval=1)), then posts: with zero
+    network and KV latency one heartbeat write every 31 s, so floor(3600 / 31) = 116 in an hour, plus the
+    registration's record write."""
+    scenario = load("crash").with_overrides(
+        {
+            "duration": "1h",
+            "fleet.gpu.count": 1,
+            "fleet.gpu.start_within": "0s",
+            "faults": [],
+            "workload": [],
+            "expect": [],
+            "network.latency": "0s",
+            "kv.write_latency": "0s",
+            "kv.read_latency": "0s",
+        }
+    )
+    summary = rmasim.run(scenario).summary
+    assert summary["kv.writes.worker"] == 1 + 116
+
+
+def test_expect_keys_are_checked_before_running():
+    scenario = load("crash").with_overrides({"expect": ["pollution.finale > 0"]})
+    with pytest.raises(rmasim.ScenarioError, match="unknown summary key 'pollution.finale'"):
+        rmasim.run(scenario)
