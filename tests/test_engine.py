@@ -110,5 +110,5 @@ def test_heartbeat_period_is_sleep_plus_the_cpu_sample():
 
 def test_expect_keys_are_checked_before_running():
     scenario = load("crash").with_overrides({"expect": ["pollution.finale > 0"]})
-    with pytest.raises(rmasim.ScenarioError, match="unknown summary key 'pollution.finale'"):
+    with pytest.raises(rmasim.ScenarioError, match=r"unknown summary key 'pollution\.finale'"):
         rmasim.run(scenario)

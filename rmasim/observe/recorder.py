@@ -140,8 +140,7 @@ class Observer:
         row["requests_ok"] = counts[OUTCOME_CODES["ok"]]
         row["success_rate"] = counts[OUTCOME_CODES["ok"]] / total if total else float("nan")
         self._interval_counts = [0] * len(OUTCOMES)
-        stats = self.kv.stats
-        writes = stats.total("write") + stats.total("delete")
+        writes = self.kv.stats.mutations()
         row["kv_writes"] = writes - self._last_writes
         self._last_writes = writes
         self.samples.append(row)

@@ -27,7 +27,7 @@ class UnregisterCleanup(Checker):
         stopped = {w for e in obs.events if e.kind == "stop" for w in e.worker_ids} - set(obs.final_serving)
         final = obs.final_snapshot
         if final is None:
-            return {"unregister.stops": len(stopped), "unregister.records_left": None, "unregister.index_entries_left": None}
+            return {k.name: None for k in self.keys} | {"unregister.stops": len(stopped)}
         return {
             "unregister.stops": len(stopped),
             "unregister.records_left": sum(1 for w in stopped if w in final.workers),

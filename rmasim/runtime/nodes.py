@@ -10,9 +10,10 @@ agent is a new *incarnation*.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..system.coordinator import Isolate
 from ..world import Clock, ServiceContainer
 
 __all__ = ["Ctx", "Edge", "Machine", "RequestRecord", "UniformSource"]
@@ -44,6 +45,8 @@ class Edge:
     index: int
     clock: Clock
     uniform: Callable[[], float]
+    isolate: Isolate = field(default_factory=Isolate)
+    """The coordinator's in-memory state at this location."""
 
     @property
     def name(self) -> str:

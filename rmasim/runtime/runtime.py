@@ -162,7 +162,7 @@ class Runtime:
         self._next_rid += 1
         ctx = Ctx(edge.name, edge.clock, edge.uniform, edge, None, record)
         request = Request("POST", f"/api/service/{service}{path}")
-        Driver(self, self.coordinator.handle(request), ctx, partial(self._request_done, record)).start()
+        Driver(self, self.coordinator.handle(request, edge.isolate), ctx, partial(self._request_done, record)).start()
         return record
 
     def _request_done(self, record: RequestRecord, response: Response | None, exc: BaseException | None) -> None:
@@ -256,7 +256,7 @@ class Runtime:
             reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, token)
             arrive = env.timeout(net.latency(ctx.node, edge.name))
             arrive.callbacks.append(
-                lambda _e: Driver(self, self.coordinator.handle(request), server_ctx, reply).start()
+                lambda _e: Driver(self, self.coordinator.handle(request, edge.isolate), server_ctx, reply).start()
             )
         return (yield PARK)
 

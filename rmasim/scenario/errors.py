@@ -90,7 +90,7 @@ def _has(node: Any, seg: str | int) -> bool:
 
 
 def _resolve(loc: Path, raw: Any) -> tuple[Path, Path, bool]:
-    """Map a pydantic ``loc`` onto the raw data: (field path to print, path that exists in raw, at key?)."""
+    """Map a pydantic ``loc`` onto the raw data: (path that exists in raw, field path to print, at key?)."""
     node, found, printed, at_key = raw, [], [], False
     for depth, seg in enumerate(loc):
         if seg == "[key]":
@@ -115,7 +115,7 @@ def _message(error: Mapping[str, Any]) -> str:
         discriminator = ctx["discriminator"].strip("'")
         return f"unknown {discriminator} {ctx['tag']!r}; expected one of {ctx['expected_tags']}"
     if kind == "union_tag_not_found":
-        return f"missing {ctx['discriminator']}"
+        return "Field required"
     if kind == "extra_forbidden":
         return "unknown field"
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -139,9 +139,7 @@ def _expand(errors: Iterable[Mapping[str, Any]]) -> list[tuple[Path, str, bool]]
     return out
 
 
-def problems_from_validation(
-    exc: ValidationError, raw: Any, source: SourceMap | None, file: str
-) -> list[Problem]:
+def problems_from_validation(exc: ValidationError, raw: Any, source: SourceMap | None, file: str) -> list[Problem]:
     """One located ``Problem`` per pydantic error, sorted by position."""
     problems = []
     for loc, message, unknown_key in _expand(exc.errors()):

@@ -53,8 +53,7 @@ def parse_expectation(text: str) -> dict[str, Any]:
     match = _EXPECTATION_RE.match(text)
     if match is None:
         raise ValueError(
-            f"invalid expectation {text!r}: expected '<summary.key> <op> <value>' with op one of "
-            + " ".join(OPERATORS)
+            f"invalid expectation {text!r}: expected '<summary.key> <op> <value>' with op one of " + " ".join(OPERATORS)
         )
     key, op, value_text = match.groups()
     value = _parse_value(value_text)

@@ -106,9 +106,7 @@ def _convert(node: Any, path: tuple[Any, ...], source_map: SourceMap) -> Any:
     """Plain data for ``node``, recording the positions of nested keys and values."""
     if len(path) > MAX_DEPTH:
         line, col = source_map.locate(path) or (1, 1)
-        raise ScenarioError(
-            [Problem(source_map.file, line, col, "", f"nesting deeper than {MAX_DEPTH} levels")]
-        )
+        raise ScenarioError([Problem(source_map.file, line, col, "", f"nesting deeper than {MAX_DEPTH} levels")])
     if isinstance(node, CommentedMap):
         result = {}
         for key, value in node.items():
@@ -132,9 +130,7 @@ def _convert(node: Any, path: tuple[Any, ...], source_map: SourceMap) -> Any:
             items.append(_convert(value, (*path, index), source_map))
         return items
     if isinstance(node, list | dict):  # merged or constructed containers without positions
-        return _convert(
-            CommentedMap(node) if isinstance(node, dict) else CommentedSeq(node), path, source_map
-        )
+        return _convert(CommentedMap(node) if isinstance(node, dict) else CommentedSeq(node), path, source_map)
     return _scalar(node)
 
 

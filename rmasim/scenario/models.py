@@ -29,6 +29,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from .distributions import Dist, Exponential, LogNormal
 from .errors import LocatedErrors, Problem, ScenarioError, SourceMap, problems_from_validation
@@ -101,9 +102,7 @@ class GroupConfig(_Section):
         errors = []
         for name, service in services.items():
             if service.port is not None and service.port in owner:
-                errors.append(
-                    ((name, "port"), f"port {service.port} is already used by {owner[service.port]}")
-                )
+                errors.append(((name, "port"), f"port {service.port} is already used by {owner[service.port]}"))
             elif service.port is not None:
                 owner[service.port] = name
         if errors:
@@ -169,13 +168,12 @@ class _CoordinatorBase(_Section):
     @property
     def policy(self) -> Policy:
         """The preset's policy with the knobs set in this section overlaid."""
-        explicit = {
-            name: getattr(self, name) for name in Policy.model_fields if getattr(self, name) is not None
-        }
+        explicit = {name: getattr(self, name) for name in Policy.model_fields if getattr(self, name) is not None}
         return PRESETS[self.preset].policy.model_copy(update=explicit)
 
 
-def _optional_knob(info: Any) -> tuple[Any, Any]:
+def _optional_knob(info: FieldInfo) -> tuple[Any, FieldInfo]:
+    """A ``Policy`` knob as an optional coordinator field: None means "the preset's value"."""
     annotated = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
     return annotated | None, Field(None, description=f"{info.description} (default: from the preset)")
 
@@ -343,11 +341,7 @@ class Scenario(BaseModel):
 def _blame_override(problem: Problem, labels: Mapping[str, str]) -> Problem:
     """Report a problem under the override that caused it, when its field is at or below (or above) one."""
     for path, label in labels.items():
-        if (
-            problem.field == path
-            or problem.field.startswith(path + ".")
-            or path.startswith(problem.field + ".")
-        ):
+        if problem.field == path or problem.field.startswith(path + ".") or path.startswith(problem.field + "."):
             return dataclasses.replace(problem, file=label, line=None, col=None)
     return problem
 

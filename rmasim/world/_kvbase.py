@@ -111,6 +111,10 @@ class KVStats:
             out["list", key_family(prefix)] += n
         return dict(out)
 
+    def mutations(self) -> int:
+        """Writes plus deletes accepted so far (cheap: no flush, no grouping; for per-interval figures)."""
+        return sum(self.writes.values()) + sum(self.deletes.values())
+
     def total(self, kind: str) -> int:
         """Billed operations of one kind (reads count every key of a bulk get)."""
         if kind not in KINDS:

@@ -32,8 +32,9 @@ Visibility is lazy: each key keeps its committed value plus the writes still in 
 value), resolved when read; each edge cache is a dict ``key -> (value, expires_at)``. There are no events
 per write.
 
-``StrongKV`` is a Durable-Object-like single store: every operation applies at its issue time in call order
-(linearizable), with ``cas`` (compare-and-set); no caches, no 429, no lag.
+``StrongKV`` (defined in :mod:`rmasim.world.strong`, re-exported here) is a Durable-Object-like single
+store: every operation applies at its issue time in call order (linearizable), with ``cas``
+(compare-and-set); no caches, no 429, no lag. :func:`build_kv` picks one from ``KVConfig.model``.
 
 Conventions shared by both stores:
 
@@ -46,7 +47,18 @@ Conventions shared by both stores:
   ``KVStatus.UNAVAILABLE``. Test with ``value is KV_UNAVAILABLE`` before anything else.
 * ``get_many`` results are memoized per (cache, key tuple) while no memoized key is written at that cache
   and before the earliest expiry among the entries used: a repeat call is one dict lookup plus a generation
-  check.
+  check (no lookup at all when the caller passes the same tuple object again). Every key is still billed.
+
+Example (a miss cached at edge 1 hides a write made at edge 0 until edge 1's entry expires)::
+
+    >>> import numpy as np
+    >>> kv = WorkersKV(n_edges=2, read_latency=0.01, write_latency=0.05, rng=np.random.default_rng(0))
+    >>> kv.get(1, "worker_ids", 0.0)
+    (None, 0.01)
+    >>> kv.put(0, "worker_ids", ["a"], 1.0)
+    (<KVStatus.OK: 'ok'>, 0.05)
+    >>> kv.get(0, "worker_ids", 1.0), kv.get(1, "worker_ids", 30.0), kv.get(1, "worker_ids", 60.0)
+    ((['a'], 0.0), (None, 0.0), (['a'], 0.01))
 """
 
 from __future__ import annotations
@@ -73,6 +85,7 @@ from rmasim.world._kvbase import (
     _check_value,
     key_family,
 )
+from rmasim.world.strong import StrongKV
 
 __all__ = [
     "KINDS",
@@ -348,109 +361,6 @@ class WorkersKV(_Base):
                 break
             value = v
         return value
-
-
-class StrongKV(_Base):
-    """A linearizable single store (like a Durable Object): every operation applies at its issue time."""
-
-    def __init__(
-        self,
-        n_edges: int,
-        read_latency: LatencySpec,
-        write_latency: LatencySpec,
-        rng: np.random.Generator,
-        list_page_size: int = MAX_LIST_PAGE,
-    ) -> None:
-        super().__init__(n_edges, read_latency, write_latency, rng, list_page_size)
-        self._data: dict[str, Value] = {}
-
-    @classmethod
-    def from_config(cls, cfg: Any, n_edges: int, rng: np.random.Generator) -> StrongKV:
-        """Build from an object with ``read_latency``, ``write_latency`` (and ``list_page_size``)."""
-        return cls(
-            n_edges,
-            cfg.read_latency,
-            cfg.write_latency,
-            rng,
-            list_page_size=getattr(cfg, "list_page_size", MAX_LIST_PAGE),
-        )
-
-    def get(self, edge: int, key: str, now: float) -> tuple[Value, float]:
-        latency = self._read_lat()
-        if self._outage:
-            self.stats.unavailable += 1
-            return KV_UNAVAILABLE, latency
-        self.stats.reads[key] += 1
-        return self._data.get(key), latency
-
-    def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]:
-        keys = _check_bulk(keys)
-        latency = self._read_lat()
-        self.stats.bulk_gets += 1
-        if self._outage:
-            self.stats.unavailable += 1
-            return (KV_UNAVAILABLE,) * len(keys), latency
-        for key in keys:
-            self.stats.bulk_key_reads[key] += 1
-        return tuple(self._data.get(key) for key in keys), latency
-
-    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]:
-        latency = self._read_lat()
-        if self._outage:
-            self.stats.unavailable += 1
-            return KV_UNAVAILABLE, None, latency
-        self.stats.lists[prefix] += 1
-        keys, next_cursor = self._scan(prefix, cursor, self._data.__contains__)
-        return keys, next_cursor, latency
-
-    def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]:
-        _check_value(value)
-        latency = self._write_lat()
-        if self._outage:
-            self.stats.unavailable += 1
-            return KVStatus.UNAVAILABLE, latency
-        self._store(key, value)
-        return KVStatus.OK, latency
-
-    def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]:
-        latency = self._write_lat()
-        if self._outage:
-            self.stats.unavailable += 1
-            return KVStatus.UNAVAILABLE, latency
-        self._store(key, None)
-        return KVStatus.OK, latency
-
-    def cas(self, edge: int, key: str, expected: Value, new: Value, now: float) -> tuple[bool, Value, float]:
-        """Set ``key`` to ``new`` (None deletes) iff its value equals ``expected`` (None = absent).
-
-        Returns ``(ok, current, latency)``: ``current`` is the value after the operation (``new`` when it
-        applied, the mismatching value otherwise). Billed as a read, plus a write or delete when it applies.
-        """
-        latency = self._write_lat()
-        if self._outage:
-            self.stats.unavailable += 1
-            return False, KV_UNAVAILABLE, latency
-        self.stats.reads[key] += 1
-        current = self._data.get(key)
-        if current != expected:
-            return False, current, latency
-        self._store(key, new)
-        return True, new, latency
-
-    def central_snapshot(self, now: float) -> dict[str, Value]:
-        return dict(self._data)
-
-    def set_edge_lag(self, edge: int, seconds: float) -> None:
-        """No effect: a single linearizable store has no propagation lag (kept for a uniform interface)."""
-
-    def _store(self, key: str, value: Value) -> None:
-        if value is None:
-            self._data.pop(key, None)
-            self.stats.deletes[key] += 1
-        else:
-            self._data[key] = value
-            self._index_key(key)
-            self.stats.writes[key] += 1
 
 
 def build_kv(cfg: Any, n_edges: int, rng: np.random.Generator) -> WorkersKV | StrongKV:

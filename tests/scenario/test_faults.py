@@ -12,7 +12,7 @@ FLEET = {
 
 
 def test_registry_holds_the_built_in_actions():
-    assert FAULT_SPECS == {"crash": Crash, "stop": Stop, "start": Start, "restart": Restart}
+    assert {"crash": Crash, "stop": Stop, "start": Start, "restart": Restart} == FAULT_SPECS
 
 
 @pytest.mark.parametrize(

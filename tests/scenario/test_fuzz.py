@@ -69,3 +69,19 @@ def test_mutated_valid_scenario(data):
     position = data.draw(st.integers(0, len(text)))
     insert = data.draw(st.sampled_from(["\t", ":", "- ", "{", "]", "\n  ", "&a ", "*a", "x: 1\n", "'", "#"]))
     _check(text[:position] + insert + text[position:])
+
+
+PATHS = ["seed", "duration", "fleet.gpu.count", "fleet.gpu", "faults.0.at", "faults.0", "faults.5.at", "kv.x"]
+PATHS += ["coordinator.edges", "expect.0", "fleet.gpu.services.upload.service_time.mean", "name.x", "workload"]
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.sampled_from(PATHS) | st.text(max_size=12), VALUES, max_size=4))
+def test_random_overrides(overrides):
+    scenario = load_scenario_text(VALID)
+    try:
+        result = scenario.with_overrides(overrides)
+    except ScenarioError as error:
+        assert error.problems
+    else:
+        assert isinstance(result, Scenario)

@@ -1,8 +1,10 @@
 import copy
+import io
 import pickle
 
 import pytest
 from pydantic import ValidationError
+from ruamel.yaml import YAML
 
 from rmasim.scenario import (
     Crash,
@@ -198,10 +200,6 @@ def test_json_schema():
 
 
 def _yaml(data):
-    import io
-
-    from ruamel.yaml import YAML
-
     stream = io.StringIO()
     YAML().dump(data, stream)
     return stream.getvalue()

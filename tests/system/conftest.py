@@ -70,7 +70,7 @@ class Harness:
             exc = None
             try:
                 value = self.answer(op)
-            except Exception as error:  # noqa: BLE001 - thrown back into the generator
+            except Exception as error:  # thrown back into the generator
                 value, exc = None, error
         raise AssertionError("generator did not finish")
 
@@ -85,7 +85,7 @@ class Harness:
         for _ in range(n):
             try:
                 value = self.answer(op)
-            except Exception as error:  # noqa: BLE001 - thrown back into the generator
+            except Exception as error:  # thrown back into the generator
                 value, exc = None, error
             op = gen.throw(exc) if exc is not None else gen.send(value)
             exc = None

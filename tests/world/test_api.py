@@ -34,3 +34,14 @@ def test_world_never_imports_simpy_or_upper_layers() -> None:
                 assert not name.startswith("simpy"), path
                 if name.startswith("rmasim."):
                     assert name.startswith(("rmasim.world", "rmasim.scenario")), (path, name)
+
+
+def test_module_examples_run() -> None:
+    """The runnable examples in the world modules' docstrings pass (doctest)."""
+    import doctest
+    import importlib
+
+    for path in sorted(Path(world.__file__).parent.glob("*.py")):
+        module = importlib.import_module(f"rmasim.world.{path.stem}" if path.stem != "__init__" else "rmasim.world")
+        failed, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert failed == 0, path.name

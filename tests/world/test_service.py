@@ -6,6 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rmasim.world.rng import Constant
 from rmasim.world.service import Admission, ServiceContainer
@@ -121,3 +123,27 @@ def test_invalid_and_from_config() -> None:
     c = ServiceContainer.from_config(cfg, "upload", np.random.default_rng(0), speed=2.0)
     assert (c.name, c.capacity, c.version, c.speed) == ("upload", 3, "2.1", 2.0)
     assert schedule(c, [0.0]) == [(0.0, 0.1)]
+
+
+@given(
+    capacity=st.integers(1, 4),
+    jobs=st.lists(st.tuples(st.floats(0.0, 2.0), st.floats(0.01, 3.0)), max_size=40),
+)
+def test_fifo_schedule_properties(capacity: int, jobs: list[tuple[float, float]]) -> None:
+    """On random arrivals: FIFO (starts in arrival order), never more than `capacity` in service, and
+    work-conserving (a request waits only while every slot is taken by earlier requests)."""
+    services = [s for _, s in jobs]
+    c = ServiceContainer("x", capacity=capacity, service_time=iter(services).__next__)
+    arrivals, t = [], 0.0
+    for gap, _ in jobs:
+        t += gap
+        arrivals.append(t)
+    adm = [c.submit(a) for a in arrivals]
+    starts = [a.start for a in adm if a]
+    assert starts == sorted(starts)
+    for i, (a, arrival, service) in enumerate(zip(adm, arrivals, services, strict=True)):
+        assert a is not None and a.start >= arrival and a.finish == a.start + service
+        earlier = adm[:i]
+        assert sum(1 for o in earlier if o and o.finish > a.start) < capacity
+        if a.start > arrival:
+            assert sum(1 for o in earlier if o and o.finish >= a.start) >= capacity

@@ -11,6 +11,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from ..ops import KVFailure, Request, Response
+from .isolate import Isolate
 from .keys import HEARTBEAT_LEADER, SERVICE_PREFIX, WORKER_IDS, WORKER_PREFIX, service_key, worker_key
 from .proxy import service_proxy
 from .registry import heartbeat, register, unregister
@@ -24,6 +25,7 @@ __all__ = [
     "WORKER_IDS",
     "WORKER_PREFIX",
     "Coordinator",
+    "Isolate",
     "RegistrySnapshot",
     "registry_snapshot",
     "service_key",
@@ -48,12 +50,14 @@ class Coordinator:
     def __init__(self, policy: Any) -> None:
         self.policy = policy
 
-    def handle(self, req: Request) -> Generator[Any, Any, Response]:
-        """Serve one request (a generator; drive it with a runtime or by hand)."""
+    def handle(self, req: Request, isolate: Isolate | None = None) -> Generator[Any, Any, Response]:
+        """Serve one request (a generator; drive it with a runtime or by hand) in an edge's ``isolate``."""
+        if isolate is None:
+            isolate = Isolate()
         try:
             if req.path.startswith(PROXY_PREFIX):
                 service, _, rest = req.path[len(PROXY_PREFIX) :].partition("/")
-                return (yield from service_proxy(req, self.policy, service, "/" + rest if rest else ""))
+                return (yield from service_proxy(req, self.policy, isolate, service, "/" + rest if rest else ""))
             handler = ROUTES.get((req.method, req.path))
             if handler is None:
                 return Response(404, {"error": "not found"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..ops import ConnectError, HttpCall, KvGet, KvGetMany, Random, Request, RequestTimeout, Response
+from .isolate import Isolate
 from .keys import service_key, worker_key
 from .registry import Handler
 
@@ -21,13 +22,18 @@ def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
     return [r for r in records if r is not None and r.get("status") == "healthy" and r.get("tunnel_url")]
 
 
-def service_proxy(req: Request, policy: Any, service: str, rest: str) -> Handler:
+def record_keys(ids: list[str]) -> tuple[str, ...]:
+    """The ``worker:{id}`` keys of an index value."""
+    return tuple(worker_key(i) for i in ids)
+
+
+def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, rest: str) -> Handler:
     """Route one request for ``service``; ``rest`` is the path after ``/api/service/{name}``."""
     ids = yield KvGet(service_key(service))
     if not ids:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
-    records = yield KvGetMany(tuple(worker_key(i) for i in ids))
-    candidates = healthy_candidates(records)
+    records = yield KvGetMany(isolate.derived("keys:" + service, ids, record_keys))
+    candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
     target = candidates[int((yield Random()) * len(candidates))]

@@ -1,0 +1,141 @@
+"""A linearizable strong store, like a Cloudflare Durable Object (DESIGN.md section 4, "Strong store").
+
+Model: one single-threaded store; every operation applies at its issue time ``now``, in call order, so the
+history is linearizable (the linearization point lies inside [issue, issue + latency]). Besides the Workers
+KV interface (get, get_many, put, delete, list, central_snapshot) it offers ``cas`` (compare-and-set), the
+primitive the ``reference`` preset uses for leases, fencing tokens and the registry. There are no edge
+caches, no same-key write limit and no propagation lag (``set_edge_lag`` is accepted and ignored); during an
+outage every operation fails, since there is no cache to serve from. Latency: one ``read_latency`` draw per
+read, list or bulk get, one ``write_latency`` draw per put, delete or cas. Conventions (``now``, immutable
+JSON values, ``None`` = absent, :data:`KV_UNAVAILABLE`) are those of :mod:`rmasim.world.kv`.
+
+Example::
+
+    >>> import numpy as np
+    >>> store = StrongKV(n_edges=2, read_latency=0.002, write_latency=0.005, rng=np.random.default_rng(0))
+    >>> store.cas(0, "leader", None, "w1", 0.0), store.cas(1, "leader", None, "w2", 0.0)[:2]
+    ((True, 'w1', 0.005), (False, 'w1'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from rmasim.world._kvbase import (
+    KV_UNAVAILABLE,
+    MAX_LIST_PAGE,
+    KVStatus,
+    LatencySpec,
+    Value,
+    _Base,
+    _check_bulk,
+    _check_value,
+)
+
+__all__ = ["StrongKV"]
+
+
+class StrongKV(_Base):
+    """A linearizable single store (like a Durable Object): every operation applies at its issue time."""
+
+    def __init__(
+        self,
+        n_edges: int,
+        read_latency: LatencySpec,
+        write_latency: LatencySpec,
+        rng: np.random.Generator,
+        list_page_size: int = MAX_LIST_PAGE,
+    ) -> None:
+        super().__init__(n_edges, read_latency, write_latency, rng, list_page_size)
+        self._data: dict[str, Value] = {}
+
+    @classmethod
+    def from_config(cls, cfg: Any, n_edges: int, rng: np.random.Generator) -> StrongKV:
+        """Build from an object with ``read_latency``, ``write_latency`` (and ``list_page_size``)."""
+        return cls(
+            n_edges,
+            cfg.read_latency,
+            cfg.write_latency,
+            rng,
+            list_page_size=getattr(cfg, "list_page_size", MAX_LIST_PAGE),
+        )
+
+    def get(self, edge: int, key: str, now: float) -> tuple[Value, float]:
+        latency = self._read_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KV_UNAVAILABLE, latency
+        self.stats.reads[key] += 1
+        return self._data.get(key), latency
+
+    def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]:
+        keys = _check_bulk(keys)
+        latency = self._read_lat()
+        self.stats.bulk_gets += 1
+        if self._outage:
+            self.stats.unavailable += 1
+            return (KV_UNAVAILABLE,) * len(keys), latency
+        for key in keys:
+            self.stats.bulk_key_reads[key] += 1
+        return tuple(self._data.get(key) for key in keys), latency
+
+    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]:
+        latency = self._read_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KV_UNAVAILABLE, None, latency
+        self.stats.lists[prefix] += 1
+        keys, next_cursor = self._scan(prefix, cursor, self._data.__contains__)
+        return keys, next_cursor, latency
+
+    def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]:
+        _check_value(value)
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KVStatus.UNAVAILABLE, latency
+        self._store(key, value)
+        return KVStatus.OK, latency
+
+    def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]:
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KVStatus.UNAVAILABLE, latency
+        self._store(key, None)
+        return KVStatus.OK, latency
+
+    def cas(self, edge: int, key: str, expected: Value, new: Value, now: float) -> tuple[bool, Value, float]:
+        """Set ``key`` to ``new`` (None deletes) iff its value equals ``expected`` (None = absent).
+
+        Returns ``(ok, current, latency)``: ``current`` is the value after the operation (``new`` when it
+        applied, the mismatching value otherwise). Billed as a read, plus a write or delete when it applies.
+        """
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return False, KV_UNAVAILABLE, latency
+        self.stats.reads[key] += 1
+        current = self._data.get(key)
+        if current != expected:
+            return False, current, latency
+        self._store(key, new)
+        return True, new, latency
+
+    def central_snapshot(self, now: float) -> dict[str, Value]:
+        return dict(self._data)
+
+    def set_edge_lag(self, edge: int, seconds: float) -> None:
+        """No effect: a single linearizable store has no propagation lag (kept for a uniform interface)."""
+
+    def _store(self, key: str, value: Value) -> None:
+        if value is None:
+            self._data.pop(key, None)
+            self.stats.deletes[key] += 1
+        else:
+            self._data[key] = value
+            self._index_key(key)
+            self.stats.writes[key] += 1
