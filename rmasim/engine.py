@@ -20,7 +20,7 @@ from .chaos import FAULTS, Chaos, FaultRecord
 from .observe import Observer, RequestLog, all_summary_keys, summarize
 from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError
-from .system import KNOWN_SERVICES, Agent, Coordinator, MachineInfo
+from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
 from .workload import PoissonClients
 from .world import Clock, Network, ServiceContainer, Streams, build_kv
 
@@ -61,16 +61,23 @@ class RunResult:
         return all(e.passed for e in self.expectations)
 
 
-def check_expect_keys(scenario: Scenario) -> None:
-    """Refuse ``expect`` lines that name no declared summary key (located in the scenario file)."""
+def check_scenario(scenario: Scenario) -> None:
+    """Checks that need the registries of higher layers, located in the scenario file: every ``expect`` line
+    names a declared summary key, and the policy's balancer is registered."""
     declared = [k.name for _, k in all_summary_keys()]
     problems = []
+
+    def problem(path: tuple[str | int, ...], message: str) -> None:
+        where = scenario.locate(path) or (str(scenario.source or "<scenario>"), 1, 1)
+        problems.append(Problem(where[0], where[1], where[2], ".".join(map(str, path)), message))
+
     for i, expectation in enumerate(scenario.expect):
         if not any(_key_matches(pattern, expectation.key) for pattern in declared):
-            where = scenario.locate(("expect", i)) or (scenario.source or "<scenario>", 1, 1)
-            problems.append(
-                Problem(where[0], where[1], where[2], f"expect.{i}", f"unknown summary key {expectation.key!r}")
-            )
+            problem(("expect", i), f"unknown summary key {expectation.key!r}")
+    balancer = scenario.policy.balancer
+    if balancer not in BALANCERS:
+        where = ("coordinator", "balancer") if scenario.coordinator.balancer else ("coordinator", "preset")
+        problem(where, f"unknown balancer {balancer!r}; known: {', '.join(BALANCERS)}")
     if problems:
         raise ScenarioError(problems)
 
@@ -85,7 +92,7 @@ def _key_matches(pattern: str, key: str) -> bool:
 
 def run(scenario: Scenario, seed: int | None = None) -> RunResult:
     """Run ``scenario`` once with ``seed`` (default: the scenario's own) and check its expectations."""
-    check_expect_keys(scenario)
+    check_scenario(scenario)
     wall_start = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     sim = _Simulation(scenario, seed)

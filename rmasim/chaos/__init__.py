@@ -1,100 +1,10 @@
 """Fault injection (the Jepsen "nemesis"): one small injector per fault action, registered by name.
 
-An injector is a function ``(spec, chaos) -> None`` called at ``spec.at``; ``chaos`` (a :class:`Chaos`) gives it
-the machines a target names, the runtime, and the SimPy environment for anything it schedules later. The
-scenario language defines each action's fields (:data:`rmasim.scenario.FAULT_SPECS`); this registry implements
-them, and a test checks the two name the same actions.
-
-To add a fault: add its spec model in ``rmasim/scenario/faults.py`` and an injector here decorated with
-``@register_fault("name")``.
+Importing this package registers the built-in faults in :data:`FAULTS`; see :mod:`rmasim.chaos.base` for how
+to add one.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
-from ..system.ops import Shutdown
+from . import machine  # noqa: F401 - registers the machine lifecycle faults
+from .base import FAULTS, Chaos, FaultRecord, register_fault
 
 __all__ = ["FAULTS", "Chaos", "FaultRecord", "register_fault"]
-
-Injector = Callable[[Any, "Chaos"], None]
-FAULTS: dict[str, Injector] = {}
-
-
-def register_fault(action: str) -> Callable[[Injector], Injector]:
-    """Decorator: register the injector of ``action`` (a duplicate name is an error)."""
-
-    def decorate(fn: Injector) -> Injector:
-        if action in FAULTS:
-            raise ValueError(f"duplicate fault action {action!r}")
-        FAULTS[action] = fn
-        return fn
-
-    return decorate
-
-
-@dataclass(frozen=True, slots=True)
-class FaultRecord:
-    """A fault as it happened: when, what, to which machine, and whether it changed anything."""
-
-    t: float
-    action: str
-    target: str
-    effective: bool
-
-
-@dataclass
-class Chaos:
-    """What injectors act on."""
-
-    env: Any
-    runtime: Any
-    machines: dict[tuple[str, int], Any]
-    fleet: Any
-    log: list[FaultRecord] = field(default_factory=list)
-
-    def targets(self, spec: Any) -> list[Any]:
-        return [self.machines[key] for key in spec.machines(self.fleet)]
-
-    def record(self, action: str, machine: Any, effective: bool) -> None:
-        self.log.append(FaultRecord(self.env.now, action, machine.name, effective))
-
-    def schedule(self, spec: Any) -> None:
-        """Fire ``spec`` at its time."""
-        injector = FAULTS[spec.action]
-        self.env.timeout(spec.at - self.env.now).callbacks.append(lambda _e: injector(spec, self))
-
-
-@register_fault("crash")
-def crash(spec: Any, chaos: Chaos) -> None:
-    """Power loss (``docker-compose kill``): no unregister, ids stay wherever the registry put them."""
-    for machine in chaos.targets(spec):
-        chaos.record("crash", machine, chaos.runtime.crash_machine(machine))
-
-
-@register_fault("stop")
-def stop(spec: Any, chaos: Chaos) -> None:
-    """Graceful stop (``docker-compose stop``): services go down and the agent unregisters."""
-    for machine in chaos.targets(spec):
-        chaos.record("stop", machine, chaos.runtime.stop_machine(machine, Shutdown()))
-
-
-@register_fault("start")
-def start(spec: Any, chaos: Chaos) -> None:
-    """Boot a machine that is down (a spare joining, or a crashed/stopped one coming back)."""
-    for machine in chaos.targets(spec):
-        chaos.record("start", machine, chaos.runtime.start_machine(machine))
-
-
-@register_fault("restart")
-def restart(spec: Any, chaos: Chaos) -> None:
-    """Crash, then boot again after ``down_for``: the new agent registers under a new id."""
-    for machine in chaos.targets(spec):
-        chaos.record("crash", machine, chaos.runtime.crash_machine(machine))
-
-        def boot(_event: Any, machine: Any = machine) -> None:
-            chaos.record("start", machine, chaos.runtime.start_machine(machine))
-
-        chaos.env.timeout(spec.down_for).callbacks.append(boot)

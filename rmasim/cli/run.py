@@ -29,7 +29,7 @@ def run(
         overrides = parse_sets(set_)
         if overrides:
             scenario = scenario.with_overrides(overrides)
-        engine.check_expect_keys(scenario)
+        engine.check_scenario(scenario)
     result = engine.run(scenario, seed=seed)
     target = out if out is not None else Path("reports") / scenario.name
     write_run(result, target)

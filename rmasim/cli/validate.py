@@ -15,13 +15,13 @@ __all__ = ["schema", "validate"]
 
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
     """Check scenario files; print every problem as file:line:col: field: message (exit 2 if any)."""
-    from ..engine import check_expect_keys
+    from ..engine import check_scenario
     from ..scenario import ScenarioError, load_scenario
 
     failed = False
     for path in files:
         try:
-            check_expect_keys(load_scenario(path))
+            check_scenario(load_scenario(path))
         except ScenarioError as error:
             failed = True
             for problem in error.problems:

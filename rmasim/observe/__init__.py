@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import kv_cost, pollution, purge, routing, unregister  # noqa: F401 - registers the built-in checkers
+# Registers the built-in checkers; their order is the order of the summary-key table.
+# isort: off
+from . import pollution, purge, unregister, routing, kv_cost  # noqa: F401
+
+# isort: on
 from .base import (
     CHECKERS,
     Checker,

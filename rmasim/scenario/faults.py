@@ -104,7 +104,7 @@ class Crash(FaultSpec):
 
 @register_fault_spec
 class Stop(FaultSpec):
-    """Graceful shutdown: the agent unregisters, then the machine goes down."""
+    """Graceful shutdown (``docker-compose stop``): services and tunnel go down, the agent unregisters and exits."""
 
     action: Literal["stop"] = "stop"
 

@@ -37,6 +37,9 @@ class Policy(BaseModel):
     wants_heartbeat_leadership: bool = Field(
         True, description="The agent asks for heartbeat leadership at registration (get-then-put)."
     )
+    balancer: str = Field(
+        "random", description="How the proxy picks among candidates (a name registered in rmasim.system BALANCERS)."
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,15 @@ Nothing here imports SimPy or the simulated world; see :mod:`rmasim.system.ops` 
 """
 
 from .agent import KNOWN_SERVICES, Agent, MachineInfo
-from .coordinator import Coordinator, RegistrySnapshot, registry_snapshot
+from .coordinator import BALANCERS, Coordinator, RegistrySnapshot, register_balancer, registry_snapshot
 
-__all__ = ["KNOWN_SERVICES", "Agent", "Coordinator", "MachineInfo", "RegistrySnapshot", "registry_snapshot"]
+__all__ = [
+    "BALANCERS",
+    "KNOWN_SERVICES",
+    "Agent",
+    "Coordinator",
+    "MachineInfo",
+    "RegistrySnapshot",
+    "register_balancer",
+    "registry_snapshot",
+]

@@ -3,8 +3,8 @@
 Pure data structures with explicit time: nothing here imports SimPy. Every method takes ``now`` (true
 simulated seconds, non-decreasing across calls) and returns its result plus, where time passes, the latency
 the caller must wait; the runtime turns latencies into SimPy timeouts. Constructors take plain numbers and
-samplers; each class also has ``from_config(cfg, ...)`` reading the scenario attribute names listed in
-docs/CONTRACTS.md.
+samplers; each class also has ``from_config(cfg, ...)`` reading the scenario's attribute names
+(``rmasim.scenario`` models).
 """
 
 from rmasim.world.clock import Clock

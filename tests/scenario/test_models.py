@@ -72,6 +72,7 @@ def test_defaults(minimal_data):
             "offline_after": None,
             "request_timeout": None,
             "wants_heartbeat_leadership": None,
+            "balancer": None,
         },
         "kv": {
             "model": "workers-kv",
@@ -193,6 +194,7 @@ def test_json_schema():
         "offline_after",
         "request_timeout",
         "wants_heartbeat_leadership",
+        "balancer",
     }
     faults = schema["properties"]["faults"]["items"]
     assert sorted(faults["discriminator"]["mapping"]) == ["crash", "restart", "start", "stop"]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
+from rmasim.scenario import Policy
 from rmasim.system import Agent, MachineInfo
 from rmasim.system.ops import COORDINATOR, ConnectError, HttpCall, ReadLoad, Response, Shutdown, Sleep
 
-POLICY = SimpleNamespace(heartbeat_interval=30.0, wants_heartbeat_leadership=True)
+POLICY = Policy()
 
 
 def machine(**ports: int) -> MachineInfo:

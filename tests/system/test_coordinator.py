@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
+from rmasim.scenario import Policy
 from rmasim.system import Coordinator, registry_snapshot
 from rmasim.system.coordinator.registry import random_worker_id
 from rmasim.system.ops import (
@@ -22,7 +22,7 @@ from rmasim.system.ops import (
     Trace,
 )
 
-POLICY = SimpleNamespace(offline_after=90.0, request_timeout=50.0)
+POLICY = Policy()
 
 
 def coordinator() -> Coordinator:

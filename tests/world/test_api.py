@@ -1,4 +1,4 @@
-"""The world package's public API: explicit __all__, the names docs/CONTRACTS.md relies on, no SimPy."""
+"""The world package's public API: explicit __all__, the names the runtime and engine rely on, no SimPy."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from ..ops import KVFailure, Request, Response
+from .balancers import BALANCERS, register_balancer
 from .isolate import Isolate
 from .keys import HEARTBEAT_LEADER, SERVICE_PREFIX, WORKER_IDS, WORKER_PREFIX, service_key, worker_key
 from .proxy import service_proxy
@@ -18,6 +19,7 @@ from .registry import heartbeat, register, unregister
 from .views import RegistrySnapshot, admin_services, list_workers, registry_snapshot
 
 __all__ = [
+    "BALANCERS",
     "HEARTBEAT_LEADER",
     "PROXY_PREFIX",
     "ROUTES",
@@ -27,6 +29,7 @@ __all__ = [
     "Coordinator",
     "Isolate",
     "RegistrySnapshot",
+    "register_balancer",
     "registry_snapshot",
     "service_key",
     "worker_key",

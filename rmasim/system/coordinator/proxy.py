@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops import ConnectError, HttpCall, KvGet, KvGetMany, Random, Request, RequestTimeout, Response
+from ..ops import ConnectError, HttpCall, KvGet, KvGetMany, Request, RequestTimeout, Response
+from .balancers import BALANCERS
 from .isolate import Isolate
 from .keys import service_key, worker_key
 from .registry import Handler
@@ -36,7 +37,7 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
     candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
-    target = candidates[int((yield Random()) * len(candidates))]
+    target = yield from BALANCERS[policy.balancer](candidates, isolate)
     try:
         response = yield HttpCall(
             target["tunnel_url"], req.method, f"/{service}{rest}", req.body, policy.request_timeout

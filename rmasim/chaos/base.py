@@ -1,0 +1,65 @@
+"""The fault registry and what injectors act on.
+
+An injector is a function ``(spec, chaos) -> None`` called at ``spec.at``; ``chaos`` (a :class:`Chaos`) gives it
+the machines a target names, the runtime, and the SimPy environment for anything it schedules later. The
+scenario language defines each action's fields (:data:`rmasim.scenario.FAULT_SPECS`); this registry implements
+them, and a test checks the two name the same actions.
+
+To add a fault: add its spec model in ``rmasim/scenario/faults.py`` (``@register_fault_spec``) and an injector
+in a module of this package decorated with ``@register_fault("name")``, imported by ``chaos/__init__.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FAULTS", "Chaos", "FaultRecord", "register_fault"]
+
+Injector = Callable[[Any, "Chaos"], None]
+FAULTS: dict[str, Injector] = {}
+
+
+def register_fault(action: str) -> Callable[[Injector], Injector]:
+    """Decorator: register the injector of ``action`` (a duplicate name is an error)."""
+
+    def decorate(fn: Injector) -> Injector:
+        if action in FAULTS:
+            raise ValueError(f"duplicate fault action {action!r}")
+        FAULTS[action] = fn
+        return fn
+
+    return decorate
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecord:
+    """A fault as it happened: when, what, to which machine, and whether it changed anything."""
+
+    t: float
+    action: str
+    target: str
+    effective: bool
+
+
+@dataclass
+class Chaos:
+    """What injectors act on."""
+
+    env: Any
+    runtime: Any
+    machines: dict[tuple[str, int], Any]
+    fleet: Any
+    log: list[FaultRecord] = field(default_factory=list)
+
+    def targets(self, spec: Any) -> list[Any]:
+        return [self.machines[key] for key in spec.machines(self.fleet)]
+
+    def record(self, action: str, machine: Any, effective: bool) -> None:
+        self.log.append(FaultRecord(self.env.now, action, machine.name, effective))
+
+    def schedule(self, spec: Any) -> None:
+        """Fire ``spec`` at its time."""
+        injector = FAULTS[spec.action]
+        self.env.timeout(spec.at - self.env.now).callbacks.append(lambda _e: injector(spec, self))

@@ -1,0 +1,111 @@
+"""The command line: exit statuses, located one-line errors, atomic artifacts, byte-identical summaries."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rmasim.cli import app
+
+ROOT = Path(__file__).parent.parent
+BAD = sorted((ROOT / "tests" / "bad_scenarios").glob("*.yaml"))
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_there_are_enough_bad_scenarios():
+    assert len(BAD) >= 15
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+@pytest.mark.parametrize("verb", ["validate", "run"])
+def test_bad_scenarios_exit_2_with_a_located_line(path, verb, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(verb, path) if verb == "validate" else invoke(verb, path, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    first = result.output.strip().splitlines()[0]
+    assert re.match(rf"^{re.escape(str(path))}:\d+:\d+: ", first), first
+    assert "Traceback" not in result.output
+    assert not out.exists()  # nothing written half-way
+
+
+def test_validate_accepts_the_shipped_scenarios():
+    files = [*sorted((ROOT / "scenarios").glob("*.yaml")), ROOT / "benchmarks" / "fleet_day.yaml"]
+    result = invoke("validate", *files)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok") == len(files)
+
+
+def test_bad_override_names_the_override(tmp_path):
+    result = invoke("run", ROOT / "scenarios" / "crash.yaml", "--set", "coordinator.edges=abc", "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    assert result.output.startswith("--set coordinator.edges=abc: coordinator.edges: ")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_expect_key_is_located(tmp_path):
+    text = (ROOT / "scenarios" / "crash.yaml").read_text().replace("purge.never >= 1", "purge.nevr >= 1")
+    path = tmp_path / "typo.yaml"
+    path.write_text(text)
+    result = invoke("validate", path)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "purge.nevr" in s)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"{path}:{line}:")
+    assert "unknown summary key 'purge.nevr'" in result.output
+
+
+def test_failed_expectation_exits_1_and_still_writes_artifacts(tmp_path):
+    text = (ROOT / "scenarios" / "routing_resilience.yaml").read_text()
+    text = text.replace("  - routing.success_rate < 1\n", "  - routing.success_rate == 1\n")
+    path = tmp_path / "strict.yaml"
+    path.write_text(text)
+    result = invoke("run", path, "--out", tmp_path / "out", "--quiet")
+    assert result.exit_code == 1
+    assert "expectation failed: routing.success_rate == 1" in result.output
+    checks = json.loads((tmp_path / "out" / "expectations.json").read_text())
+    assert [c["passed"] for c in checks] == [False, True, True, True]
+
+
+def test_run_writes_every_artifact_and_the_same_seed_gives_the_same_bytes(tmp_path):
+    scenario = ROOT / "scenarios" / "routing_resilience.yaml"
+    for name in ("a", "b"):
+        assert invoke("run", scenario, "--seed", "9", "--out", tmp_path / name, "-q").exit_code == 0
+    files = {p.name for p in (tmp_path / "a").iterdir()}
+    assert {"summary.json", "timeseries.csv", "requests.parquet", "timeline.png"} <= files
+    assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+    assert (tmp_path / "a" / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary directories left
+
+
+def test_rerun_replaces_the_directory_whole(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    assert invoke("run", ROOT / "scenarios" / "routing_resilience.yaml", "--out", out, "-q").exit_code == 0
+    assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
+
+
+def test_schema_is_json_with_the_sections():
+    result = invoke("schema")
+    schema = json.loads(result.output)
+    assert {"name", "duration", "fleet", "faults", "expect"} <= set(schema["properties"])
+
+
+def test_console_script_exit_status():
+    """The installed entry point, as a user runs it: exit 2 on bad input, no traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rmasim", "validate", str(BAD[0])], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"{BAD[0]}:")
