@@ -220,13 +220,14 @@ class Runtime:
     # --- timed operations: runtime generators ----------------------------------------------------------
 
     def _read_load(self, ctx: Ctx, op: ReadLoad, driver: Driver) -> Generator[Any, Any, MachineStats]:
-        yield op.interval
+        window = ctx.clock.true_duration(op.interval)
+        yield window
         machine = ctx.machine
         assert machine is not None, "ReadLoad outside a machine"
         now = self.env.now
         busy = capacity = 0.0
         for container in machine.containers.values():
-            busy += container.busy_fraction(now - op.interval, now) * container.capacity
+            busy += container.busy_fraction(now - window, now) * container.capacity
             capacity += container.capacity
         return MachineStats(min(1.0, busy / capacity) if capacity else 0.0, machine.memory_gb)
 
