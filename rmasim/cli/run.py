@@ -38,9 +38,16 @@ def run(
         console.print(f"artifacts: {target}/  ({result.wall_seconds:.2f} s wall)", markup=False)
     failed = [e for e in result.expectations if not e.passed]
     for e in failed:
-        console.print(f"[red]expectation failed:[/] {e.text} (actual: {e.actual})", highlight=False)
+        console.print(f"[red]expectation failed:[/] {e.text} (actual: {_fmt(e.actual)})", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+def _fmt(value: object) -> str:
+    """A summary value for people: null, integers as they are, floats to 6 significant digits."""
+    if value is None:
+        return "null"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _print_summary(result: object) -> None:
@@ -50,8 +57,7 @@ def _print_summary(result: object) -> None:
     table.add_column("summary key")
     table.add_column("value", justify="right")
     for key, value in sorted(result.summary.items()):  # type: ignore[attr-defined]
-        text = "null" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
-        table.add_row(key, text)
+        table.add_row(key, _fmt(value))
     console.print(table)
     if result.expectations:  # type: ignore[attr-defined]
         checks = Table(title="expectations")
@@ -59,5 +65,5 @@ def _print_summary(result: object) -> None:
         checks.add_column("actual", justify="right")
         checks.add_column("", justify="center")
         for e in result.expectations:  # type: ignore[attr-defined]
-            checks.add_row(e.text, str(e.actual), "[green]pass[/]" if e.passed else "[red]FAIL[/]")
+            checks.add_row(e.text, _fmt(e.actual), "[green]pass[/]" if e.passed else "[red]FAIL[/]")
         console.print(checks)

@@ -47,10 +47,11 @@ class Edge:
     uniform: Callable[[], float]
     isolate: Isolate = field(default_factory=Isolate)
     """The coordinator's in-memory state at this location."""
+    name: str = field(init=False)
+    """Network node name, ``edge/{index}``."""
 
-    @property
-    def name(self) -> str:
-        return f"edge/{self.index}"
+    def __post_init__(self) -> None:
+        self.name = f"edge/{self.index}"
 
 
 @dataclass(eq=False)
@@ -70,18 +71,16 @@ class Machine:
     driver: Any = None
     agent: Any = None
 
-    @property
-    def name(self) -> str:
-        return f"{self.group}/{self.index}"
+    name: str = field(init=False)
+    """``group/index``, as fault targets write it."""
+    node: str = field(init=False)
+    """The machine's network node name, ``agent/group/index`` (agent and tunnel run there)."""
+    tunnel_url: str = field(init=False)
 
-    @property
-    def node(self) -> str:
-        """The machine's network node name (agent and tunnel run there)."""
-        return f"agent/{self.group}/{self.index}"
-
-    @property
-    def tunnel_url(self) -> str:
-        return f"https://{self.group}-{self.index}.tunnel.invalid"
+    def __post_init__(self) -> None:
+        self.name = f"{self.group}/{self.index}"
+        self.node = f"agent/{self.name}"
+        self.tunnel_url = f"https://{self.group}-{self.index}.tunnel.invalid"
 
     @property
     def up(self) -> bool:

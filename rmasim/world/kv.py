@@ -45,9 +45,13 @@ Conventions shared by both stores:
 * When the store cannot answer (outage), a read result is the sentinel :data:`KV_UNAVAILABLE` (``get``: the
   value; ``get_many``: each key that missed the cache; ``list``: the keys) and a write returns
   ``KVStatus.UNAVAILABLE``. Test with ``value is KV_UNAVAILABLE`` before anything else.
-* ``get_many`` results are memoized per (cache, key tuple) while no memoized key is written at that cache
-  and before the earliest expiry among the entries used: a repeat call is one dict lookup plus a generation
-  check (no lookup at all when the caller passes the same tuple object again). Every key is still billed.
+* ``get_many`` results are memoized per (cache, key tuple). A memo is kept equal to what a fresh bulk read
+  would return: when that cache's entry for one of its keys changes (a write at that cache, a refetch by
+  ``get`` or another ``get_many``), the memo's values tuple is replaced by a new tuple with that slot patched
+  (only when the value object differs: callers may memoize derived data by the identity of the tuple). A
+  repeat call before the earliest expiry among the memo's entries is one dict lookup (none when the caller
+  passes the same tuple object again); after it, only the expired keys are refetched, in key order, so the
+  latency draws match an unmemoized read. Every key is still billed.
 
 Example (a miss cached at edge 1 hides a write made at edge 0 until edge 1's entry expires)::
 
@@ -64,9 +68,10 @@ Example (a miss cached at edge 1 hides a write made at edge 0 until edge 1's ent
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -102,16 +107,34 @@ __all__ = [
 ]
 
 
+MAX_MEMOS: Final = 64  # memoized key tuples kept per cache; the least recently used one goes first
+
+
 class _Memo:
-    """A memoized ``get_many`` result, valid while its cache's generation is ``gen`` and before ``horizon``."""
+    """A memoized ``get_many`` result for one (cache, key tuple), patched in place as the cache changes.
 
-    __slots__ = ("gen", "hits", "horizon", "keys", "values")
+    Invariants (for the cache ``ci`` it belongs to): ``values[i]`` is the value of ``cache[keys[i]]``;
+    ``heap`` holds ``(expires_at, key)`` for the current entry of every key (plus stale records of replaced
+    entries, dropped lazily); ``horizon`` <= the earliest expiry among the current entries, so a read at
+    ``now < horizon`` needs no refetch.
+    """
 
-    def __init__(self, keys: tuple[str, ...], gen: int, horizon: float, values: tuple[Value, ...]) -> None:
+    __slots__ = ("heap", "hits", "horizon", "keys", "pos", "used", "values")
+
+    def __init__(
+        self,
+        keys: tuple[str, ...],
+        pos: dict[str, tuple[int, ...]],
+        heap: list[tuple[float, str]],
+        values: tuple[Value, ...],
+        now: float,
+    ) -> None:
         self.keys = keys
-        self.gen = gen
-        self.horizon = horizon
+        self.pos = pos  # key -> its positions in keys (more than one when the caller repeats a key)
+        self.heap = heap
+        self.horizon = heap[0][0] if heap else float("inf")
         self.values = values
+        self.used = now  # last get_many that used this memo (idle memos are dropped, not patched)
         self.hits = 0  # memo hits not yet moved into stats.bulk_reads
 
 
@@ -148,8 +171,8 @@ class WorkersKV(_Base):
         self._list_caches: list[dict[tuple[str, str | None], tuple[Any, float]]] = [{} for _ in range(n_caches)]
         self._memos: list[dict[tuple[str, ...], _Memo]] = [{} for _ in range(n_caches)]
         self._last_memo: list[_Memo | None] = [None] * n_caches  # skips hashing a repeated key tuple
-        self._memo_keys: list[set[str]] = [set() for _ in range(n_caches)]
-        self._gen = [0] * n_caches
+        self._holders: list[dict[str, list[_Memo]]] = [{} for _ in range(n_caches)]  # key -> memos with it
+        self._memo_idle = 2.0 * self.cache_ttl  # a memo unused this long is dropped when next patched
         self._committed: dict[str, Value] = {}
         self._pending: dict[str, list[tuple[float, int, Value]]] = {}  # key -> sorted (arrival, seq, value)
         self._seq = 0
@@ -191,38 +214,19 @@ class WorkersKV(_Base):
     def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]:
         """Bulk get of up to 100 keys in one operation; latency = the slowest miss (0 when all hit)."""
         keys = _check_bulk(keys)
-        stats = self.stats
-        stats.bulk_gets += 1
+        self.stats.bulk_gets += 1
         ci = self._pick(edge) if self.other_cache_chance else edge * self._k
         memo = self._last_memo[ci]
         if memo is None or memo.keys is not keys:
             memo = self._memos[ci].get(keys)
-        if memo is not None and memo.gen == self._gen[ci] and now < memo.horizon:
-            memo.hits += 1  # billed per key when stats are read (see _flush_memo_reads)
+            if memo is None:
+                return self._bulk_read(ci, edge, keys, now)
             self._last_memo[ci] = memo
+        memo.used = now
+        if now < memo.horizon:
+            memo.hits += 1  # billed per key when stats are read (see _flush_memo_reads)
             return memo.values, 0.0
-        cache = self._caches[ci]
-        values: list[Value] = []
-        latency = 0.0
-        horizon = float("inf")
-        complete = True
-        for key in keys:
-            entry = cache.get(key)
-            if entry is None or now >= entry[1]:
-                value, lat = self._refetch(ci, edge, key, now)
-                latency = max(latency, lat)
-                if value is KV_UNAVAILABLE:
-                    complete = False
-                    values.append(value)
-                    continue
-                entry = cache[key]
-            stats.bulk_key_reads[key] += 1
-            values.append(entry[0])
-            horizon = min(horizon, entry[1])
-        result = tuple(values)
-        if complete:
-            self._remember(ci, keys, horizon, result)
-        return result, latency
+        return self._refresh(memo, ci, edge, now)
 
     def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]:
         """One page ``(keys, next_cursor | None, latency)`` of sorted ``prefix`` keys, cached like values."""
@@ -278,9 +282,10 @@ class WorkersKV(_Base):
         bisect.insort(self._pending.setdefault(key, []), (now + latency, self._seq, value))
         self._index_key(key)
         ci = edge * self._k
-        self._caches[ci][key] = (value, now + self.cache_ttl)
-        if key in self._memo_keys[ci]:
-            self._gen[ci] += 1
+        expires = now + self.cache_ttl
+        self._caches[ci][key] = (value, expires)
+        if key in self._holders[ci]:
+            self._patch(ci, key, value, expires, now)
         counter[key] += 1
         return KVStatus.OK, latency
 
@@ -303,19 +308,125 @@ class WorkersKV(_Base):
             return base + 1 + int(self._rng.integers(self._k - 1))
         return base
 
-    def _remember(self, ci: int, keys: tuple[str, ...], horizon: float, values: tuple[Value, ...]) -> None:
+    def _bulk_read(self, ci: int, edge: int, keys: tuple[str, ...], now: float) -> tuple[tuple[Value, ...], float]:
+        """A bulk read without a memo: refetch the expired keys in order, then memoize a complete result."""
+        cache = self._caches[ci]
+        bulk_key_reads = self.stats.bulk_key_reads
+        values: list[Value] = []
+        latency = 0.0
+        complete = True
+        for key in keys:
+            entry = cache.get(key)
+            if entry is None or now >= entry[1]:
+                value, lat = self._refetch(ci, edge, key, now)
+                latency = max(latency, lat)
+                if value is KV_UNAVAILABLE:
+                    complete = False
+                    values.append(value)
+                    continue
+                entry = cache[key]
+            bulk_key_reads[key] += 1
+            values.append(entry[0])
+        result = tuple(values)
+        if complete:
+            self._remember(ci, keys, result, now)
+        return result, latency
+
+    def _refresh(self, memo: _Memo, ci: int, edge: int, now: float) -> tuple[tuple[Value, ...], float]:
+        """A memo past its horizon: refetch just its expired keys (patching it), in the order of ``keys``."""
+        cache = self._caches[ci]
+        heap = memo.heap
+        expired: dict[str, float] = {}
+        while heap and heap[0][0] <= now:
+            _, key = heapq.heappop(heap)
+            expires = cache[key][1]
+            if expires <= now:  # else a stale record: the key has a newer entry, also in the heap
+                expired[key] = expires
+        latency = 0.0
+        failed: list[str] = []
+        pos = memo.pos
+        # Like a read without memo: in key order, and a key repeated in the tuple is fetched again at each
+        # occurrence while its refetch fails (same latency draws and unavailable counts).
+        for _, key in sorted((p, k) for k in expired for p in pos[k]):
+            if now < cache[key][1]:
+                continue  # refetched at an earlier occurrence
+            value, lat = self._refetch(ci, edge, key, now)  # patches memo on success
+            latency = max(latency, lat)
+            if value is KV_UNAVAILABLE and key not in failed:
+                failed.append(key)
+        if failed:  # outage: the expired entries stay, as does the memo; bill the keys answered
+            for key in failed:
+                heapq.heappush(heap, (expired[key], key))
+            memo.horizon = heap[0][0]
+            values = list(memo.values)
+            for key in failed:
+                for p in pos[key]:
+                    values[p] = KV_UNAVAILABLE
+            bulk_key_reads = self.stats.bulk_key_reads
+            for key, value in zip(memo.keys, values, strict=True):
+                if value is not KV_UNAVAILABLE:
+                    bulk_key_reads[key] += 1
+            return tuple(values), latency
+        while heap and cache[heap[0][1]][1] != heap[0][0]:  # drop stale records so the horizon is exact
+            heapq.heappop(heap)
+        memo.horizon = heap[0][0] if heap else float("inf")
+        memo.hits += 1
+        return memo.values, latency
+
+    def _remember(self, ci: int, keys: tuple[str, ...], values: tuple[Value, ...], now: float) -> None:
         memos = self._memos[ci]
-        if len(memos) >= 256:  # bound the memo; callers use a handful of key tuples
-            self._flush_memo_reads()
-            memos.clear()
-            self._memo_keys[ci].clear()
-        old = memos.get(keys)
-        if old is not None and old.hits:
-            self.stats.bulk_reads[keys] += old.hits
-        memo = _Memo(keys, self._gen[ci], horizon, values)
+        if len(memos) >= MAX_MEMOS:  # callers use a handful of key tuples: drop the least recently used
+            self._evict(ci, min(memos.values(), key=lambda m: m.used))
+        cache = self._caches[ci]
+        pos: dict[str, tuple[int, ...]] = {}
+        for i, key in enumerate(keys):
+            pos[key] = (*pos[key], i) if key in pos else (i,)
+        heap = [(cache[key][1], key) for key in pos]
+        heapq.heapify(heap)
+        memo = _Memo(keys, pos, heap, values, now)
         memos[keys] = memo
         self._last_memo[ci] = memo
-        self._memo_keys[ci].update(keys)
+        holders = self._holders[ci]
+        for key in pos:
+            holders.setdefault(key, []).append(memo)
+
+    def _patch(self, ci: int, key: str, value: Value, expires: float, now: float) -> None:
+        """Cache ``ci``'s entry for ``key`` is now ``(value, expires)``: bring every memo holding it up to date."""
+        idle: list[_Memo] = []
+        for memo in self._holders[ci][key]:
+            if now - memo.used > self._memo_idle:
+                idle.append(memo)
+                continue
+            values = memo.values
+            for p in memo.pos[key]:
+                if values[p] is not value:  # a new tuple: callers key derived data on its identity
+                    values = (*values[:p], value, *values[p + 1 :])
+            memo.values = values
+            heap = memo.heap
+            heapq.heappush(heap, (expires, key))
+            if expires < memo.horizon:
+                memo.horizon = expires
+            if len(heap) > 2 * len(memo.pos) + 8:  # compact: only the current entries' records
+                cache = self._caches[ci]
+                heap[:] = [(cache[k][1], k) for k in memo.pos]
+                heapq.heapify(heap)
+        for memo in idle:
+            self._evict(ci, memo)
+
+    def _evict(self, ci: int, memo: _Memo) -> None:
+        """Forget ``memo`` (its pending hits are billed first)."""
+        if memo.hits:
+            self.stats.bulk_reads[memo.keys] += memo.hits
+            memo.hits = 0
+        del self._memos[ci][memo.keys]
+        if self._last_memo[ci] is memo:
+            self._last_memo[ci] = None
+        holders = self._holders[ci]
+        for key in memo.pos:
+            held = holders[key]
+            held.remove(memo)
+            if not held:
+                del holders[key]
 
     def _flush_memo_reads(self) -> None:
         """Move memo hits into the stats (each hit bills every key of its tuple as a read)."""
@@ -332,7 +443,10 @@ class WorkersKV(_Base):
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, latency
         value = self._visible(key, now, self._lag[edge])
-        self._caches[ci][key] = (value, now + self.cache_ttl)
+        expires = now + self.cache_ttl
+        self._caches[ci][key] = (value, expires)
+        if key in self._holders[ci]:
+            self._patch(ci, key, value, expires, now)
         return value, latency
 
     def _visible(self, key: str, now: float, lag: float) -> Value:

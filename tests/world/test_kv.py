@@ -273,49 +273,165 @@ def test_get_many_memo_refetches_after_ttl_expiry() -> None:
     assert store.get_many(0, keys, 60.0) == (("new-a", None), READ)
 
 
+def test_get_many_patches_its_memo_in_place() -> None:
+    """A write at that edge patches the memo: the next call returns a new tuple (callers key derived data on
+    its identity) with the new value and no refetch; writes and refetches of other keys, and writes at other
+    edges, leave the returned tuple object as it was."""
+    store = kv()
+    keys = ("worker:a", "worker:b")
+    store.put(0, "worker:a", 1, 0.0)
+    first, _ = store.get_many(0, keys, 1.0)  # worker:b missed: cached until 61
+    assert first == (1, None)
+    assert store.get_many(0, keys, 2.0)[0] is first
+    store.put(0, "other", 5, 3.0)
+    store.get(0, "absent", 3.0)  # a refetch of a key no memo holds
+    store.put(1, "worker:a", 9, 4.0)
+    assert store.get_many(0, keys, 5.0) == (first, 0.0)
+    assert store.get_many(0, keys, 5.0)[0] is first
+    store.put(0, "worker:b", 2, 6.0)
+    second, latency = store.get_many(0, keys, 6.0)
+    assert (second, latency) == ((1, 2), 0.0)
+    assert second is not first
+    assert store.get_many(0, keys, 7.0)[0] is second
+    assert store.stats.total("read") == 6 * 2 + 1
+
+
+def test_get_many_memo_sees_refetch_by_get() -> None:
+    """A refetch by ``get`` of a memoized key patches the memo: get_many then returns the refetched value
+    without a refetch of its own."""
+    store = kv()
+    keys = ("a", "b")
+    store.get(0, "a", 0.0)  # cached until 60
+    store.get(0, "b", 30.0)  # cached until 90
+    assert store.get_many(0, keys, 40.0) == ((None, None), 0.0)
+    store.put(1, "a", "new-a", 41.0)
+    assert store.get(0, "a", 60.0) == ("new-a", READ)
+    assert store.get_many(0, keys, 61.0) == (("new-a", None), 0.0)
+
+
+def test_get_many_refetches_only_the_expired_keys(script: type) -> None:
+    """Past the memo's earliest expiry, only the expired keys are refetched (one latency draw each, in key
+    order); the others are served from the cache."""
+    store = kv(read_latency=script([0.01, 0.02, 0.03, 0.04, 0.05]))
+    keys = ("a", "b", "c")
+    store.get(0, "b", 0.0)  # 0.01, cached until 60
+    store.get(0, "a", 10.0)  # 0.02, until 70
+    store.get(0, "c", 20.0)  # 0.03, until 80
+    store.put(1, "b", "B", 21.0)
+    store.put(1, "a", "A", 22.0)
+    assert store.get_many(0, keys, 30.0) == ((None, None, None), 0.0)
+    assert store.get_many(0, keys, 65.0) == ((None, "B", None), 0.04)  # only b refetched
+    assert store.get_many(0, keys, 70.0) == (("A", "B", None), 0.05)  # then only a
+    assert store.get_many(0, keys, 75.0) == (("A", "B", None), 0.0)
+    assert store.stats.total("read") == 3 + 4 * 3
+
+
+def test_get_many_memos_are_bounded_and_billing_stays_exact() -> None:
+    """At most 64 key tuples are memoized per cache (the least recently used one is dropped); every key of
+    every call is still billed once."""
+    from rmasim.world.kv import MAX_MEMOS
+
+    store = kv()
+    tuples = [(f"k{i}", f"k{i + 1}", "shared") for i in range(200)]
+    for rep in range(2):
+        for i, keys in enumerate(tuples):
+            store.get_many(0, keys, rep + i * 1e-3)
+    store.put(0, "shared", 1, 1.0)
+    assert store.get_many(0, tuples[-1], 1.5)[0] == (None, None, 1)
+    assert len(store._memos[0]) <= MAX_MEMOS
+    assert all(len(held) <= MAX_MEMOS for held in store._holders[0].values())
+    assert store.stats.total("read") == 2 * 200 * 3 + 3
+    assert store.stats.operations == 2 * 200 + 1 + 1
+
+
 EDGES = st.integers(0, 1)
+KEY = st.sampled_from("abcd")
+TUPLE = st.lists(KEY, min_size=1, max_size=4).map(tuple)
+# Weighted by repetition: mostly writes, reads and short waits, so memos live long enough to be patched.
 op = st.one_of(
-    st.tuples(st.just("put"), EDGES, st.sampled_from("abc"), st.integers(0, 9)),
-    st.tuples(st.just("delete"), EDGES, st.sampled_from("abc"), st.just(0)),
-    st.tuples(st.just("read"), EDGES, st.just(""), st.just(0)),
-    st.tuples(st.just("read"), EDGES, st.just(""), st.just(0)),
-    st.tuples(st.just("wait"), st.just(0), st.just(""), st.integers(0, 40)),
+    *[st.tuples(st.just("put"), EDGES, KEY, st.integers(0, 9))] * 3,
+    st.tuples(st.just("delete"), EDGES, KEY, st.just(0)),
+    *[st.tuples(st.just("read"), EDGES, st.just(""), st.integers(0, 1))] * 4,
+    st.tuples(st.just("get"), EDGES, KEY, st.just(0)),
+    *[st.tuples(st.just("wait"), st.just(0), st.just(""), st.integers(0, 5))] * 2,
     st.tuples(st.just("wait"), st.just(0), st.just(""), st.integers(0, 40)),
     st.tuples(st.just("outage"), st.just(0), st.just(""), st.integers(0, 1)),
     st.tuples(st.just("lag"), EDGES, st.just(""), st.integers(0, 20)),
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(ops=st.lists(op, max_size=40), keys=st.lists(st.sampled_from("abc"), min_size=1, max_size=4))
-def test_get_many_matches_a_loop_of_get(ops: list[tuple[str, int, str, int]], keys: list[str]) -> None:
-    """get_many (memoized) returns exactly what a loop of get returns, on random op sequences with writes,
-    deletes, TTL expiry, edge lag and outages; both bill the same reads."""
-    exp = SimpleNamespace(sample=lambda rng, size: rng.exponential(0.02, size))
-    stores = [
-        kv(n_edges=2, read_latency=exp, write_latency=exp, cache_ttl=30.0, rng=np.random.default_rng(1))
-        for _ in range(2)
-    ]
-    bulk, loop = stores
+def run_ops(
+    ops: list[tuple[str, int, str, int]], tuples: list[tuple[str, ...]], bulk: WorkersKV, ref: WorkersKV
+) -> None:
+    """Apply ``ops`` to both stores; a "read" is a get_many on ``bulk``, checked against the same get_many
+    on an unmemoized ``ref`` or else against a loop of get on ``ref``."""
     now = 0.0
     for name, edge, key, arg in ops:
         if name == "put":
-            assert bulk.put(edge, key, arg, now) == loop.put(edge, key, arg, now)
+            assert bulk.put(edge, key, arg, now) == ref.put(edge, key, arg, now)
         elif name == "delete":
-            assert bulk.delete(edge, key, now) == loop.delete(edge, key, now)
+            assert bulk.delete(edge, key, now) == ref.delete(edge, key, now)
+        elif name == "get":
+            assert bulk.get(edge, key, now) == ref.get(edge, key, now)
         elif name == "outage":
-            for store in stores:
+            for store in (bulk, ref):
                 store.set_outage(bool(arg))
         elif name == "lag":
-            for store in stores:
+            for store in (bulk, ref):
                 store.set_edge_lag(edge, float(arg))
         elif name == "wait":
             now += arg
         else:
-            got, _ = bulk.get_many(edge, keys, now)
-            want = tuple(loop.get(edge, k, now)[0] for k in keys)
-            assert got == want
-    assert bulk.stats.total("read") == loop.stats.total("read")
+            keys = tuples[arg]
+            got = bulk.get_many(edge, keys, now)
+            if isinstance(ref, _Unmemoized):
+                assert got == ref.get_many(edge, keys, now)
+            else:
+                pairs = [ref.get(edge, k, now) for k in keys]
+                assert got == (tuple(v for v, _ in pairs), max(lat for _, lat in pairs))
+    assert bulk.stats.counts == ref.stats.counts
+    if isinstance(ref, _Unmemoized):
+        assert bulk.stats.operations == ref.stats.operations
+
+
+class _Unmemoized(WorkersKV):
+    """get_many without its memo (every call reads the cache entries afresh): the memo's reference."""
+
+    def _remember(self, ci: int, keys: tuple[str, ...], values: tuple[Any, ...], now: float) -> None:
+        pass
+
+
+EXP = SimpleNamespace(sample=lambda rng, size: rng.exponential(0.02, size))
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=st.lists(op, min_size=20, max_size=60), tuples=st.lists(TUPLE, min_size=2, max_size=2))
+def test_get_many_matches_a_loop_of_get(ops: list[tuple[str, int, str, int]], tuples: list[tuple[str, ...]]) -> None:
+    """get_many (memoized) returns exactly what a loop of get returns (values, and latency = the slowest
+    miss), on random op sequences with writes, deletes, single gets, two key tuples, TTL expiry, edge lag and
+    outages; both bill the same reads."""
+    bulk, loop = (
+        kv(n_edges=2, read_latency=EXP, write_latency=EXP, cache_ttl=30.0, rng=np.random.default_rng(1))
+        for _ in range(2)
+    )
+    run_ops(ops, tuples, bulk, loop)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ops=st.lists(op, min_size=20, max_size=60),
+    tuples=st.lists(TUPLE, min_size=2, max_size=2),
+    chance=st.sampled_from([0.3, 0.7, 1.0]),
+    k=st.integers(2, 3),
+)
+def test_get_many_memo_matches_unmemoized_with_other_caches(
+    ops: list[tuple[str, int, str, int]], tuples: list[tuple[str, ...]], chance: float, k: int
+) -> None:
+    """With other_cache_chance (reads landing on caches the writer did not update), the memoized get_many
+    returns exactly what an unmemoized one returns, with the same latencies and billing."""
+    args: dict[str, Any] = {"n_edges": 2, "read_latency": EXP, "write_latency": EXP, "cache_ttl": 30.0}
+    args.update(other_cache_chance=chance, caches_per_location=k)
+    run_ops(ops, tuples, kv(**args, rng=np.random.default_rng(1)), _Unmemoized(**args, rng=np.random.default_rng(1)))
 
 
 # -- outage ----------------------------------------------------------------------------------------
