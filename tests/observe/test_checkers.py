@@ -88,8 +88,15 @@ def test_purge_times_from_index_changes():
 
 def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0"):
     return SimpleNamespace(
-        service=service, edge=0, t_arrival=t0, t_done=t1, status=status, forward=forward,
-        attempts=attempts, target=target, target_up=True,
+        service=service,
+        edge=0,
+        t_arrival=t0,
+        t_done=t1,
+        status=status,
+        forward=forward,
+        attempts=attempts,
+        target=target,
+        target_up=True,
     )
 
 
