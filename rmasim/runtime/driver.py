@@ -81,51 +81,51 @@ class Driver:
     # --- the loop --------------------------------------------------------------------------------------
 
     def _run(self, value: Any, exc: BaseException | None) -> None:
+        # The hot loop of the whole simulator: sync operations first, then delays, then pushes.
         stack = self.stack
         rt = self.rt
         sync = rt.sync_ops
-        timed = rt.timed_ops
+        ctx = self.ctx
+        top = stack[-1]
         while True:
-            top = stack[-1]
             try:
                 yielded = top.send(value) if exc is None else top.throw(exc)
             except StopIteration as stop:
                 stack.pop()
-                value, exc = stop.value, None
                 if not stack:
-                    self._finish(value, None)
+                    self._finish(stop.value, None)
                     return
+                top = stack[-1]
+                value, exc = stop.value, None
                 continue
             except Exception as error:
                 stack.pop()
-                value, exc = None, error
                 if not stack:
                     self._finish(None, error)
                     return
+                top = stack[-1]
+                value, exc = None, error
                 continue
             exc = None
-            kind = type(yielded)
-            if kind is float or kind is int:
+            handler = sync.get(yielded.__class__)
+            if handler is not None:
+                value, delay = handler(ctx, yielded)
+                if delay > 0:
+                    rt.env.timeout(delay).callbacks.append(partial(self._on_result, self.token, value))
+                    return
+                if isinstance(value, BaseException):
+                    value, exc = None, value
+            elif yielded.__class__ is float or yielded.__class__ is int:
                 if yielded > 0:
-                    ev = rt.env.timeout(yielded)
-                    ev.callbacks.append(partial(self._on_timeout, self.token))
+                    rt.env.timeout(yielded).callbacks.append(partial(self._on_timeout, self.token))
                     return
                 value = None
             elif yielded is PARK:
                 return
             else:
-                handler = sync.get(kind)
-                if handler is not None:
-                    value, delay = handler(self.ctx, yielded)
-                    if delay > 0:
-                        ev = rt.env.timeout(delay)
-                        ev.callbacks.append(partial(self._on_result, self.token, value))
-                        return
-                    if isinstance(value, BaseException):
-                        value, exc = None, value
-                else:
-                    stack.append(timed[kind](self.ctx, yielded, self))
-                    value = None
+                top = rt.timed_ops[yielded.__class__](ctx, yielded, self)
+                stack.append(top)
+                value = None
 
     def _on_timeout(self, token: int, _event: Any) -> None:
         self.wake(token)

@@ -8,7 +8,8 @@ Rules (see :mod:`rmasim.world` for the models behind them):
 - **Clocks**: ``Now`` reads the caller's local clock; ``Sleep(d)`` lasts ``d`` seconds of that clock.
 - **Agent -> coordinator** calls cross the network to the home edge, run the handler there as a separate
   server-side invocation (it carries on if the agent dies meanwhile), and come back; a lost or partitioned
-  message, or an answer later than the call's timeout, is a :class:`~rmasim.system.ops.RequestTimeout`.
+  message, or an answer later than the call's timeout, is a :class:`~rmasim.system.ops.RequestTimeout` at the
+  deadline (a handler that itself runs past the deadline is noticed when it ends).
 - **Coordinator -> tunnel** forwards: a machine that is not up refuses only after ``connect_timeout``
   (:class:`~rmasim.system.ops.ConnectError`); a live one queues the request in its FIFO container, whose
   finish time is known on arrival; past the timeout the caller gets ``RequestTimeout`` while the container keeps
@@ -88,6 +89,8 @@ class Runtime:
         self.platform_timeout = platform_timeout
         self.tunnels: dict[str, Machine] = {m.tunnel_url: m for m in machines}
         self._next_rid = 0
+        self._requests: dict[tuple[str, str], Request] = {}
+        self._ok_responses: dict[tuple[str, str, str], Response] = {}  # immutable, so shared
         self.sync_ops: dict[type, Callable[[Ctx, Any], tuple[Any, float]]] = {
             KvGet: self._kv_get,
             KvGetMany: self._kv_get_many,
@@ -161,7 +164,9 @@ class Runtime:
         record = RequestRecord(self._next_rid, service, edge.index, self.env.now)
         self._next_rid += 1
         ctx = Ctx(edge.name, edge.clock, edge.uniform, edge, None, record)
-        request = Request("POST", f"/api/service/{service}{path}")
+        request = self._requests.get((service, path))
+        if request is None:
+            request = self._requests[(service, path)] = Request("POST", f"/api/service/{service}{path}")
         Driver(self, self.coordinator.handle(request, edge.isolate), ctx, partial(self._request_done, record)).start()
         return record
 
@@ -232,64 +237,79 @@ class Runtime:
         return MachineStats(min(1.0, busy / capacity) if capacity else 0.0, machine.memory_gb)
 
     def _http(self, ctx: Ctx, op: HttpCall, driver: Driver) -> Generator[Any, Any, Response]:
+        """The generator that carries out one HTTP call, chosen by its URL."""
         if op.url == COORDINATOR:
-            return (yield from self._call_coordinator(ctx, op, driver))
+            return self._call_coordinator(ctx, op, driver)
         if op.url.startswith(LOCALHOST):
             return self._call_localhost(ctx, op)
-        return (yield from self._call_tunnel(ctx, op))
+        return self._call_tunnel(ctx, op)
 
-    def _call_localhost(self, ctx: Ctx, op: HttpCall) -> Response:
+    def _call_localhost(self, ctx: Ctx, op: HttpCall) -> Generator[Any, Any, Response]:
         machine = ctx.machine
         container = machine.container_on_port(int(op.url[len(LOCALHOST) :])) if machine else None
         if container is None or not container.up:
             raise ConnectError(op.url)
         return Response(200, {"status": "healthy", "version": container.version})
+        yield  # a generator that answers at once
 
     def _call_coordinator(self, ctx: Ctx, op: HttpCall, driver: Driver) -> Generator[Any, Any, Response]:
         env, net, edge = self.env, self.net, ctx.edge
         deadline = env.now + (op.timeout if op.timeout is not None else self.platform_timeout)
-        token = driver.token
-        timer = env.timeout(deadline - env.now)
-        timer.callbacks.append(lambda _e: driver.wake(token, None, RequestTimeout(op.path)))
-        if net.delivered(ctx.node, edge.name, env.now):
-            server_ctx = Ctx(edge.name, edge.clock, edge.uniform, edge)
-            request = Request(op.method, op.path, op.body)
-            reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, token)
-            arrive = env.timeout(net.latency(ctx.node, edge.name))
-            arrive.callbacks.append(
-                lambda _e: Driver(self, self.coordinator.handle(request, edge.isolate), server_ctx, reply).start()
-            )
+        if not net.delivered(ctx.node, edge.name, env.now):
+            yield deadline - env.now
+            raise RequestTimeout(op.path)
+        server_ctx = Ctx(edge.name, edge.clock, edge.uniform, edge)
+        request = Request(op.method, op.path, op.body)
+        reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, driver.token, deadline)
+        arrive = env.timeout(net.latency(ctx.node, edge.name))
+        arrive.callbacks.append(
+            lambda _e: Driver(self, self.coordinator.handle(request, edge.isolate), server_ctx, reply).start()
+        )
         return (yield PARK)
 
     def _reply_to_agent(
-        self, node: str, edge_name: str, driver: Driver, token: int, resp: Response, exc: BaseException | None
+        self,
+        node: str,
+        edge_name: str,
+        driver: Driver,
+        token: int,
+        deadline: float,
+        resp: Response,
+        exc: BaseException | None,
     ) -> None:
+        """Carry the coordinator's answer back; a lost answer, or one later than ``deadline``, is a timeout
+        at the deadline (or, when the handler itself ran past it, as soon as it ends)."""
         if exc is not None:
             raise exc
-        if self.net.delivered(edge_name, node, self.env.now):
-            back = self.env.timeout(self.net.latency(edge_name, node))
-            back.callbacks.append(lambda _e: driver.wake(token, resp))
+        now = self.env.now
+        back = self.net.latency(edge_name, node) if self.net.delivered(edge_name, node, now) else None
+        if back is not None and now + back <= deadline:
+            self.env.timeout(back).callbacks.append(lambda _e: driver.wake(token, resp))
+        else:
+            late = self.env.timeout(max(0.0, deadline - now))
+            late.callbacks.append(lambda _e: driver.wake(token, None, RequestTimeout("no answer in time")))
 
     def _call_tunnel(self, ctx: Ctx, op: HttpCall) -> Generator[Any, Any, Response]:
-        env, net = self.env, self.net
-        record = ctx.record
+        env, net, record = self.env, self.net, ctx.record
         start = env.now
-        timeout = op.timeout if op.timeout is not None else self.platform_timeout
+        timeout = self.platform_timeout if op.timeout is None else op.timeout
         machine = self.tunnels.get(op.url)
+        up = machine is not None and machine.state == "up"
         if record is not None:
             record.attempts += 1
-            record.target = machine.name if machine else op.url
-            record.target_up = machine is not None and machine.up
-        if machine is None or not machine.up:
+            record.target = machine.name if machine is not None else op.url
+            record.target_up = up
+        if not up:
             return (yield from self._fail_connect(record, min(timeout, net.connect_timeout), timeout))
         src, dst = ctx.node, machine.node
         if not net.delivered(src, dst, start):
             return (yield from self._fail_timeout(record, timeout))
         yield net.latency(src, dst)
-        incarnation = machine.incarnation
-        if not machine.up:
+        if machine.state != "up":
             return (yield from self._fail_connect(record, start + min(timeout, net.connect_timeout) - env.now, timeout))
-        container = machine.containers.get(op.path.split("/", 2)[1])
+        incarnation = machine.incarnation
+        service = op.path.split("/", 2)[1]
+        container = machine.containers.get(service)
         back = net.latency(dst, src)
         if container is None or not container.up:
             yield back
@@ -305,7 +325,13 @@ class Runtime:
             raise ConnectError(op.url)
         if not container.completed_ok(admission):
             return self._answer(record, "service_error", Response(502, {"error": "connection reset"}))
-        return self._answer(record, "ok", Response(200, {"served_by": machine.name, "version": container.version}))
+        if record is not None:
+            record.forward = "ok"
+        ok = self._ok_responses.get((machine.name, service, container.version))
+        if ok is None:
+            ok = Response(200, {"served_by": machine.name, "version": container.version})
+            self._ok_responses[(machine.name, service, container.version)] = ok
+        return ok
 
     def _fail_connect(self, record: RequestRecord | None, wait: float, timeout: float) -> Generator[Any, Any, Any]:
         yield max(0.0, wait)
