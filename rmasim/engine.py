@@ -9,6 +9,7 @@ summarizes what was observed. The same scenario and seed give the same summary, 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -192,10 +193,15 @@ class _Simulation:
             rng = streams.generator(f"fleet/{group}/start")
             offsets = rng.uniform(0.0, cfg.start_within, cfg.count).tolist() if cfg.start_within else [0.0] * cfg.count
             for index in range(cfg.count):
-                machine = self.machines[(group, index)]
-                self.env.timeout(cfg.start_at + offsets[index]).callbacks.append(
-                    lambda _e, m=machine: self.runtime.start_machine(m)
-                )
+                self._at(cfg.start_at + offsets[index], self.runtime.start_machine, self.machines[(group, index)])
+
+    def _at(self, t: float, action: Callable[[Machine], object], machine: Machine) -> None:
+        """Call ``action(machine)`` at simulated time ``t``."""
+
+        def fire(_event: Any) -> None:
+            action(machine)
+
+        self.env.timeout(t - self.env.now).callbacks.append(fire)
 
     def _schedule_sampling(self) -> None:
         every = self.scenario.sample_every

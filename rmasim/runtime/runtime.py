@@ -294,12 +294,11 @@ class Runtime:
         start = env.now
         timeout = self.platform_timeout if op.timeout is None else op.timeout
         machine = self.tunnels.get(op.url)
-        up = machine is not None and machine.state == "up"
         if record is not None:
             record.attempts += 1
             record.target = machine.name if machine is not None else op.url
-            record.target_up = up
-        if not up:
+            record.target_up = machine is not None and machine.state == "up"
+        if machine is None or machine.state != "up":
             return (yield from self._fail_connect(record, min(timeout, net.connect_timeout), timeout))
         src, dst = ctx.node, machine.node
         if not net.delivered(src, dst, start):
@@ -315,6 +314,7 @@ class Runtime:
             yield back
             return self._answer(record, "service_error", Response(502, {"error": "bad gateway"}))
         admission = container.submit(env.now)
+        assert admission is not None, "an up container admits every request"
         done = admission.finish + back
         if done - start > timeout:
             return (yield from self._fail_timeout(record, start + timeout - env.now))
