@@ -109,3 +109,13 @@ def test_console_script_exit_status():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"{BAD[0]}:")
+
+
+def test_the_written_scenario_replays_the_run(tmp_path):
+    """scenario.yaml is the scenario as run (overrides applied): replaying it gives the same summary bytes."""
+    scenario = ROOT / "scenarios" / "routing_resilience.yaml"
+    args = ("--set", "faults.0.at=2m", "--set", "duration=8m", "-q")
+    assert invoke("run", scenario, "--seed", "4", "--out", tmp_path / "first", *args).exit_code == 0
+    replay = tmp_path / "first" / "scenario.yaml"
+    assert invoke("run", replay, "--seed", "4", "--out", tmp_path / "again", "-q").exit_code == 0
+    assert (tmp_path / "first" / "summary.json").read_bytes() == (tmp_path / "again" / "summary.json").read_bytes()

@@ -1,7 +1,8 @@
 """Write a run's artifacts into a directory, all or nothing.
 
 Files: ``summary.json`` (the summary keys, sorted; byte-identical for the same scenario and seed),
-``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json`` and ``run.json`` (seed,
+``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json``, ``scenario.yaml`` (the
+scenario as run, overrides applied: ``rmasim run scenario.yaml --seed N`` replays it) and ``run.json`` (seed,
 faults, wall time: the only non-deterministic file). Everything is written into a temporary sibling directory
 first and then swapped in with renames, so a crash or a bad input never leaves a half-written report.
 """
@@ -54,6 +55,16 @@ class atomic_directory:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _write_yaml(path: Path, data: Any) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # keep the sections in the model's order
+    with path.open("w") as handle:
+        yaml.dump(data, handle)
+
+
 def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
     """Write every artifact of ``result`` (a :class:`rmasim.RunResult`) to ``out`` atomically."""
     from .timeline import plot_timeline
@@ -75,5 +86,6 @@ def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
             ],
         }
         (tmp / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        _write_yaml(tmp / "scenario.yaml", result.scenario.model_dump(mode="json"))
         plot_timeline(result, tmp / "timeline.png")
     return out
