@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy rmasim
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -15,22 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..registry import Registry
+
 __all__ = ["FAULTS", "Chaos", "FaultRecord", "register_fault"]
 
 Injector = Callable[[Any, "Chaos"], None]
-FAULTS: dict[str, Injector] = {}
-
-
-def register_fault(action: str) -> Callable[[Injector], Injector]:
-    """Decorator: register the injector of ``action`` (a duplicate name is an error)."""
-
-    def decorate(fn: Injector) -> Injector:
-        if action in FAULTS:
-            raise ValueError(f"duplicate fault action {action!r}")
-        FAULTS[action] = fn
-        return fn
-
-    return decorate
+FAULTS: Registry[Injector] = Registry("fault")
+#: Decorator: ``@register_fault("name")`` registers the injector of a fault action.
+register_fault = FAULTS.register
 
 
 @dataclass(frozen=True, slots=True)

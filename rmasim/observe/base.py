@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..registry import Registry
+
 __all__ = [
     "CHECKERS",
     "Checker",
@@ -96,20 +98,18 @@ class Checker:
         raise NotImplementedError
 
 
-CHECKERS: dict[str, Checker] = {}
+CHECKERS: Registry[Checker] = Registry("checker")
 
 
 def register_checker(cls: type[Checker]) -> type[Checker]:
     """Class decorator: register one instance of a checker under its ``name`` (duplicates are an error)."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
-    if cls.name in CHECKERS:
-        raise ValueError(f"duplicate checker name {cls.name!r}")
     taken = {k.name for c in CHECKERS.values() for k in c.keys}
     clash = taken & {k.name for k in cls.keys}
     if clash:
         raise ValueError(f"checker {cls.name!r} declares keys already declared: {sorted(clash)}")
-    CHECKERS[cls.name] = cls()
+    CHECKERS.add(cls.name, cls())
     return cls
 
 

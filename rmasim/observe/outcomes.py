@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..registry import Registry
+
 __all__ = ["OUTCOMES", "Outcome", "classify"]
 
 
@@ -18,13 +20,11 @@ class Outcome:
     doc: str
 
 
-OUTCOMES: dict[str, Outcome] = {}
+OUTCOMES: Registry[Outcome] = Registry("outcome")
 
 
 def _outcome(name: str, verdict: str, doc: str) -> None:
-    if name in OUTCOMES:
-        raise ValueError(f"duplicate outcome {name!r}")
-    OUTCOMES[name] = Outcome(name, verdict, doc)
+    OUTCOMES.add(name, Outcome(name, verdict, doc))
 
 
 _outcome("ok", "ok", "served: 2xx from a live provider")

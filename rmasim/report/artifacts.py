@@ -60,7 +60,7 @@ def _write_yaml(path: Path, data: Any) -> None:
 
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # keep the sections in the model's order
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the model order
     with path.open("w") as handle:
         yaml.dump(data, handle)
 

@@ -126,7 +126,7 @@ def _message(error: Mapping[str, Any]) -> str:
 
 def _expand(errors: Iterable[Mapping[str, Any]]) -> list[tuple[Path, str, bool]]:
     """(loc, message, at_key) per problem, unpacking ``LocatedErrors`` and union tag errors."""
-    out = []
+    out: list[tuple[Path, str, bool]] = []
     for error in errors:
         loc = tuple(error["loc"])
         ctx = error.get("ctx") or {}

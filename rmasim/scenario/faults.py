@@ -79,13 +79,13 @@ class FaultSpec(BaseModel):
 FAULT_SPECS: dict[str, type[FaultSpec]] = {}
 """Fault spec models by action name."""
 
-_F = TypeVar("_F", bound=type[FaultSpec])
+_F = TypeVar("_F", bound=FaultSpec)
 
 
-def register_fault_spec(cls: _F) -> _F:
+def register_fault_spec(cls: type[_F]) -> type[_F]:
     """Class decorator: register a ``FaultSpec`` subclass under its ``action`` literal."""
     annotation = cls.model_fields["action"].annotation
-    names = getattr(annotation, "__args__", ())
+    names: tuple[object, ...] = getattr(annotation, "__args__", ())
     if len(names) != 1 or not isinstance(names[0], str):
         raise TypeError(f"{cls.__name__} needs a field `action: Literal['<name>']`")
     name = names[0]
@@ -121,7 +121,7 @@ class Restart(FaultSpec):
     """Crash, then start again after ``down_for``."""
 
     action: Literal["restart"] = "restart"
-    down_for: Duration = Field(0.0, description="Time the machine stays down before it starts again.")
+    down_for: Duration = Field(default=0.0, description="Time the machine stays down before it starts again.")
 
 
 def fault_spec_union() -> object:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
@@ -71,14 +72,14 @@ class ClockConfig(_Section):
     """A machine clock: local time = true time x (1 + drift) + offset."""
 
     offset: SignedDuration = 0.0
-    drift: float = Field(0.0, gt=-1.0, lt=1.0, description="Rate error, e.g. 0.0001 = 100 ppm fast.")
+    drift: float = Field(default=0.0, gt=-1.0, lt=1.0, description="Rate error, e.g. 0.0001 = 100 ppm fast.")
 
 
 class ServiceConfig(_Section):
     """A service container on each machine of a group: FIFO queue in front of ``capacity`` slots."""
 
-    port: int | None = Field(None, ge=1, le=65535)
-    capacity: int = Field(1, ge=1, description="Concurrent requests served; more wait in a FIFO queue.")
+    port: int | None = Field(default=None, ge=1, le=65535)
+    capacity: int = Field(default=1, ge=1, description="Concurrent requests served; more wait in a FIFO queue.")
     service_time: Dist = Field(default_factory=lambda: Exponential.model_validate({"mean": "100ms"}))
     version: str = "1.0"
 
@@ -86,12 +87,12 @@ class ServiceConfig(_Section):
 class GroupConfig(_Section):
     """``count`` identical machines up from the start and ``spares`` that start down (a fault starts them)."""
 
-    count: int = Field(1, ge=0)
-    spares: int = Field(0, ge=0)
-    start_at: Duration = Field(0.0, description="When the group's machines boot.")
-    start_within: Duration = Field(0.0, description="Boots are spread uniformly over this window.")
-    speed: float = Field(1.0, gt=0, description="Service-time divisor: 2.0 serves twice as fast.")
-    memory_gb: float = Field(16.0, gt=0)
+    count: int = Field(default=1, ge=0)
+    spares: int = Field(default=0, ge=0)
+    start_at: Duration = Field(default=0.0, description="When the group's machines boot.")
+    start_within: Duration = Field(default=0.0, description="Boots are spread uniformly over this window.")
+    speed: float = Field(default=1.0, gt=0, description="Service-time divisor: 2.0 serves twice as fast.")
+    memory_gb: float = Field(default=16.0, gt=0)
     clock: ClockConfig = Field(default_factory=ClockConfig)
     services: dict[Name, ServiceConfig] = Field(min_length=1)
 
@@ -120,7 +121,7 @@ class KVConfig(_Section):
     """The registry's store: eventually consistent Workers KV, or a strongly consistent store."""
 
     model: Literal["workers-kv", "strong"] = "workers-kv"
-    cache_ttl: Duration = Field(60.0, description="Edge cache lifetime of values and misses (cacheTtl).")
+    cache_ttl: Duration = Field(default=60.0, description="Edge cache lifetime of values and misses (cacheTtl).")
     read_latency: Dist = Field(
         default_factory=lambda: _lognormal("10ms", "50ms"),
         description="Central fetch on a cache miss; cache hits cost no time.",
@@ -128,9 +129,9 @@ class KVConfig(_Section):
     write_latency: Dist = Field(default_factory=lambda: _lognormal("50ms", "300ms"))
     same_key_write_limit: Literal["enforce", "ignore"] = "enforce"
     same_key_write_window: Duration = 1.0
-    other_cache_chance: float = Field(0.0, ge=0.0, le=1.0)
-    caches_per_location: int = Field(2, ge=1)
-    list_page_size: int = Field(1000, ge=1, le=1000)
+    other_cache_chance: float = Field(default=0.0, ge=0.0, le=1.0)
+    caches_per_location: int = Field(default=2, ge=1)
+    list_page_size: int = Field(default=1000, ge=1, le=1000)
 
     @field_validator("cache_ttl")
     @classmethod
@@ -144,19 +145,24 @@ class NetworkConfig(_Section):
     """Links between clients, edges, agents and containers."""
 
     latency: Dist = Field(default_factory=lambda: _lognormal("20ms", "80ms"), description="Per one-way hop.")
-    loss: float = Field(0.0, ge=0.0, le=1.0)
+    loss: float = Field(default=0.0, ge=0.0, le=1.0)
     connect_timeout: PositiveDuration = 15.0
+
+
+def _preset_choices(schema: dict[str, JsonValue]) -> None:
+    """JSON Schema ``enum`` of the ``preset`` field: the presets registered when the schema is generated."""
+    schema["enum"] = [*sorted(PRESETS)]
 
 
 class _CoordinatorBase(_Section):
     """Which preset the coordinator runs and on how many edges; knob fields override the preset."""
 
     preset: str = Field(
-        "baseline",
+        default="baseline",
         description="A registered policy preset.",
-        json_schema_extra=lambda schema: schema.update(enum=sorted(PRESETS)),
+        json_schema_extra=_preset_choices,
     )
-    edges: int = Field(1, ge=1, description="Cloudflare locations (edge caches) serving the coordinator.")
+    edges: int = Field(default=1, ge=1, description="Cloudflare locations (edge caches) serving the coordinator.")
 
     @field_validator("preset")
     @classmethod
@@ -174,18 +180,28 @@ class _CoordinatorBase(_Section):
 
 def _optional_knob(info: FieldInfo) -> tuple[Any, FieldInfo]:
     """A ``Policy`` knob as an optional coordinator field: None means "the preset's value"."""
-    annotated = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-    return annotated | None, Field(None, description=f"{info.description} (default: from the preset)")
+    annotated: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return annotated | None, FieldInfo.from_field(None, description=f"{info.description} (default: from the preset)")
 
 
-CoordinatorConfig = create_model(  # type: ignore[call-overload]
-    "CoordinatorConfig",
-    __base__=_CoordinatorBase,
-    __module__=__name__,
-    __doc__=_CoordinatorBase.__doc__,
-    **{name: _optional_knob(info) for name, info in Policy.model_fields.items()},
-)
-"""The ``coordinator`` section: ``preset``, ``edges`` and one optional field per ``Policy`` knob."""
+if TYPE_CHECKING:
+
+    class CoordinatorConfig(_CoordinatorBase):
+        """What type checkers see of the model generated below: ``preset``, ``edges`` and ``policy`` as declared
+        on ``_CoordinatorBase``; the knob fields are generated from ``Policy``, so they are read as ``object``
+        here (None when the preset's value applies). Read resolved, typed knob values from ``.policy``."""
+
+        def __getattr__(self, knob: str) -> object: ...
+
+else:
+    CoordinatorConfig = create_model(
+        "CoordinatorConfig",
+        __base__=_CoordinatorBase,
+        __module__=__name__,
+        __doc__=_CoordinatorBase.__doc__,
+        **{name: _optional_knob(info) for name, info in Policy.model_fields.items()},
+    )
+    """The ``coordinator`` section: ``preset``, ``edges`` and one optional field per ``Policy`` knob."""
 
 
 class WorkloadSpec(_Section):
@@ -212,16 +228,16 @@ class Scenario(BaseModel):
 
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = Field(0, ge=0, description="Root seed: every random stream derives from it.")
+    seed: int = Field(default=0, ge=0, description="Root seed: every random stream derives from it.")
     duration: PositiveDuration
-    warmup: Duration = Field(0.0, description="Measurements start after the warmup.")
+    warmup: Duration = Field(default=0.0, description="Measurements start after the warmup.")
     sample_every: PositiveDuration = 5.0
-    coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)  # type: ignore[valid-type]
+    coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)
     kv: KVConfig = Field(default_factory=KVConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     fleet: dict[Name, GroupConfig] = Field(min_length=1)
     workload: list[WorkloadSpec] = Field(default_factory=list)
-    faults: list[fault_spec_union()] = Field(default_factory=list)  # type: ignore[valid-type]
+    faults: list[fault_spec_union()] = Field(default_factory=list)  # type: ignore[valid-type]  # union built at import from FAULT_SPECS
     expect: list[Expectation] = Field(default_factory=list)
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)

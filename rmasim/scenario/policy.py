@@ -29,16 +29,17 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    heartbeat_interval: PositiveDuration = Field(30.0, description="Agent heartbeat period.")
+    heartbeat_interval: PositiveDuration = Field(default=30.0, description="Agent heartbeat period.")
     offline_after: PositiveDuration = Field(
-        90.0, description="A worker whose last heartbeat is older than this is listed as offline."
+        default=90.0, description="A worker whose last heartbeat is older than this is listed as offline."
     )
-    request_timeout: PositiveDuration = Field(50.0, description="Proxy timeout for a forwarded request.")
+    request_timeout: PositiveDuration = Field(default=50.0, description="Proxy timeout for a forwarded request.")
     wants_heartbeat_leadership: bool = Field(
-        True, description="The agent asks for heartbeat leadership at registration (get-then-put)."
+        default=True, description="The agent asks for heartbeat leadership at registration (get-then-put)."
     )
     balancer: str = Field(
-        "random", description="How the proxy picks among candidates (a name registered in rmasim.system BALANCERS)."
+        default="random",
+        description="How the proxy picks among candidates (a name registered in rmasim.system BALANCERS).",
     )
 
 

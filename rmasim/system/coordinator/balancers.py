@@ -11,25 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
+from ...registry import Registry
 from ..ops import Random
 from .isolate import Isolate
 
 __all__ = ["BALANCERS", "Balancer", "register_balancer"]
 
 Balancer = Callable[[list[dict[str, Any]], Isolate], Generator[Any, Any, dict[str, Any]]]
-BALANCERS: dict[str, Balancer] = {}
-
-
-def register_balancer(name: str) -> Callable[[Balancer], Balancer]:
-    """Decorator: register a balancer under ``name`` (a duplicate name is an error)."""
-
-    def decorate(fn: Balancer) -> Balancer:
-        if name in BALANCERS:
-            raise ValueError(f"duplicate balancer {name!r}")
-        BALANCERS[name] = fn
-        return fn
-
-    return decorate
+BALANCERS: Registry[Balancer] = Registry("balancer")
+#: Decorator: ``@register_balancer("name")`` registers a balancer.
+register_balancer = BALANCERS.register
 
 
 @register_balancer("random")
