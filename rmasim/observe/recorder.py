@@ -40,8 +40,13 @@ class RequestLog:
         return len(self.t_arrival)
 
     def append(self, record: Any, outcome: str) -> None:
-        service = self.services.setdefault(record.service, len(self.services))
-        target = -1 if record.target is None else self.targets.setdefault(record.target, len(self.targets))
+        services, targets = self.services, self.targets
+        service = services.get(record.service)
+        if service is None:
+            service = services[record.service] = len(services)
+        target = -1 if record.target is None else targets.get(record.target)
+        if target is None:
+            target = targets[record.target] = len(targets)
         self.service.append(service)
         self.edge.append(record.edge)
         self.t_arrival.append(record.t_arrival)

@@ -40,11 +40,20 @@ DoneCallback = Callable[[Any, BaseException | None], None]
 class Driver:
     """One running system generator (a request being served, an agent process)."""
 
-    __slots__ = ("ctx", "finished", "on_done", "rt", "stack", "token")
+    __slots__ = ("ctx", "finished", "on_done", "record", "rt", "stack", "token")
 
-    def __init__(self, rt: Runtime, gen: Generator[Any, Any, Any], ctx: Any, on_done: DoneCallback | None = None):
+    def __init__(
+        self,
+        rt: Runtime,
+        gen: Generator[Any, Any, Any],
+        ctx: Any,
+        on_done: DoneCallback | None = None,
+        record: Any = None,
+    ):
         self.rt = rt
         self.ctx = ctx
+        self.record = record
+        """What this run is about, for the runtime's own bookkeeping (a client request's record)."""
         self.stack: list[Generator[Any, Any, Any]] = [gen]
         self.token = 0
         self.finished = False

@@ -49,9 +49,12 @@ class Edge:
     """The coordinator's in-memory state at this location."""
     name: str = field(init=False)
     """Network node name, ``edge/{index}``."""
+    ctx: Ctx = field(init=False)
+    """The context every coordinator invocation at this edge runs in."""
 
     def __post_init__(self) -> None:
         self.name = f"edge/{self.index}"
+        self.ctx = Ctx(self.name, self.clock, self.uniform, self)
 
 
 @dataclass(eq=False)
@@ -112,11 +115,10 @@ class RequestRecord:
 
 @dataclass(eq=False, slots=True)
 class Ctx:
-    """Who is running a generator: its node name, clock, random source, edge, machine, request record."""
+    """Who runs a generator: its node name, clock, random source, edge (an agent's home edge), machine."""
 
     node: str
     clock: Clock
     uniform: Callable[[], float]
     edge: Edge
     machine: Machine | None = None
-    record: RequestRecord | None = None

@@ -163,11 +163,11 @@ class Runtime:
         """A client's request for ``service`` arrives at ``edge`` now."""
         record = RequestRecord(self._next_rid, service, edge.index, self.env.now)
         self._next_rid += 1
-        ctx = Ctx(edge.name, edge.clock, edge.uniform, edge, None, record)
         request = self._requests.get((service, path))
         if request is None:
             request = self._requests[(service, path)] = Request("POST", f"/api/service/{service}{path}")
-        Driver(self, self.coordinator.handle(request, edge.isolate), ctx, partial(self._request_done, record)).start()
+        handler = self.coordinator.handle(request, edge.isolate)
+        Driver(self, handler, edge.ctx, partial(self._request_done, record), record).start()
         return record
 
     def _request_done(self, record: RequestRecord, response: Response | None, exc: BaseException | None) -> None:
@@ -242,7 +242,7 @@ class Runtime:
             return self._call_coordinator(ctx, op, driver)
         if op.url.startswith(LOCALHOST):
             return self._call_localhost(ctx, op)
-        return self._call_tunnel(ctx, op)
+        return self._call_tunnel(ctx, op, driver.record)
 
     def _call_localhost(self, ctx: Ctx, op: HttpCall) -> Generator[Any, Any, Response]:
         machine = ctx.machine
@@ -258,7 +258,7 @@ class Runtime:
         if not net.delivered(ctx.node, edge.name, env.now):
             yield deadline - env.now
             raise RequestTimeout(op.path)
-        server_ctx = Ctx(edge.name, edge.clock, edge.uniform, edge)
+        server_ctx = edge.ctx
         request = Request(op.method, op.path, op.body)
         reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, driver.token, deadline)
         arrive = env.timeout(net.latency(ctx.node, edge.name))
@@ -289,8 +289,8 @@ class Runtime:
             late = self.env.timeout(max(0.0, deadline - now))
             late.callbacks.append(lambda _e: driver.wake(token, None, RequestTimeout("no answer in time")))
 
-    def _call_tunnel(self, ctx: Ctx, op: HttpCall) -> Generator[Any, Any, Response]:
-        env, net, record = self.env, self.net, ctx.record
+    def _call_tunnel(self, ctx: Ctx, op: HttpCall, record: RequestRecord | None) -> Generator[Any, Any, Response]:
+        env, net = self.env, self.net
         start = env.now
         timeout = self.platform_timeout if op.timeout is None else op.timeout
         machine = self.tunnels.get(op.url)
