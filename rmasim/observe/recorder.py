@@ -75,6 +75,7 @@ class RequestLog:
         services = list(self.services)
         targets = list(self.targets)
         target_codes = np.frombuffer(self.target, dtype=np.int32)
+        up = np.frombuffer(self.target_up, dtype=np.int8)  # -1: no target, 0: down, 1: up
         return pd.DataFrame(
             {
                 "t_arrival": a["t_arrival"],
@@ -85,10 +86,7 @@ class RequestLog:
                 "status": np.frombuffer(self.status, dtype=np.uint16),
                 "outcome": pd.Categorical.from_codes(a["outcome"], list(OUTCOMES)),
                 "target": pd.Categorical.from_codes(target_codes, targets),
-                "target_up": pd.array(
-                    [None if v < 0 else bool(v) for v in np.frombuffer(self.target_up, dtype=np.int8)],
-                    dtype="boolean",
-                ),
+                "target_up": pd.arrays.BooleanArray(up > 0, up < 0),
                 "attempts": a["attempts"],
             }
         )

@@ -52,6 +52,17 @@ class Coordinator:
 
     def __init__(self, policy: Any) -> None:
         self.policy = policy
+        self._routes: dict[str, tuple[str, str]] = {}
+
+    def _proxy_route(self, path: str) -> tuple[str, str]:
+        """``/api/service/{name}/{rest}`` -> ``(name, "/rest")`` (parsed once per distinct path)."""
+        route = self._routes.get(path)
+        if route is None:
+            service, _, rest = path[len(PROXY_PREFIX) :].partition("/")
+            route = (service, "/" + rest if rest else "")
+            if len(self._routes) < 1024:  # clients use a few paths; never grow without bound
+                self._routes[path] = route
+        return route
 
     def handle(self, req: Request, isolate: Isolate | None = None) -> Generator[Any, Any, Response]:
         """Serve one request (a generator; drive it with a runtime or by hand) in an edge's ``isolate``."""
@@ -59,8 +70,8 @@ class Coordinator:
             isolate = Isolate()
         try:
             if req.path.startswith(PROXY_PREFIX):
-                service, _, rest = req.path[len(PROXY_PREFIX) :].partition("/")
-                return (yield from service_proxy(req, self.policy, isolate, service, "/" + rest if rest else ""))
+                service, rest = self._proxy_route(req.path)
+                return (yield from service_proxy(req, self.policy, isolate, service, rest))
             handler = ROUTES.get((req.method, req.path))
             if handler is None:
                 return Response(404, {"error": "not found"})
