@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from . import run as _run
+from . import sweep as _sweep
 from . import validate as _validate
 
 __all__ = ["app"]
@@ -21,5 +22,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(_run.run)
+app.command("sweep")(_sweep.sweep)
 app.command("validate")(_validate.validate)
 app.command("schema")(_validate.schema)

@@ -27,7 +27,7 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     for item in items or []:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            problems.append(Problem("--set", 1, 1, item, "expected KEY=VALUE, e.g. coordinator.edges=2"))
+            problems.append(Problem("--set", None, None, item, "expected KEY=VALUE, e.g. coordinator.edges=2"))
             continue
         try:
             value = yaml.load(text) if text.strip() else ""

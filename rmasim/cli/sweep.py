@@ -1,0 +1,116 @@
+"""``rmasim sweep SCENARIO... --grid key=v1,v2 --seeds N``: many runs, one row each."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .common import bad_input, console, err_console, parse_sets
+
+__all__ = ["sweep"]
+
+
+def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
+    """``["coordinator.edges=1,2,4"]`` -> ``{"coordinator.edges": [1, 2, 4]}`` (each value a YAML scalar)."""
+    from ..scenario import Problem, ScenarioError
+
+    grid: dict[str, list[Any]] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        values = [v for v in text.split(",") if v.strip()]
+        if not sep or not key.strip() or not values:
+            raise ScenarioError(
+                [Problem("--grid", None, None, item, "expected KEY=V1,V2,..., e.g. coordinator.edges=1,2,4")]
+            )
+        grid[key.strip()] = [parse_sets([f"{key}={v}"])[key.strip()] for v in values]
+    return grid
+
+
+def sweep(
+    scenario_files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="KEY=V1,V2,... (repeatable).")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds 0..N-1 for every grid point.")] = 1,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (1: in this process).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask.distributed scheduler address.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("reports/sweep"),
+    resume: Annotated[bool, typer.Option("--resume", help="Run only what is missing in --out.")] = False,
+) -> None:
+    """Run every scenario at every grid point with every seed; write results.parquet (one row per run)."""
+    from ..scenario import ScenarioError
+    from ..sweep import plan_runs
+    from ..sweep import sweep as run_sweep
+
+    with bad_input():
+        grid_values = parse_grid(grid)
+        try:
+            total = len(plan_runs(scenario_files, grid_values, range(seeds)))
+        except ScenarioError as error:  # grid points are applied as overrides: name them as --grid
+            raise ScenarioError(
+                [replace(p, file=p.file.replace("--set ", "--grid ", 1)) for p in error.problems]
+            ) from None
+    executor = None
+    client = None
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            err_console.print("--scheduler needs dask.distributed: pip install 'rmasim[dask]'", markup=False)
+            raise typer.Exit(2) from None
+        client = Client(scheduler)
+        executor = client.get_executor()
+    report = _progress_reporter(total)
+    try:
+        frame = run_sweep(
+            scenario_files,
+            grid_values,
+            range(seeds),
+            executor,
+            out,
+            jobs=jobs,
+            resume=resume,
+            progress=report,
+        )
+    finally:
+        report.close()
+        if client is not None:
+            client.close()
+    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=out)
+    os.close(fd)
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, out / "results.parquet")
+    console.print(f"{len(frame)} runs -> {out / 'results.parquet'}", markup=False)
+
+
+class _progress_reporter:
+    """A rich progress bar with counts and ETA on a terminal; plain lines otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bar: Any = None
+        if console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+            )
+            self.task = self.bar.add_task("sweep", total=total)
+            self.bar.start()
+
+    def __call__(self, done: int, total: int, spec: Any) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+        elif spec is None:
+            print(f"sweep: {total} runs, {done} already done", flush=True)
+        else:
+            print(f"[{done}/{total}] {spec.label}", flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        sys.stdout.flush()

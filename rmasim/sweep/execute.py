@@ -1,0 +1,98 @@
+"""Run a sweep's plan on an executor and collect one row per run.
+
+Any :class:`concurrent.futures.Executor` works: the default is a process pool sized to the machine (forked
+workers on Linux, so extensions a notebook registered - a checker, a fault - exist in the workers too); a
+``dask.distributed`` cluster is
+``Client(address).get_executor()``; ``jobs=1`` runs in this process. Every run is a pure function of its
+scenario and seed, so rows are identical whichever executor ran them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..engine import run
+from ..scenario import Scenario
+from .plan import RunSpec, plan_runs
+from .store import RunStore
+
+__all__ = ["Progress", "run_row", "sweep"]
+
+#: ``progress(done, total, spec)`` is called after each run is stored (``spec`` None for the initial call).
+Progress = Callable[[int, int, RunSpec | None], None]
+
+
+def run_row(spec: RunSpec) -> dict[str, Any]:
+    """Run one spec and return its row: run index and id, scenario, grid values, seed, then every summary key."""
+    result = run(spec.scenario, seed=spec.seed)
+    row: dict[str, Any] = {"run": spec.index, "run_id": spec.run_id, "scenario": spec.scenario.name}
+    row.update(spec.grid_point)
+    row["seed"] = spec.seed
+    row.update(dict(sorted(result.summary.items())))
+    return row
+
+
+def default_executor(jobs: int | None = None) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes (default: one per core)."""
+    return ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1)
+
+
+def sweep(
+    scenarios: Sequence[Scenario | str | Path],
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    seeds: Iterable[int] = range(1),
+    executor: Executor | None = None,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    jobs: int | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Run every scenario at every grid point with every seed; one row per run, in plan order.
+
+    ``out``: a directory where each run's row is stored as soon as it finishes (default: a temporary one).
+    ``resume``: skip the runs whose row is already stored there (otherwise they are run again).
+    ``executor``: any ``concurrent.futures.Executor`` (not shut down here); else ``jobs`` worker processes,
+    or this process when ``jobs == 1``.
+    """
+    import tempfile
+
+    specs = plan_runs(scenarios, grid, seeds)
+    with tempfile.TemporaryDirectory(prefix="rmasim-sweep-") as scratch:
+        store = RunStore(out if out is not None else scratch)
+        ids = [s.run_id for s in specs]
+        if resume:
+            done = store.finished()
+            todo = [s for s in specs if s.run_id not in done]
+        else:
+            store.remove(ids)
+            todo = specs
+        finished = len(specs) - len(todo)
+        if progress:
+            progress(finished, len(specs), None)
+        if executor is None and jobs == 1:
+            for spec in todo:
+                store.write(spec.run_id, run_row(spec))
+                finished += 1
+                if progress:
+                    progress(finished, len(specs), spec)
+        else:
+            pool = executor if executor is not None else default_executor(jobs)
+            try:
+                futures: dict[Future[dict[str, Any]], RunSpec] = {pool.submit(run_row, s): s for s in todo}
+                for future in as_completed(futures):
+                    spec = futures[future]
+                    store.write(spec.run_id, future.result())
+                    finished += 1
+                    if progress:
+                        progress(finished, len(specs), spec)
+            finally:
+                if executor is None:
+                    pool.shutdown(cancel_futures=True)
+        return store.read(ids, ["run", "run_id", "scenario", *dict(grid or {}), "seed"])

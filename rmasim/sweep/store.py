@@ -1,0 +1,61 @@
+"""Sweep results on disk: one small parquet file per finished run, written atomically.
+
+``DIR/runs/<run_id>.parquet`` holds one row. A run counts as finished exactly when its file exists: a sweep that
+is killed loses only the runs in flight, and ``--resume`` runs only the ids whose file is missing. Reading the
+rows back through the same files makes the DataFrame identical however the runs were executed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["RunStore"]
+
+
+class RunStore:
+    """The ``runs/`` directory of a sweep's output."""
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.root = Path(out)
+        self.runs = self.root / "runs"
+
+    def path(self, run_id: str) -> Path:
+        return self.runs / f"{run_id}.parquet"
+
+    def finished(self) -> set[str]:
+        """Ids of the runs whose result is stored."""
+        if not self.runs.is_dir():
+            return set()
+        return {p.stem for p in self.runs.glob("*.parquet")}
+
+    def write(self, run_id: str, row: Mapping[str, Any]) -> None:
+        """Store one run's row (temporary file, then rename: never half a file)."""
+        self.runs.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{run_id}.", suffix=".tmp", dir=self.runs)
+        os.close(fd)
+        try:
+            pd.DataFrame([dict(row)]).to_parquet(tmp, index=False)
+            os.replace(tmp, self.path(run_id))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def remove(self, run_ids: Iterable[str]) -> None:
+        for run_id in run_ids:
+            self.path(run_id).unlink(missing_ok=True)
+
+    def read(self, run_ids: Iterable[str], leading: Sequence[str] = ()) -> pd.DataFrame:
+        """The stored rows of ``run_ids`` (those that exist), sorted by their ``run`` index; columns: ``leading``
+        first, then the others (summary keys) sorted by name."""
+        frames = [pd.read_parquet(self.path(r)) for r in run_ids if self.path(r).exists()]
+        if not frames:
+            return pd.DataFrame(columns=list(leading))
+        frame = pd.concat(frames, ignore_index=True).sort_values("run", kind="stable").reset_index(drop=True)
+        first = [c for c in leading if c in frame.columns]
+        return frame[first + sorted(c for c in frame.columns if c not in first)]
