@@ -18,7 +18,7 @@ import pandas as pd
 import simpy
 
 from .chaos import FAULTS, Chaos, FaultRecord
-from .observe import Observer, RequestLog, all_summary_keys, summarize
+from .observe import Observer, RequestLog, declaration_of, summarize
 from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
@@ -65,7 +65,6 @@ class RunResult:
 def check_scenario(scenario: Scenario) -> None:
     """Checks that need the registries of higher layers, located in the scenario file: every ``expect`` line
     names a declared summary key, and the policy's balancer is registered."""
-    declared = [k.name for _, k in all_summary_keys()]
     problems = []
 
     def problem(path: tuple[str | int, ...], message: str) -> None:
@@ -73,7 +72,7 @@ def check_scenario(scenario: Scenario) -> None:
         problems.append(Problem(where[0], where[1], where[2], ".".join(map(str, path)), message))
 
     for i, expectation in enumerate(scenario.expect):
-        if not any(_key_matches(pattern, expectation.key) for pattern in declared):
+        if declaration_of(expectation.key) is None:
             problem(("expect", i), f"unknown summary key {expectation.key!r}")
     balancer = scenario.policy.balancer
     if balancer not in BALANCERS:
@@ -81,14 +80,6 @@ def check_scenario(scenario: Scenario) -> None:
         problem(where, f"unknown balancer {balancer!r}; known: {', '.join(BALANCERS)}")
     if problems:
         raise ScenarioError(problems)
-
-
-def _key_matches(pattern: str, key: str) -> bool:
-    if "*" not in pattern and "<" not in pattern:
-        return pattern == key
-    head = pattern.split("*")[0].split("<")[0]
-    tail = pattern.split("*")[-1].split(">")[-1]
-    return key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail)
 
 
 def run(scenario: Scenario, seed: int | None = None) -> RunResult:

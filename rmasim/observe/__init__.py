@@ -20,6 +20,7 @@ from .base import (
     SampleView,
     SummaryKey,
     all_summary_keys,
+    declaration_of,
     register_checker,
 )
 from .outcomes import OUTCOMES, Outcome, classify
@@ -38,6 +39,7 @@ __all__ = [
     "SummaryKey",
     "all_summary_keys",
     "classify",
+    "declaration_of",
     "register_checker",
     "summarize",
 ]

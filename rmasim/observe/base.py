@@ -26,6 +26,7 @@ __all__ = [
     "SampleView",
     "SummaryKey",
     "all_summary_keys",
+    "declaration_of",
     "register_checker",
 ]
 
@@ -116,3 +117,19 @@ def register_checker(cls: type[Checker]) -> type[Checker]:
 def all_summary_keys() -> list[tuple[str, SummaryKey]]:
     """(checker name, key) for every declared key, in registration order."""
     return [(c.name, k) for c in CHECKERS.values() for k in c.keys]
+
+
+def _matches(pattern: str, key: str) -> bool:
+    if "*" not in pattern and "<" not in pattern:
+        return pattern == key
+    head = pattern.split("*")[0].split("<")[0]
+    tail = pattern.split("*")[-1].split(">")[-1]
+    return key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail)
+
+
+def declaration_of(key: str) -> SummaryKey | None:
+    """The declaration a concrete summary key falls under (``routing.failures.timeout`` -> ``routing.failures.*``)."""
+    for _, declared in all_summary_keys():
+        if _matches(declared.name, key):
+            return declared
+    return None
