@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench check baseline clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+check: $(STAMP)
+	$(BIN)/rmasim check --seeds 3
+
+baseline: $(STAMP)
+	$(BIN)/rmasim check --seeds 3 --update-baseline
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/fleet_day.py

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import typer
 
+from . import check as _check
+from . import compare as _compare
 from . import run as _run
 from . import sweep as _sweep
 from . import validate as _validate
@@ -23,5 +25,7 @@ app = typer.Typer(
 )
 app.command("run")(_run.run)
 app.command("sweep")(_sweep.sweep)
+app.command("compare")(_compare.compare)
+app.command("check")(_check.check)
 app.command("validate")(_validate.validate)
 app.command("schema")(_validate.schema)

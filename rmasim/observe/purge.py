@@ -1,8 +1,8 @@
 """Time to purge: after a crash, how long until no service index lists the crashed worker's id.
 
-Measured on the central store at sample resolution (``sample_every``): the first sample at or after the crash at
-which none of that incarnation's ids is listed. A crash whose ids are still listed at the end is never purged:
-its time is null and it counts in ``purge.never``.
+Measured on the central store at sample resolution (``sample_every``): the first sample after the crash at which
+none of that incarnation's ids is listed, for crashes of workers that were listed when they crashed. A crash
+whose ids are still listed at the end is never purged: its time is null and it counts in ``purge.never``.
 """
 
 from __future__ import annotations
@@ -15,19 +15,24 @@ __all__ = ["TimeToPurge", "purge_times"]
 
 
 def purge_times(obs: Observations) -> list[float | None]:
-    """One entry per crash that had registered ids: seconds until purged, or None if never."""
+    """One entry per crash of a worker that was listed at the crash: seconds until purged, or None if never.
+
+    A crashed worker that no index listed at the crash (its registration was lost, or never sampled) has nothing
+    to purge and is not counted.
+    """
     times: list[float | None] = []
     changes = obs.index_changes
     for event in obs.events:
         if event.kind != "crash" or not event.worker_ids:
             continue
         ids = set(event.worker_ids)
+        at_crash = [i for i, (t, _) in enumerate(changes) if t <= event.t]
+        if not at_crash or not ids & changes[at_crash[-1]][1]:
+            continue
         purged = None
-        # The index as it stood at the crash is the last change at or before it; look from there on.
-        start = max((i for i, (t, _) in enumerate(changes) if t <= event.t), default=0)
-        for t, listed in changes[start:]:
+        for t, listed in changes[at_crash[-1] :]:
             if not ids & listed:
-                purged = max(0.0, t - event.t)
+                purged = t - event.t
                 break
         times.append(purged)
     return times
@@ -37,7 +42,7 @@ def purge_times(obs: Observations) -> list[float | None]:
 class TimeToPurge(Checker):
     name = "purge"
     keys = (
-        SummaryKey("purge.crashes", "crashes of a registered worker", "count", "none"),
+        SummaryKey("purge.crashes", "crashes of a worker listed in an index at the time", "count", "none"),
         SummaryKey("purge.never", "crashed workers still listed in an index at the end", "count"),
         SummaryKey("purge.time_max", "longest crash -> no index entry time; null if none purged", "s"),
         SummaryKey("purge.time_mean", "mean crash -> no index entry time over purged crashes", "s"),

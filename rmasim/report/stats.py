@@ -9,6 +9,7 @@ are summarized over the runs that have a value; ``n`` says how many.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,9 +45,21 @@ def better_direction(key: str) -> str:
 
 
 def summary_columns(frame: pd.DataFrame, variants: Sequence[str] = ()) -> list[str]:
-    """The numeric summary-key columns of a sweep frame (not the fixed columns, not the variant columns)."""
-    skip = set(FIXED_COLUMNS) | set(variants)
-    return [c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
+    """The summary-key columns of a sweep frame: not a fixed or variant column, every value a number or null.
+
+    Unlike a dtype test this keeps optional keys (``purge.time_max`` is null in runs that purged nothing), which
+    a sweep's frame holds as ``object`` columns when some runs have no value.
+    """
+    skip = {*FIXED_COLUMNS, *variants}
+    return [
+        column
+        for column in frame.columns
+        if column not in skip
+        and (
+            pd.api.types.is_numeric_dtype(frame[column])
+            or all(isinstance(v, numbers.Real) for v in frame[column].dropna())
+        )
+    ]
 
 
 def interval_table(frame: pd.DataFrame, variants: Sequence[str], keys: Sequence[str] | None = None) -> pd.DataFrame:

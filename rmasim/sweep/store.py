@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 __all__ = ["RunStore"]
 
@@ -40,7 +42,7 @@ class RunStore:
         fd, tmp = tempfile.mkstemp(prefix=f".{run_id}.", suffix=".tmp", dir=self.runs)
         os.close(fd)
         try:
-            pd.DataFrame([dict(row)]).to_parquet(tmp, index=False)
+            pq.write_table(pa.Table.from_pylist([dict(row)]), tmp)
             os.replace(tmp, self.path(run_id))
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -53,9 +55,10 @@ class RunStore:
     def read(self, run_ids: Iterable[str], leading: Sequence[str] = ()) -> pd.DataFrame:
         """The stored rows of ``run_ids`` (those that exist), sorted by their ``run`` index; columns: ``leading``
         first, then the others (summary keys) sorted by name."""
-        frames = [pd.read_parquet(self.path(r)) for r in run_ids if self.path(r).exists()]
-        if not frames:
+        tables = [pq.read_table(self.path(r)) for r in run_ids if self.path(r).exists()]
+        if not tables:
             return pd.DataFrame(columns=list(leading))
-        frame = pd.concat(frames, ignore_index=True).sort_values("run", kind="stable").reset_index(drop=True)
+        frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+        frame = frame.sort_values("run", kind="stable").reset_index(drop=True)
         first = [c for c in leading if c in frame.columns]
         return frame[first + sorted(c for c in frame.columns if c not in first)]

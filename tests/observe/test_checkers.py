@@ -70,6 +70,7 @@ def test_purge_times_from_index_changes():
         MachineEvent(100.0, "crash", "gpu/0", 1, ("w0",)),
         MachineEvent(200.0, "crash", "gpu/1", 1, ("w1",)),
         MachineEvent(250.0, "crash", "gpu/2", 1, ()),  # crashed before it registered: not counted
+        MachineEvent(260.0, "crash", "gpu/4", 1, ("w4",)),  # registered, but no index listed it: not counted
         MachineEvent(300.0, "stop", "gpu/3", 1, ("w3",)),  # graceful: not a crash
     ]
     changes = [

@@ -1,0 +1,91 @@
+"""``rmasim compare SCENARIO --grid key=v1,v2 --seeds N``: each variant's mean and 95% interval per summary key.
+
+Runs the sweep (rows stored under ``DIR/sweep``, so ``--resume`` picks up an interrupted comparison), prints one
+row per key and one column per variant, and writes ``DIR/intervals.csv`` and one PNG per key family into ``DIR``
+(default ``reports/compare/<scenario name>``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .common import bad_input, console
+from .sweep import _progress_reporter, parse_grid
+
+__all__ = ["compare"]
+
+_ARROWS = {"higher": "↑", "lower": "↓"}
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def compare(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    grid: Annotated[list[str] | None, typer.Option("--grid", help="KEY=V1,V2,... (repeatable): the variants.")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", min=2, help="Seeds 0..N-1 for every variant.")] = 20,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (1: in this process).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Default: reports/compare/<scenario name>.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Run only what is missing in DIR/sweep.")] = False,
+) -> None:
+    """Run every variant with every seed; print and write each summary key's mean and 95% interval per variant."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..report.compare import family_plots, interval_cells, variant_label
+    from ..report.stats import interval_table, summary_columns
+    from ..scenario import ScenarioError
+    from ..sweep import plan_runs
+    from ..sweep import sweep as run_sweep
+
+    with bad_input():
+        grid_values = parse_grid(grid)
+        try:
+            specs = plan_runs([scenario_file], grid_values, range(seeds))
+        except ScenarioError as error:  # grid points are applied as overrides: name them as --grid
+            raise ScenarioError(
+                [replace(p, file=p.file.replace("--set ", "--grid ", 1)) for p in error.problems]
+            ) from None
+    name = specs[0].scenario.name
+    out_dir = out if out is not None else Path("reports/compare") / name
+    variants = list(grid_values)
+    report = _progress_reporter(len(specs))
+    try:
+        frame = run_sweep([scenario_file], grid_values, range(seeds), None, out_dir / "sweep", jobs=jobs,
+                          resume=resume, progress=report)  # fmt: skip
+    finally:
+        report.close()
+    _write_atomic(out_dir / "sweep" / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+
+    table = interval_table(frame, variants, summary_columns(frame, variants))
+    cells = interval_cells(table, variants)
+    labelled = table.assign(variant=[variant_label(row, variants) for _, row in table.iterrows()])
+    labelled = labelled[
+        ["scenario", *variants, "variant", *(c for c in table.columns if c not in {"scenario", *variants})]
+    ]
+    _write_atomic(out_dir / "intervals.csv", lambda tmp: labelled.to_csv(tmp, index=False))
+    plots = family_plots(table, variants, out_dir)
+
+    shown = Table(title=f"{name}: mean ± 95% interval over {seeds} seeds", title_justify="left")
+    shown.add_column("key", no_wrap=True)
+    shown.add_column("better", justify="center", min_width=6)
+    for label in cells.columns[2:]:
+        shown.add_column(str(label), justify="right")
+    for row in cells.itertuples(index=False):
+        shown.add_row(row[0], _ARROWS.get(row[1], ""), *row[2:])
+    # on a terminal the table fits its width; piped or captured, it keeps every cell on one line
+    (console if console.is_terminal else Console(width=240)).print(shown, markup=False)
+    console.print(f"{len(frame)} runs -> {out_dir / 'sweep'}", markup=False)
+    console.print(f"intervals -> {out_dir / 'intervals.csv'}", markup=False)
+    families = ", ".join(p.stem for p in plots)
+    console.print(f"plots -> {out_dir}/<family>.png ({families})", markup=False, soft_wrap=True)
