@@ -123,3 +123,11 @@ def test_cli_writes_results_and_refuses_a_bad_grid(tmp_path):
     bad = runner.invoke(app, ["sweep", str(scenario), "--grid", "coordinator.edges=1,x", "--out", str(tmp_path / "b")])
     assert bad.exit_code == 2
     assert "--grid coordinator.edges=x: coordinator.edges:" in bad.output
+
+
+def test_rmasim_sweep_is_the_function_and_the_package_stays_importable(small):
+    from rmasim.sweep import plan_runs as again
+
+    assert rmasim.sweep is sweep and again is plan_runs
+    frame = rmasim.sweep([small], {"coordinator.edges": [1]}, range(1), jobs=1)
+    assert list(frame["seed"]) == [0]
