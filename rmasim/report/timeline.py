@@ -28,7 +28,8 @@ def plot_timeline(result: Any, path: str | Path) -> None:
     for ax, (column, label, colour, ylim) in zip(axes, panels, strict=True):
         if len(ts):
             if column == "kv_writes":
-                ax.bar(minutes, ts[column], width=(ts["t"].diff().median() or 1) / 60.0, color=colour)
+                # each sample counts the interval that ends at it
+                ax.bar(minutes, ts[column], width=-result.scenario.sample_every / 60.0, align="edge", color=colour)
             else:
                 ax.plot(minutes, ts[column], color=colour, drawstyle="steps-post")
         ax.set_ylabel(label)
