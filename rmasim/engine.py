@@ -133,7 +133,7 @@ class _Simulation:
         coordinator = Coordinator(policy)
 
         def agent_factory(machine: Machine) -> Agent:
-            return Agent(MachineInfo(machine.tunnel_url, machine.ports), policy)
+            return Agent(MachineInfo(machine.tunnel_url, machine.ports, hostname=machine.name), policy)
 
         self.runtime = Runtime(
             env,

@@ -119,3 +119,15 @@ def test_the_written_scenario_replays_the_run(tmp_path):
     replay = tmp_path / "first" / "scenario.yaml"
     assert invoke("run", replay, "--seed", "4", "--out", tmp_path / "again", "-q").exit_code == 0
     assert (tmp_path / "first" / "summary.json").read_bytes() == (tmp_path / "again" / "summary.json").read_bytes()
+
+
+def test_presets_lists_every_knob_of_every_preset():
+    from rmasim.scenario import PRESETS, Policy
+
+    result = runner.invoke(app, ["presets"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for name in PRESETS:
+        assert name in result.output
+    for knob in Policy.model_fields:
+        assert knob in result.output
+    assert "on_route *" in result.output and "fingerprint *" in result.output

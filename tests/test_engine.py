@@ -112,3 +112,33 @@ def test_expect_keys_are_checked_before_running():
     scenario = load("crash").with_overrides({"expect": ["pollution.finale > 0"]})
     with pytest.raises(rmasim.ScenarioError, match=r"unknown summary key 'pollution\.finale'"):
         rmasim.run(scenario)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_seed_fixes_purge_a_crashed_worker_within_offline_after(seed):
+    """Fix #2 purges on the first routed request once the last heartbeat is older than 90 s. The last heartbeat was
+    at most one period (31 s) before the crash, so 90 - 31 <= purge time <= 90 + one sample (5 s) + slack."""
+    result = rmasim.run(load("crash").with_overrides({"coordinator.preset": "seed-fixes", "expect": []}), seed=seed)
+    assert result.summary["purge.never"] == 0
+    assert 59.0 - 5.0 <= result.summary["purge.time_max"] <= 90.0 + 5.0 + 2.0
+    assert result.summary["pollution.final"] == 0.0
+    assert result.summary["registry.stale_records.final"] >= 1  # Fix #2 cleans the index, not the record
+
+
+def test_seed_fixes_unregister_cleans_the_indexes():
+    result = rmasim.run(load("graceful").with_overrides({"coordinator.preset": "seed-fixes", "expect": []}))
+    assert result.summary["unregister.index_entries_left"] == 0
+    assert result.summary["unregister.records_left"] == 0
+    assert result.summary["pollution.final"] == 0.0
+
+
+def test_restarts_leave_duplicates_only_with_random_ids():
+    """Flaw #4: every restart registers a new random id and leaves the old record; Fix #5 overwrites it."""
+    restarts = [{"at": f"{m}m", "action": "restart", "target": "gpu/1", "down_for": "10s"} for m in (3, 6, 9)]
+    scenario = load("crash").with_overrides({"faults": restarts, "expect": [], "duration": "12m"})
+    baseline = rmasim.run(scenario).summary
+    fixed = rmasim.run(scenario.with_overrides({"coordinator.preset": "seed-fixes"})).summary
+    # one per restart, plus any orphan of a registration that failed half-way (a 429 at start-up)
+    assert baseline["registry.duplicates.final"] >= 3
+    assert fixed["registry.duplicates.max"] == 0
+    assert fixed["purge.never"] == 0 and baseline["purge.never"] == 3

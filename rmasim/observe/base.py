@@ -44,7 +44,8 @@ class SummaryKey:
 
 @dataclass(frozen=True, slots=True)
 class MachineEvent:
-    """A machine's life event: start, crash, stop (graceful begins) or exit (agent gone after a stop)."""
+    """A machine's life event: start, crash, stop (graceful begins), exit (agent gone after a stop), or register
+    (the coordinator issued ``worker_ids`` to this incarnation)."""
 
     t: float
     kind: str

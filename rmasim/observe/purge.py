@@ -1,8 +1,9 @@
 """Time to purge: after a crash, how long until no service index lists the crashed worker's id.
 
 Measured on the central store at sample resolution (``sample_every``): the first sample after the crash at which
-none of that incarnation's ids is listed, for crashes of workers that were listed when they crashed. A crash
-whose ids are still listed at the end is never purged: its time is null and it counts in ``purge.never``.
+none of that incarnation's ids is listed (or, with a stable identity, the time the machine's next incarnation
+re-registered the same id), for crashes of workers that were listed when they crashed. A crash whose ids are
+still listed at the end is never purged: its time is null and it counts in ``purge.never``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ def purge_times(obs: Observations) -> list[float | None]:
             if not ids & listed:
                 purged = t - event.t
                 break
+        # With a stable identity the machine's next incarnation re-registers the same id: from then on the entry
+        # names a live worker again, so the dead one is gone from the index.
+        reissued = [
+            e.t for e in obs.events
+            if e.kind == "register" and e.machine == event.machine and e.t >= event.t and ids & set(e.worker_ids)
+        ]  # fmt: skip
+        if reissued and (purged is None or reissued[0] - event.t < purged):
+            purged = reissued[0] - event.t
         times.append(purged)
     return times
 

@@ -114,7 +114,11 @@ class Observer:
 
     def trace(self, event: str, fields: dict[str, Any], node: str, now: float) -> None:
         if event == "worker_id_assigned":
-            self.truth.assign(fields["worker_id"], fields.get("tunnel_url"))
+            machine = self.truth.assign(fields["worker_id"], fields.get("tunnel_url"))
+            if machine is not None:
+                self.events.append(
+                    MachineEvent(now, "register", machine.name, machine.incarnation, (fields["worker_id"],))
+                )
         self.traces.append((now, node, event, fields))
 
     def request_done(self, record: Any) -> None:

@@ -20,13 +20,15 @@ class GroundTruth:
         self.owner: dict[str, tuple[Any, int]] = {}
         self.ids_of: dict[tuple[str, int], list[str]] = {}
 
-    def assign(self, worker_id: str, tunnel_url: str | None) -> None:
-        """The coordinator created ``worker_id`` for the agent behind ``tunnel_url``."""
+    def assign(self, worker_id: str, tunnel_url: str | None) -> Any:
+        """The coordinator created (or, with a stable identity, re-issued) ``worker_id`` for the agent behind
+        ``tunnel_url``; returns that machine, or None for an unknown tunnel."""
         machine = self._by_tunnel.get(tunnel_url or "")
         if machine is None:
-            return
+            return None
         self.owner[worker_id] = (machine, machine.incarnation)
         self.ids_of.setdefault((machine.name, machine.incarnation), []).append(worker_id)
+        return machine
 
     def machine_of(self, worker_id: str) -> Any:
         owner = self.owner.get(worker_id)

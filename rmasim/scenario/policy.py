@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,6 +40,20 @@ class Policy(BaseModel):
     balancer: str = Field(
         default="random",
         description="How the proxy picks among candidates (a name registered in rmasim.system BALANCERS).",
+    )
+    unregister_cleanup: bool = Field(
+        default=False,
+        description="Fix #1: unregister also removes the worker from every service index and the leader key.",
+    )
+    stale_cleanup: Literal["none", "on_route"] = Field(
+        default="none",
+        description="Fix #2: `on_route` drops index entries whose record is missing or whose heartbeat is older "
+        "than offline_after, while routing (the review's code); `none`: nothing purges stale workers.",
+    )
+    identity: Literal["random", "fingerprint"] = Field(
+        default="random",
+        description="Fix #5: `fingerprint` gives each machine a stable id; re-registration replaces its old record "
+        "and index entries. `random`: a new id at every registration.",
     )
 
 
@@ -78,3 +92,11 @@ def register_preset(name: str, doc: str, **knob_values: Any) -> Preset:
 
 
 register_preset("baseline", "The seed's code as reviewed: all twelve flaws reproducible.")
+register_preset(
+    "seed-fixes",
+    "The review's own critical fixes as written: Fix #1 (unregister cleanup), Fix #2 (stale cleanup while routing), "
+    "Fix #5 (fingerprint identity).",
+    unregister_cleanup=True,
+    stale_cleanup="on_route",
+    identity="fingerprint",
+)

@@ -10,6 +10,7 @@ of the agent process is a new registration with a new random id (flaw #4).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,11 +43,17 @@ _CALL_FAILURES = (ConnectError, RequestTimeout, KVFailure)
 
 @dataclass(frozen=True, slots=True)
 class MachineInfo:
-    """What the agent knows about its machine: tunnel URL, service ports, capabilities."""
+    """What the agent knows about its machine: tunnel URL, service ports, capabilities, host name."""
 
     tunnel_url: str
     service_ports: Mapping[str, int]
     capabilities: Mapping[str, Any] = field(default_factory=dict)
+    hostname: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Fix #5's ``get_worker_fingerprint``: a stable digest of the machine (host name; no MAC here)."""
+        return hashlib.sha256(self.hostname.encode()).hexdigest()[:16]
 
 
 class Agent:
@@ -100,6 +107,8 @@ class Agent:
             "capabilities": dict(self.machine.capabilities),
             "wants_heartbeat_leadership": bool(self.policy.wants_heartbeat_leadership),
         }
+        if self.policy.identity == "fingerprint":
+            body["fingerprint"] = self.machine.fingerprint
         resp = yield from self.call("POST", "/api/worker/register", body)
         if resp is None or resp.status != 200:
             return None

@@ -187,3 +187,35 @@ def test_checker_registry_refuses_duplicates():
 
     with pytest.raises(ValueError, match="duplicate checker"):
         register_checker(Again)
+
+
+def test_duplicates_count_records_beyond_one_per_tunnel():
+    from rmasim.observe.duplicates import count_duplicates
+
+    workers = {
+        "a1": {"tunnel_url": "https://a"},
+        "a2": {"tunnel_url": "https://a"},
+        "a3": {"tunnel_url": "https://a"},
+        "b1": {"tunnel_url": "https://b"},
+    }
+    assert count_duplicates(workers) == 2
+    rows = [
+        {"t": 5.0, "duplicate_records": 0},
+        {"t": 10.0, "duplicate_records": 3},
+        {"t": 15.0, "duplicate_records": 1},
+    ]
+    assert CHECKERS["duplicates"].summarize(observations(samples=rows)) == {
+        "registry.duplicates.max": 3,
+        "registry.duplicates.final": 1,
+    }
+
+
+def test_purge_ends_when_a_stable_id_is_reissued_to_the_next_incarnation():
+    """Fingerprint identity: the restarted machine re-registers the same id at 130 s; the index entry is live again."""
+    events = [
+        MachineEvent(100.0, "crash", "gpu/0", 1, ("w0",)),
+        MachineEvent(120.0, "start", "gpu/0", 2, ()),
+        MachineEvent(130.0, "register", "gpu/0", 2, ("w0",)),
+    ]
+    changes = [(0.0, frozenset({"w0"}))]
+    assert purge_times(observations(events=events, index_changes=changes)) == [30.0]

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from rmasim.scenario import (
+    PRESETS,
     Crash,
     Exponential,
     LogNormal,
@@ -73,6 +74,9 @@ def test_defaults(minimal_data):
             "request_timeout": None,
             "wants_heartbeat_leadership": None,
             "balancer": None,
+            "unregister_cleanup": None,
+            "stale_cleanup": None,
+            "identity": None,
         },
         "kv": {
             "model": "workers-kv",
@@ -186,7 +190,7 @@ def test_json_schema():
     assert schema["title"] == "rmasim scenario"
     assert schema["required"] == ["name", "duration", "fleet"]
     assert schema["additionalProperties"] is False
-    assert schema["$defs"]["CoordinatorConfig"]["properties"]["preset"]["enum"] == ["baseline"]
+    assert schema["$defs"]["CoordinatorConfig"]["properties"]["preset"]["enum"] == list(PRESETS)
     assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {
         "preset",
         "edges",
@@ -195,6 +199,9 @@ def test_json_schema():
         "request_timeout",
         "wants_heartbeat_leadership",
         "balancer",
+        "unregister_cleanup",
+        "stale_cleanup",
+        "identity",
     }
     faults = schema["properties"]["faults"]["items"]
     assert sorted(faults["discriminator"]["mapping"]) == ["crash", "restart", "start", "stop"]

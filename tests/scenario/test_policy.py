@@ -19,6 +19,9 @@ def test_baseline_defaults_are_the_seed_code():
         "request_timeout": "50s",
         "wants_heartbeat_leadership": True,
         "balancer": "random",
+        "unregister_cleanup": False,
+        "stale_cleanup": "none",
+        "identity": "random",
     }
     baseline = PRESETS["baseline"]
     assert (baseline.name, dict(baseline.overrides), baseline.policy) == ("baseline", {}, Policy())
@@ -45,7 +48,7 @@ def test_unknown_knob_is_refused(scratch_preset):
         register_preset("typo", "", heartbeat_intreval="10s")
     assert str(info.value) == (
         "preset 'typo': unknown knob(s) heartbeat_intreval; known knobs: heartbeat_interval, offline_after, "
-        "request_timeout, wants_heartbeat_leadership, balancer"
+        "request_timeout, wants_heartbeat_leadership, balancer, unregister_cleanup, stale_cleanup, identity"
     )
     assert "typo" not in PRESETS
 

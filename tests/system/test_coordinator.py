@@ -182,3 +182,59 @@ def test_registry_snapshot_reads_the_layout():
     assert snap.index == {"upload": ("a", "dead")}
     assert snap.index_entries() == [("upload", "a"), ("upload", "dead")]
     assert (snap.worker_ids, snap.leader) == (("a",), "a")
+
+
+SEED_FIXES = Policy(unregister_cleanup=True, stale_cleanup="on_route", identity="fingerprint")
+
+
+def test_fix1_unregister_cleans_every_index_and_the_leader_key(harness):
+    """Fix #1: the worker leaves every service index it is in (an emptied index is deleted) and the leader key."""
+    harness.kv = {
+        "worker:w1": record("w1", services=("upload", "rag")),
+        "worker:w2": record("w2"),
+        "worker_ids": ["w1", "w2"],
+        "service:upload": ["w1", "w2"],
+        "service:rag": ["w1"],
+        "heartbeat_leader": "w1",
+    }
+    req = Request("POST", "/api/worker/unregister", {"worker_id": "w1"})
+    harness.run(Coordinator(SEED_FIXES).handle(req))
+    assert harness.kv == {"worker:w2": record("w2"), "worker_ids": ["w2"], "service:upload": ["w2"]}
+
+
+def test_fix2_routing_drops_missing_and_stale_workers_from_the_index(harness):
+    """Fix #2: ids without a record or with a heartbeat older than 90 s are written out of the index; any other
+    record with a tunnel URL is a candidate, whatever its stored status."""
+    harness.now = 1000.0
+    harness.kv = {
+        "service:upload": ["gone", "old", "sick", "fresh"],
+        "worker:old": record("old", last=909.0),
+        "worker:sick": record("sick", status="unhealthy", last=990.0),
+        "worker:fresh": record("fresh", last=995.0),
+    }
+    calls = []
+    harness.http = lambda call: calls.append(call.url) or Response(200, {})
+    harness.randoms = [0.0]
+    harness.run(Coordinator(SEED_FIXES).handle(Request("POST", "/api/service/upload/x")))
+    assert harness.kv["service:upload"] == ["sick", "fresh"]
+    assert calls == ["https://sick.tunnel"]
+
+
+def test_fix2_deletes_an_index_left_empty_and_answers_503(harness):
+    harness.kv = {"service:upload": ["gone"]}
+    resp = harness.run(Coordinator(SEED_FIXES).handle(Request("POST", "/api/service/upload/x")))
+    assert resp.status == 503 and "service:upload" not in harness.kv
+
+
+def test_fix5_fingerprint_reregistration_replaces_instead_of_adding(harness):
+    """Fix #5: the same machine registers under the same id; services it stopped offering leave their index."""
+    c = Coordinator(SEED_FIXES)
+    body = {"tunnel_url": "u", "fingerprint": "abc", "services": [{"name": "upload"}, {"name": "rag"}]}
+    first = harness.run(c.handle(Request("POST", "/api/worker/register", body)))
+    again = dict(body, services=[{"name": "upload"}])
+    second = harness.run(c.handle(Request("POST", "/api/worker/register", again)))
+    assert first.body["worker_id"] == second.body["worker_id"] == "worker-abc"
+    assert harness.kv["worker_ids"] == ["worker-abc"]
+    assert harness.kv["service:upload"] == ["worker-abc"]
+    assert "service:rag" not in harness.kv
+    assert [s["name"] for s in harness.kv["worker:worker-abc"]["services"]] == ["upload"]

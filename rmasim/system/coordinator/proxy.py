@@ -9,9 +9,10 @@ answered 502 (connection failure) or 504 (timeout).
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
-from ..ops import ConnectError, HttpCall, KvGet, KvGetMany, Request, RequestTimeout, Response
+from ..ops import ConnectError, HttpCall, KvDelete, KvGet, KvGetMany, KvPut, Now, Request, RequestTimeout, Response
 from .balancers import BALANCERS
 from .isolate import Isolate
 from .keys import service_key, worker_key
@@ -28,13 +29,37 @@ def record_keys(ids: list[str]) -> tuple[str, ...]:
     return tuple(worker_key(i) for i in ids)
 
 
+def clean_stale_entries(
+    service: str, ids: list[str], records: tuple[Any, ...], offline_after: float
+) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """Fix #2: drop ids with no record or a heartbeat older than ``offline_after`` from the index; the rest with
+    a tunnel URL are the candidates."""
+    now = yield Now()
+    healthy, stale = [], []
+    for worker_id, record in zip(ids, records, strict=True):
+        if record is None or now - record["last_heartbeat"] > offline_after:
+            stale.append(worker_id)
+        elif record.get("tunnel_url"):
+            healthy.append(record)
+    if stale:
+        cleaned = [i for i in ids if i not in stale]
+        if cleaned:
+            yield KvPut(service_key(service), cleaned)
+        else:
+            yield KvDelete(service_key(service))
+    return healthy
+
+
 def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, rest: str) -> Handler:
     """Route one request for ``service``; ``rest`` is the path after ``/api/service/{name}``."""
     ids = yield KvGet(service_key(service))
     if not ids:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
     records = yield KvGetMany(isolate.derived("keys:" + service, ids, record_keys))
-    candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
+    if policy.stale_cleanup == "on_route":
+        candidates = yield from clean_stale_entries(service, ids, records, policy.offline_after)
+    else:
+        candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
     target = yield from BALANCERS[policy.balancer](candidates, isolate)

@@ -1,10 +1,12 @@
-"""Register, heartbeat and unregister: the baseline coordinator's write paths, as the review shows them.
+"""Register, heartbeat and unregister: the coordinator's write paths, as the review shows them, plus its fixes.
 
 Every list in the KV (``worker_ids``, ``service:{name}``) is updated by read-modify-write: read the list at this
 edge (possibly a cached, stale copy), change it, write it back. Two edges doing so within a cache TTL lose one
-update; the baseline does nothing about it. Leadership is claimed by get-then-put (flaw #3). A new random id is
-drawn at every registration (flaw #4). Unregister deletes the record and removes the id from ``worker_ids`` only:
-the service indexes keep it (flaw #1). Nothing ever purges a worker that stopped heartbeating (flaw #2).
+update; neither the baseline nor the review's fixes do anything about it. Leadership is claimed by get-then-put
+(flaw #3). Baseline: a new random id at every registration (flaw #4); unregister deletes the record and removes
+the id from ``worker_ids`` only, the service indexes keep it (flaw #1). Knobs: ``identity: fingerprint`` (Fix #5)
+derives the id from the machine's fingerprint, so a re-registration overwrites its record and drops the index
+entries of services it no longer offers; ``unregister_cleanup`` (Fix #1) is the review's ``handleUnregister``.
 """
 
 from __future__ import annotations
@@ -38,9 +40,17 @@ def register(req: Request, policy: Any) -> Handler:
     """POST /api/worker/register: new random id, record written, id appended to ``worker_ids`` and each index."""
     body = req.body or {}
     now = yield Now()
-    worker_id = random_worker_id(now, (yield Random()))
-    yield Trace("worker_id_assigned", {"worker_id": worker_id, "tunnel_url": body.get("tunnel_url")})
     services = list(body.get("services", []))
+    if policy.identity == "fingerprint" and body.get("fingerprint"):
+        worker_id = f"worker-{body['fingerprint']}"
+        previous = yield KvGet(worker_key(worker_id))
+        offered = {service["name"] for service in services}
+        for service in (previous or {}).get("services", []):
+            if service["name"] not in offered:
+                yield from remove_from_service(service["name"], worker_id)
+    else:
+        worker_id = random_worker_id(now, (yield Random()))
+    yield Trace("worker_id_assigned", {"worker_id": worker_id, "tunnel_url": body.get("tunnel_url")})
     record = {
         "id": worker_id,
         "tunnel_url": body.get("tunnel_url"),
@@ -88,13 +98,32 @@ def heartbeat(req: Request, policy: Any) -> Handler:
     return Response(200, {"status": "ok"})
 
 
+def remove_from_service(service: str, worker_id: str) -> Generator[Any, Any, None]:
+    """The review's ``removeWorkerFromService``: filter the index, or delete it when it would be empty."""
+    key = service_key(service)
+    workers = yield KvGet(key)
+    if workers:
+        remaining = [w for w in workers if w != worker_id]
+        if remaining:
+            yield KvPut(key, remaining)
+        else:
+            yield KvDelete(key)
+
+
 def unregister(req: Request, policy: Any) -> Handler:
-    """POST /api/worker/unregister: delete the record, drop the id from ``worker_ids``; indexes untouched."""
+    """POST /api/worker/unregister: delete the record, drop the id from ``worker_ids``; with
+    ``unregister_cleanup`` (Fix #1) also from every service index it is in, and the leader key if it held it."""
     worker_id = (req.body or {}).get("worker_id")
     if not worker_id:
         return Response(400, {"error": "worker_id required"})
+    if policy.unregister_cleanup:
+        record = yield KvGet(worker_key(worker_id))
+        for service in (record or {}).get("services", []):
+            yield from remove_from_service(service["name"], worker_id)
     yield KvDelete(worker_key(worker_id))
     ids = (yield KvGet(WORKER_IDS)) or []
     yield KvPut(WORKER_IDS, [i for i in ids if i != worker_id])
-    # MISSING (flaw #1): the id stays in every service:{name} index.
+    if policy.unregister_cleanup and (yield KvGet(HEARTBEAT_LEADER)) == worker_id:
+        yield KvDelete(HEARTBEAT_LEADER)
+    # Baseline (flaw #1): the id stays in every service:{name} index.
     return Response(200, {"status": "ok"})
