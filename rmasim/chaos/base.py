@@ -37,12 +37,14 @@ class FaultRecord:
 
 @dataclass
 class Chaos:
-    """What injectors act on."""
+    """What injectors act on: the SimPy environment, the runtime (its ``kv`` and ``net`` are the world's store and
+    network), the machines by (group, index), the coordinator edges, and the fleet config fault targets name."""
 
     env: Any
     runtime: Any
     machines: dict[tuple[str, int], Any]
     fleet: Any
+    edges: list[Any] = field(default_factory=list)
     log: list[FaultRecord] = field(default_factory=list)
 
     def targets(self, spec: Any) -> list[Any]:
