@@ -23,7 +23,10 @@ BALANCERS: Registry[Balancer] = Registry("balancer")
 register_balancer = BALANCERS.register
 
 
+_RANDOM = Random()  # an immutable operation: one instance serves every draw
+
+
 @register_balancer("random")
 def uniform_random(candidates: list[dict[str, Any]], isolate: Isolate) -> Generator[Any, Any, dict[str, Any]]:
     """The seed's ``healthyWorkers[Math.floor(Math.random() * healthyWorkers.length)]`` (flaw #8)."""
-    return candidates[int((yield Random()) * len(candidates))]
+    return candidates[int((yield _RANDOM) * len(candidates))]
