@@ -63,6 +63,9 @@ class SampleView:
     """:class:`rmasim.system.RegistrySnapshot` of the central store."""
     serving: Mapping[str, frozenset[str]]
     """Live worker id -> services whose container is really up on that worker's machine."""
+    registered: Mapping[str, tuple[float, frozenset[str]]] = field(default_factory=dict)
+    """Worker id -> (time its agent's registration call returned, services it registered), from the agents'
+    ``registered`` traces."""
 
 
 @dataclass
@@ -82,6 +85,8 @@ class Observations:
     """:class:`rmasim.system.RegistrySnapshot` of the central store at the last sample."""
     final_serving: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """The truth at the last sample: live worker id -> services really served."""
+    traces: list[tuple[float, str, str, dict[str, Any]]] = field(default_factory=list)
+    """Every ``Trace`` of the system, as (time, node, event, fields), in time order."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -105,6 +105,7 @@ class Observer:
         self.events: list[MachineEvent] = []
         self.index_changes: list[tuple[float, frozenset[str]]] = []
         self.traces: list[tuple[float, str, str, dict[str, Any]]] = []
+        self.registered: dict[str, tuple[float, frozenset[str]]] = {}
         self._interval_counts = [0] * len(OUTCOMES)
         self._last_writes = 0
         self.last_snapshot: Any = None
@@ -119,6 +120,8 @@ class Observer:
                 self.events.append(
                     MachineEvent(now, "register", machine.name, machine.incarnation, (fields["worker_id"],))
                 )
+        elif event == "registered":
+            self.registered[fields["worker_id"]] = (now, frozenset(fields.get("services", ())))
         self.traces.append((now, node, event, fields))
 
     def request_done(self, record: Any) -> None:
@@ -137,7 +140,7 @@ class Observer:
         snapshot = registry_snapshot(self.kv.central_snapshot(now))
         self.last_snapshot = snapshot
         self.last_serving = self.truth.serving()
-        view = SampleView(now, snapshot, self.last_serving)
+        view = SampleView(now, snapshot, self.last_serving, self.registered)
         row: dict[str, Any] = {"t": now}
         for checker in CHECKERS.values():
             row.update(checker.sample(view))
@@ -166,6 +169,7 @@ class Observer:
             kv_stats=self.kv.stats,
             final_snapshot=self.last_snapshot,
             final_serving=self.last_serving,
+            traces=self.traces,
         )
 
     def timeseries(self) -> pd.DataFrame:

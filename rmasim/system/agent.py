@@ -5,7 +5,9 @@ Baseline behaviour, from the review: detect services from a hard-coded name -> p
 then every ``heartbeat_interval`` sample the CPU for one second (``psutil.cpu_percent(interval=1)``) and send a
 heartbeat with load and free memory. A failed registration is retried after one heartbeat interval. On a graceful
 stop (:class:`~rmasim.system.ops.Shutdown` thrown in) it unregisters; on a crash it simply vanishes. Every start
-of the agent process is a new registration with a new random id (flaw #4).
+of the agent process is a new registration with a new random id (flaw #4). Once registered, it reports to the
+observer a ``registered`` trace (its id and services) and, when the answer names it heartbeat leader, a
+``leadership`` trace: it then believes it leads until its process ends, as nothing ever revokes it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .ops import (
     Response,
     Shutdown,
     Sleep,
+    Trace,
 )
 
 __all__ = ["KNOWN_SERVICES", "Agent", "MachineInfo"]
@@ -112,7 +115,12 @@ class Agent:
         resp = yield from self.call("POST", "/api/worker/register", body)
         if resp is None or resp.status != 200:
             return None
-        return str(resp.body["worker_id"])
+        worker_id = str(resp.body["worker_id"])
+        yield Trace("registered", {"worker_id": worker_id, "services": [s["name"] for s in self.services]})
+        if resp.body.get("is_heartbeat_leader"):
+            # The baseline never revokes it: the agent believes it leads until its process ends.
+            yield Trace("leadership", {"worker_id": worker_id, "leader": True})
+        return worker_id
 
     def send_heartbeat(self) -> Generator[Any, Any, None]:
         """Sample CPU for a second, then POST /api/worker/heartbeat (errors are logged and ignored)."""

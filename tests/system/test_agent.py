@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rmasim.scenario import Policy
 from rmasim.system import Agent, MachineInfo
-from rmasim.system.ops import COORDINATOR, ConnectError, HttpCall, ReadLoad, Response, Shutdown, Sleep
+from rmasim.system.ops import COORDINATOR, ConnectError, HttpCall, ReadLoad, Response, Shutdown, Sleep, Trace
 
 POLICY = Policy()
 
@@ -33,7 +33,7 @@ def test_detects_only_known_services_that_answer(harness):
     harness.http = server(calls, down_ports=(8102,))
     agent = Agent(machine(upload=8103, rag=8102, custom=9000), POLICY)
     gen = agent.run()
-    harness.step(gen, 3)  # probe upload, probe rag (refused), register
+    harness.step(gen, 4)  # probe upload, probe rag (refused), register, trace "registered"
     assert [c.url for c in calls] == ["http://localhost:8103", "http://localhost:8102", COORDINATOR]
     assert calls[2].body["services"] == [{"name": "upload", "version": "1.2", "port": 8103}]
     assert calls[2].body["wants_heartbeat_leadership"] is True
@@ -45,7 +45,7 @@ def test_heartbeats_every_interval_with_one_second_cpu_sample(harness):
     harness.http = server(calls)
     gen = Agent(machine(upload=8103), POLICY).run()
     op = next(gen)
-    for _ in range(2):  # probe, register
+    for _ in range(3):  # probe, register, trace "registered"
         op = gen.send(harness.answer(op))
     log_start = len(harness.log)
     for _ in range(6):
@@ -70,7 +70,7 @@ def test_graceful_stop_unregisters(harness):
     calls: list = []
     harness.http = server(calls)
     gen = Agent(machine(upload=8103), POLICY).run()
-    assert harness.step(gen, 2) == Sleep(30.0)  # probe, register; now sleeping
+    assert harness.step(gen, 3) == Sleep(30.0)  # probe, register, trace; now sleeping
     op = gen.throw(Shutdown())
     assert op == HttpCall(COORDINATOR, "POST", "/api/worker/unregister", {"worker_id": "w-1"}, 10.0)
 
@@ -92,6 +92,21 @@ def test_failed_registration_is_retried_after_an_interval(harness):
     harness.http = lambda call: calls.append(call) or next(answers)
     agent = Agent(machine(), POLICY)
     gen = agent.run()
-    harness.step(gen, 3)  # register (fails), sleep, register
-    assert harness.log == [calls[0], Sleep(30.0), calls[1]]
+    harness.step(gen, 4)  # register (fails), sleep, register, trace
+    assert harness.log == [calls[0], Sleep(30.0), calls[1], Trace("registered", {"worker_id": "w-2", "services": []})]
     assert agent.worker_id == "w-2"
+
+
+def test_registration_reports_id_services_and_leadership(harness):
+    """The observer learns when a registration completed, and that the agent now believes it leads."""
+    harness.http = lambda call: (
+        Response(200, {"status": "healthy", "version": "1.2"})
+        if call.url != COORDINATOR
+        else Response(200, {"worker_id": "w-3", "is_heartbeat_leader": True})
+    )
+    gen = Agent(machine(upload=8103), POLICY).run()
+    assert harness.step(gen, 4) == Sleep(30.0)  # probe, register, two traces
+    assert harness.log[2:] == [
+        Trace("registered", {"worker_id": "w-3", "services": ["upload"]}),
+        Trace("leadership", {"worker_id": "w-3", "leader": True}),
+    ]
