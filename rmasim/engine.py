@@ -149,7 +149,7 @@ class _Simulation:
         for j, spec in enumerate(scenario.workload):
             rng = streams.generator(f"workload/{j}/{spec.service}")
             PoissonClients(spec, self.runtime, self.edges, rng, scenario.duration).install(env)
-        self.chaos = Chaos(env, self.runtime, self.machines, scenario.fleet, self.edges)
+        self.chaos = Chaos(env, self.runtime, self.machines, scenario.fleet, self.edges, seed=seed)
         for spec in scenario.faults:
             if spec.action not in FAULTS:
                 raise ValueError(f"fault action {spec.action!r} has a spec but no injector")

@@ -1,10 +1,11 @@
 """Fault injection (the Jepsen "nemesis"): one small injector per fault action, registered by name.
 
-Importing this package registers the built-in faults in :data:`FAULTS`; see :mod:`rmasim.chaos.base` for how
-to add one.
+Importing this package registers the built-in faults in :data:`FAULTS`: machine lifecycle (:mod:`.machine`),
+crash loops and join bursts (:mod:`.fleet`), partitions (:mod:`.network`), clock jumps (:mod:`.clock`) and KV
+outages and lag (:mod:`.kv`). See :mod:`rmasim.chaos.base` for how to add one.
 """
 
-from . import machine  # noqa: F401 - registers the machine lifecycle faults
+from . import clock, fleet, kv, machine, network  # noqa: F401 - register the built-in faults
 from .base import FAULTS, Chaos, FaultRecord, register_fault
 
 __all__ = ["FAULTS", "Chaos", "FaultRecord", "register_fault"]

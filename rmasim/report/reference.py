@@ -56,14 +56,15 @@ def reference_markdown() -> str:
         "",
         "## Fault actions",
         "",
-        "Every fault has `at` (a duration) and `target` (`group/index` or `group/*`).",
+        "Every fault has `at` (a duration); machine faults also have `target` (`group/index` or `group/*`), edge "
+        "faults `edge` (an index below `coordinator.edges`).",
         "",
         "| action | extra fields | effect |",
         "|---|---|---|",
     ]
     for action, spec in FAULT_SPECS.items():
         extra = [
-            f"`{name}` (default {_value(field.default)})"
+            f"`{name}`" + ("" if field.is_required() else f" (default {_value(field.default)})")
             for name, field in spec.model_fields.items()
             if name not in ("at", "target", "action")
         ]

@@ -7,7 +7,18 @@ from typing import Any
 
 __all__ = ["plot_timeline"]
 
-_FAULT_COLOURS = {"crash": "tab:red", "stop": "tab:orange", "start": "tab:green"}
+_FAULT_COLOURS = {
+    "crash": "tab:red",
+    "stop": "tab:orange",
+    "start": "tab:green",
+    "partition": "tab:brown",
+    "heal": "tab:olive",
+    "kv_outage": "tab:purple",
+    "kv_restored": "tab:purple",
+    "clock_jump": "tab:cyan",
+    "edge_lag": "tab:pink",
+    "edge_lag_end": "tab:pink",
+}
 
 
 def plot_timeline(result: Any, path: str | Path) -> None:

@@ -316,7 +316,8 @@ class Runtime:
         admission = container.submit(env.now)
         assert admission is not None, "an up container admits every request"
         done = admission.finish + back
-        if done - start > timeout:
+        if done - start > timeout or not net.delivered(dst, src, admission.finish):
+            # too slow, or the answer is lost (a one-way partition from the machine): the caller times out
             return (yield from self._fail_timeout(record, start + timeout - env.now))
         yield done - env.now
         if machine.incarnation != incarnation or machine.state != "up":

@@ -1,19 +1,34 @@
 """Fault specs: the timed actions of a scenario's ``faults`` list (the "nemesis" schedule).
 
-Each fault happens ``at`` a simulated time and hits a ``target``: ``group/index`` (one machine) or ``group/*``
-(every machine of the group, spares included). A group has ``count + spares`` machines, indexed from 0; spares
-start down. The spec only says *what* and *when*; the chaos layer decides how it is done.
+Each fault happens ``at`` a simulated time. What it hits depends on its kind:
+
+- a **machine fault** (:class:`MachineFault`) has a ``target``: ``group/index`` (one machine) or ``group/*``
+  (every machine of the group, spares included). A group has ``count + spares`` machines, indexed from 0;
+  spares start down;
+- an **edge fault** (:class:`EdgeFault`) has an ``edge``: the index of a coordinator location, below
+  ``coordinator.edges``;
+- a **world fault** (such as ``kv_outage``) has neither: it hits a shared part of the world.
+
+The spec only says *what* and *when*; the chaos layer decides how it is done. A spec checks its own references
+against the scenario (:meth:`FaultSpec.problems`): the scenario reports each problem at the fault's field.
 
 Built-in actions:
 
 - ``crash``: the machine dies at once, without unregistering (its agent gets a fresh id if started again);
 - ``stop``: graceful shutdown, the agent unregisters;
 - ``start``: bring up a machine that is down (a spare, or a crashed or stopped one);
-- ``restart``: crash, then start again after ``down_for``.
+- ``restart``: crash, then start again after ``down_for``;
+- ``crash_loop``: crash and restart every ``every``, ``times`` times;
+- ``burst``: start the machines at independent random times within ``within`` (a wave of spares joining);
+- ``partition``: the machines' agents cannot reach the coordinator (two-way or one-way) for ``duration``;
+- ``clock_jump``: an edge's clock steps by ``delta``;
+- ``edge_lag``: writes reach an edge's refetches ``lag`` late, for ``duration``;
+- ``kv_outage``: the KV's central store is down for ``duration``.
 
-To add a fault kind, subclass ``FaultSpec`` with an ``action: Literal["name"]`` field (and its own fields) and
-decorate it with ``@register_fault_spec``; the scenario's ``faults`` union and the JSON Schema are built from
-``FAULT_SPECS``, so this is the only place to touch.
+To add a fault kind, subclass ``MachineFault``, ``EdgeFault`` or ``FaultSpec`` with an
+``action: Literal["name"]`` field (and its own fields) and decorate it with ``@register_fault_spec``; the
+scenario's ``faults`` union and the JSON Schema are built from ``FAULT_SPECS``, so this is the only place to
+touch.
 """
 
 from __future__ import annotations
@@ -23,15 +38,23 @@ import operator
 from collections.abc import Mapping
 from typing import Annotated, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .units import Duration
+from .units import Duration, PositiveDuration, SignedDuration, format_duration
 
 __all__ = [
     "FAULT_SPECS",
     "TARGET_PATTERN",
+    "Burst",
+    "ClockJump",
     "Crash",
+    "CrashLoop",
+    "EdgeFault",
+    "EdgeLag",
     "FaultSpec",
+    "KvOutage",
+    "MachineFault",
+    "Partition",
     "Restart",
     "Start",
     "Stop",
@@ -49,12 +72,25 @@ class MachineGroup(Protocol):
 
 
 class FaultSpec(BaseModel):
-    """Base of the fault specs: when (``at``) and on which machines (``target``)."""
+    """Base of every fault spec: its ``action`` and when it happens (``at``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     action: str
     at: Duration = Field(description="Simulated time of the fault.")
+
+    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+        """``(field, message)`` for each reference this fault makes to something the scenario lacks.
+
+        ``fleet`` is the scenario's groups, ``edges`` its number of coordinator edges (None when unknown, for
+        example when the coordinator section is itself invalid). The default: no references, no problems.
+        """
+        return []
+
+
+class MachineFault(FaultSpec):
+    """Base of the faults that hit machines: ``target`` is ``group/index`` or ``group/*``."""
+
     target: str = Field(pattern=TARGET_PATTERN, description="'group/index' or 'group/*'.")
 
     @property
@@ -74,6 +110,33 @@ class FaultSpec(BaseModel):
         if self.index is None:
             return [(self.group, i) for i in range(group.count + group.spares)]
         return [(self.group, self.index)]
+
+    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+        """The target's group must exist and its index be one of the group's machines."""
+        group = fleet.get(self.group)
+        if group is None:
+            return [("target", f"unknown group {self.group!r}; fleet groups: {', '.join(fleet)}")]
+        if self.index is not None and self.index >= group.count + group.spares:
+            return [
+                (
+                    "target",
+                    f"no machine {self.target}: group {self.group!r} has indexes "
+                    f"0..{group.count + group.spares - 1} (count {group.count} + spares {group.spares})",
+                )
+            ]
+        return []
+
+
+class EdgeFault(FaultSpec):
+    """Base of the faults that hit one coordinator location: ``edge`` indexes ``0..coordinator.edges - 1``."""
+
+    edge: int = Field(ge=0, description="Index of the coordinator edge (0 .. coordinator.edges - 1).")
+
+    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+        """The edge must be one of the coordinator's."""
+        if edges is not None and self.edge >= edges:
+            return [("edge", f"no edge {self.edge}: coordinator.edges is {edges} (indexes 0..{edges - 1})")]
+        return []
 
 
 FAULT_SPECS: dict[str, type[FaultSpec]] = {}
@@ -96,32 +159,103 @@ def register_fault_spec(cls: type[_F]) -> type[_F]:
 
 
 @register_fault_spec
-class Crash(FaultSpec):
+class Crash(MachineFault):
     """The machine dies at once: no unregister, in-flight requests fail."""
 
     action: Literal["crash"] = "crash"
 
 
 @register_fault_spec
-class Stop(FaultSpec):
+class Stop(MachineFault):
     """Graceful shutdown (``docker-compose stop``): services and tunnel go down, the agent unregisters and exits."""
 
     action: Literal["stop"] = "stop"
 
 
 @register_fault_spec
-class Start(FaultSpec):
+class Start(MachineFault):
     """Bring up a machine that is down: a spare, or a crashed or stopped machine."""
 
     action: Literal["start"] = "start"
 
 
 @register_fault_spec
-class Restart(FaultSpec):
+class Restart(MachineFault):
     """Crash, then start again after ``down_for``."""
 
     action: Literal["restart"] = "restart"
     down_for: Duration = Field(default=0.0, description="Time the machine stays down before it starts again.")
+
+
+@register_fault_spec
+class CrashLoop(MachineFault):
+    """Crash, stay down ``down_for``, start again; repeated every ``every``, ``times`` times (a crash-looping
+    box or container runtime). Each start is a new agent, hence a new worker id with the baseline agent."""
+
+    action: Literal["crash_loop"] = "crash_loop"
+    every: PositiveDuration = Field(description="Time between the starts of two crashes.")
+    times: int = Field(default=3, ge=1, description="Number of crash-and-start cycles.")
+    down_for: Duration = Field(default=0.0, description="Time the machine stays down each cycle (< every).")
+
+    @model_validator(mode="after")
+    def _down_shorter_than_period(self) -> CrashLoop:
+        if self.down_for >= self.every:
+            raise ValueError(
+                f"down_for ({format_duration(self.down_for)}) must be shorter than every "
+                f"({format_duration(self.every)})"
+            )
+        return self
+
+
+@register_fault_spec
+class Burst(MachineFault):
+    """Start the target machines (spares, usually ``group/*``) at independent uniform random times in
+    ``[at, at + within]``: a wave of joins. The times are drawn from a stream keyed by the target and ``at``
+    under the run's root seed, so they are the same on every run of the scenario with that seed."""
+
+    action: Literal["burst"] = "burst"
+    within: PositiveDuration = Field(description="Window after `at` over which the starts are spread.")
+
+
+@register_fault_spec
+class Partition(MachineFault):
+    """The target machines' agents cannot reach any coordinator edge (messages to and from ``edge/*`` are
+    dropped; a call times out) from ``at`` for ``duration``, then the partition heals: workers alive but
+    silent. Two-way by default, which also cuts the coordinator's forwards to their tunnels; ``oneway`` drops
+    only messages from those machines to the edges: heartbeats are lost, and forwarded requests reach the
+    machine but their answers do not (the caller times out)."""
+
+    action: Literal["partition"] = "partition"
+    duration: PositiveDuration = Field(description="How long the partition lasts before it heals.")
+    oneway: bool = Field(default=False, description="Drop only machine -> edge messages.")
+
+
+@register_fault_spec
+class ClockJump(EdgeFault):
+    """The clock of coordinator edge ``edge`` steps by ``delta`` at ``at`` (an NTP step, a VM resume): its
+    timestamps (``last_heartbeat``) and the ages it computes move by ``delta`` from then on."""
+
+    action: Literal["clock_jump"] = "clock_jump"
+    delta: SignedDuration = Field(description="The step, e.g. '5m' ahead or '-30s' back.")
+
+
+@register_fault_spec
+class EdgeLag(EdgeFault):
+    """Writes reach edge ``edge``'s refetches ``lag`` later than the other edges' (slow replication to one
+    location), from ``at`` for ``duration``."""
+
+    action: Literal["edge_lag"] = "edge_lag"
+    lag: PositiveDuration = Field(description="Extra delay before a central write is visible at this edge.")
+    duration: PositiveDuration = Field(description="How long the lag lasts.")
+
+
+@register_fault_spec
+class KvOutage(FaultSpec):
+    """The KV's central store is unavailable from ``at`` for ``duration``: reads that hit an edge cache are
+    still served, cache misses (refetches) and writes fail (the coordinator sees a 503 from KV)."""
+
+    action: Literal["kv_outage"] = "kv_outage"
+    duration: PositiveDuration = Field(description="How long the outage lasts.")
 
 
 def fault_spec_union() -> object:

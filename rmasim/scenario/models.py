@@ -286,20 +286,11 @@ class Scenario(BaseModel):
         fleet: dict[str, GroupConfig] | None = info.data.get("fleet")
         if fleet is None:
             return faults
-        errors = []
-        for i, fault in enumerate(faults):
-            group = fleet.get(fault.group)
-            if group is None:
-                known = ", ".join(fleet)
-                errors.append(((i, "target"), f"unknown group {fault.group!r}; fleet groups: {known}"))
-            elif fault.index is not None and fault.index >= group.count + group.spares:
-                errors.append(
-                    (
-                        (i, "target"),
-                        f"no machine {fault.target}: group {fault.group!r} has indexes "
-                        f"0..{group.count + group.spares - 1} (count {group.count} + spares {group.spares})",
-                    )
-                )
+        coordinator = info.data.get("coordinator")
+        edges = coordinator.edges if coordinator is not None else None
+        errors = [
+            ((i, name), message) for i, fault in enumerate(faults) for name, message in fault.problems(fleet, edges)
+        ]
         if errors:
             raise LocatedErrors(errors)
         return faults

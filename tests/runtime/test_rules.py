@@ -86,3 +86,21 @@ def test_uniform_arrivals_match_the_rate(seed):
     """Open-loop Poisson clients: the count in 9 minutes at 1/s is Poisson(540)."""
     req = rmasim.run(scenario(**{"workload.0.rate": "1/s"}), seed=seed).requests
     assert abs(len(req) - 540) <= 4 * math.sqrt(540)
+
+
+def test_answers_lost_in_a_one_way_partition_time_the_caller_out():
+    """A forward reaches a machine cut off one way (machine -> edge), but its answer is lost: the caller gets
+    RequestTimeout at the timeout; outside the partition the same requests are served."""
+    s = scenario(
+        **{
+            "workload.0.rate": "2/m",
+            "fleet.box.services.upload.service_time": "1s",
+            "faults": [{"at": "3m", "action": "partition", "target": "box/0", "duration": "3m", "oneway": True}],
+        }
+    )
+    req = rmasim.run(s).requests
+    inside = req[(req.t_arrival >= 180) & (req.t_arrival < 360)]
+    outside = req[(req.t_arrival < 180) | (req.t_arrival >= 360)]
+    assert len(inside) > 0 and set(inside.outcome) == {"timeout"}
+    assert inside.latency.to_numpy() == pytest.approx(50.0)
+    assert set(outside.outcome) == {"ok"}

@@ -2,17 +2,29 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from rmasim.scenario import FAULT_SPECS, Crash, FaultSpec, GroupConfig, Restart, Start, Stop, register_fault_spec
-from rmasim.scenario.faults import fault_spec_union
+from rmasim.scenario.faults import Burst, ClockJump, CrashLoop, EdgeLag, KvOutage, Partition, fault_spec_union
 
 FAULT = TypeAdapter(fault_spec_union())
 FLEET = {
     "gpu": GroupConfig.model_validate({"count": 2, "spares": 1, "services": {"upload": {}}}),
     "cpu": GroupConfig.model_validate({"count": 1, "services": {"rag": {}}}),
 }
+BUILT_IN = {
+    "crash": Crash,
+    "stop": Stop,
+    "start": Start,
+    "restart": Restart,
+    "crash_loop": CrashLoop,
+    "burst": Burst,
+    "partition": Partition,
+    "clock_jump": ClockJump,
+    "edge_lag": EdgeLag,
+    "kv_outage": KvOutage,
+}
 
 
 def test_registry_holds_the_built_in_actions():
-    assert {"crash": Crash, "stop": Stop, "start": Start, "restart": Restart} == FAULT_SPECS
+    assert BUILT_IN == FAULT_SPECS
 
 
 @pytest.mark.parametrize(
@@ -51,7 +63,7 @@ def test_bad_target_syntax(target):
 def test_unknown_action_lists_the_registered_ones():
     with pytest.raises(ValidationError) as info:
         FAULT.validate_python({"action": "explode", "at": "1s", "target": "gpu/0"})
-    assert "expected tags: 'crash', 'stop', 'start', 'restart'" in str(info.value)
+    assert "expected tags: 'crash', 'stop', 'start', 'restart', 'crash_loop', 'burst', " in str(info.value)
 
 
 def test_register_fault_spec_refuses_duplicates_and_untagged_classes():
@@ -67,4 +79,4 @@ def test_register_fault_spec_refuses_duplicates_and_untagged_classes():
         class Untagged(FaultSpec):
             pass
 
-    assert set(FAULT_SPECS) == {"crash", "stop", "start", "restart"}
+    assert set(FAULT_SPECS) == set(BUILT_IN)

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from rmasim.scenario import (
+    FAULT_SPECS,
     PRESETS,
     Crash,
     Exponential,
@@ -204,7 +205,8 @@ def test_json_schema():
         "identity",
     }
     faults = schema["properties"]["faults"]["items"]
-    assert sorted(faults["discriminator"]["mapping"]) == ["crash", "restart", "start", "stop"]
+    assert sorted(faults["discriminator"]["mapping"]) == sorted(FAULT_SPECS)
+    assert {"crash", "restart", "start", "stop", "partition", "clock_jump", "kv_outage"} <= set(FAULT_SPECS)
     assert schema["properties"]["duration"]["type"] == "string"
 
 
