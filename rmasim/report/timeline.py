@@ -39,8 +39,9 @@ def plot_timeline(result: Any, path: str | Path) -> None:
     for ax, (column, label, colour, ylim) in zip(axes, panels, strict=True):
         if len(ts):
             if column == "kv_writes":
-                # each sample counts the interval that ends at it
-                ax.bar(minutes, ts[column], width=-result.scenario.sample_every / 60.0, align="edge", color=colour)
+                # each sample counts the interval that ends at it: one step artist, not a bar per sample
+                edges = [minutes.iloc[0] - result.scenario.sample_every / 60.0, *minutes]
+                ax.stairs(ts[column].to_numpy(), edges, fill=True, color=colour)
             else:
                 ax.plot(minutes, ts[column], color=colour, drawstyle="steps-post")
         ax.set_ylabel(label)
