@@ -42,9 +42,14 @@ class GroundTruth:
         return machine.up and machine.incarnation == incarnation
 
     def serving(self) -> dict[str, frozenset[str]]:
-        """Live id -> names of the services whose container is up on its machine."""
+        """Live id -> names of the services whose container is up on its machine (sampled often: the names are
+        computed once per machine and shared by its ids)."""
         result = {}
+        per_machine: dict[int, frozenset[str]] = {}
         for worker_id, (machine, incarnation) in self.owner.items():
-            if machine.up and machine.incarnation == incarnation:
-                result[worker_id] = frozenset(n for n, c in machine.containers.items() if c.up)
+            if machine.state == "up" and machine.incarnation == incarnation:
+                names = per_machine.get(id(machine))
+                if names is None:
+                    names = per_machine[id(machine)] = frozenset(n for n, c in machine.containers.items() if c.up)
+                result[worker_id] = names
         return result

@@ -40,7 +40,7 @@ def plot_timeline(result: Any, path: str | Path) -> None:
         if len(ts):
             if column == "kv_writes":
                 # each sample counts the interval that ends at it: one step artist, not a bar per sample
-                edges = [minutes.iloc[0] - result.scenario.sample_every / 60.0, *minutes]
+                edges = [ts["t"].iloc[0] / 60.0 - result.scenario.sample_every / 60.0, *(ts["t"] / 60.0)]
                 ax.stairs(ts[column].to_numpy(), edges, fill=True, color=colour)
             else:
                 ax.plot(minutes, ts[column], color=colour, drawstyle="steps-post")
