@@ -145,6 +145,8 @@ class _Simulation:
             policy.request_timeout,
             list(self.machines.values()),
         )
+        if policy.stale_cleanup == "sweeper":
+            self.runtime.start_cron(policy.sweep_interval, self.edges[0])
         self._schedule_boots(streams)
         for j, spec in enumerate(scenario.workload):
             rng = streams.generator(f"workload/{j}/{spec.service}")

@@ -142,3 +142,15 @@ def test_restarts_leave_duplicates_only_with_random_ids():
     assert baseline["registry.duplicates.final"] >= 3
     assert fixed["registry.duplicates.max"] == 0
     assert fixed["purge.never"] == 0 and baseline["purge.never"] == 3
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_sweeper_purges_within_purge_after_plus_one_period(seed):
+    """Sweeps run every 60 s and purge a worker whose heartbeat is older than 90 s; its last heartbeat was at most
+    one period (31 s) before the crash: 90 - 31 < purge time <= 90 + 60 + one sample (5 s) + slack."""
+    scenario = load("crash").with_overrides({"coordinator.stale_cleanup": "sweeper", "expect": []})
+    summary = rmasim.run(scenario, seed=seed).summary
+    assert summary["purge.never"] == 0
+    assert 59.0 < summary["purge.time_max"] <= 90.0 + 60.0 + 5.0 + 1.0
+    assert summary["pollution.final"] == 0.0
+    assert summary["kv.lists"] == 29  # one list of service:* per sweep: 30 min / 60 s, minus the one at the end

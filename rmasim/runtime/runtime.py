@@ -157,6 +157,21 @@ class Runtime:
         machine.state = "down"
         self.hooks.machine_event("exit", machine, self.env.now)
 
+    # --- scheduled events ------------------------------------------------------------------------------
+
+    def start_cron(self, interval: float, edge: Edge) -> None:
+        """Run the coordinator's ``scheduled`` handler at ``edge`` every ``interval`` (a Cron Trigger)."""
+
+        def fire(_event: Any) -> None:
+            Driver(self, self.coordinator.scheduled(edge.isolate), edge.ctx, self._cron_done).start()
+            self.env.timeout(interval).callbacks.append(fire)
+
+        self.env.timeout(interval).callbacks.append(fire)
+
+    def _cron_done(self, _response: Response | None, exc: BaseException | None) -> None:
+        if exc is not None:
+            raise exc
+
     # --- client requests --------------------------------------------------------------------------------
 
     def client_request(self, service: str, edge: Edge, path: str = "/process") -> RequestRecord:

@@ -45,10 +45,18 @@ class Policy(BaseModel):
         default=False,
         description="Fix #1: unregister also removes the worker from every service index and the leader key.",
     )
-    stale_cleanup: Literal["none", "on_route"] = Field(
+    stale_cleanup: Literal["none", "on_route", "sweeper"] = Field(
         default="none",
         description="Fix #2: `on_route` drops index entries whose record is missing or whose heartbeat is older "
-        "than offline_after, while routing (the review's code); `none`: nothing purges stale workers.",
+        "than offline_after, while routing (the review's code); `sweeper` purges, every sweep_interval (a Cron "
+        "Trigger), the workers whose heartbeat is older than purge_after: index entries, record and worker_ids "
+        "entry; `none`: nothing purges stale workers.",
+    )
+    sweep_interval: PositiveDuration = Field(
+        default=60.0, description="Period of the `sweeper` (a Cron Trigger: one minute at the finest)."
+    )
+    purge_after: PositiveDuration = Field(
+        default=90.0, description="The `sweeper` purges a worker whose last heartbeat is older than this."
     )
     identity: Literal["random", "fingerprint"] = Field(
         default="random",

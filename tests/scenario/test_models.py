@@ -67,18 +67,7 @@ def test_defaults(minimal_data):
         "duration": "10m",
         "warmup": "0s",
         "sample_every": "5s",
-        "coordinator": {
-            "preset": "baseline",
-            "edges": 1,
-            "heartbeat_interval": None,
-            "offline_after": None,
-            "request_timeout": None,
-            "wants_heartbeat_leadership": None,
-            "balancer": None,
-            "unregister_cleanup": None,
-            "stale_cleanup": None,
-            "identity": None,
-        },
+        "coordinator": {"preset": "baseline", "edges": 1, **dict.fromkeys(Policy.model_fields)},
         "kv": {
             "model": "workers-kv",
             "cache_ttl": "1m",
@@ -192,18 +181,7 @@ def test_json_schema():
     assert schema["required"] == ["name", "duration", "fleet"]
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["CoordinatorConfig"]["properties"]["preset"]["enum"] == list(PRESETS)
-    assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {
-        "preset",
-        "edges",
-        "heartbeat_interval",
-        "offline_after",
-        "request_timeout",
-        "wants_heartbeat_leadership",
-        "balancer",
-        "unregister_cleanup",
-        "stale_cleanup",
-        "identity",
-    }
+    assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {"preset", "edges", *Policy.model_fields}
     faults = schema["properties"]["faults"]["items"]
     assert sorted(faults["discriminator"]["mapping"]) == sorted(FAULT_SPECS)
     assert {"crash", "restart", "start", "stop", "partition", "clock_jump", "kv_outage"} <= set(FAULT_SPECS)

@@ -238,3 +238,30 @@ def test_fix5_fingerprint_reregistration_replaces_instead_of_adding(harness):
     assert harness.kv["service:upload"] == ["worker-abc"]
     assert "service:rag" not in harness.kv
     assert [s["name"] for s in harness.kv["worker:worker-abc"]["services"]] == ["upload"]
+
+
+def test_sweeper_purges_missing_and_stale_workers_everywhere(harness):
+    """stale_cleanup: sweeper: workers with no record or a heartbeat older than purge_after leave every index
+    (an emptied index is deleted), lose their record and their worker_ids entry; fresh workers stay."""
+    harness.now = 1000.0
+    harness.kv = {
+        "worker_ids": ["fresh", "old", "gone"],
+        "service:upload": ["fresh", "old", "gone"],
+        "service:rag": ["old"],
+        "worker:fresh": record("fresh", last=950.0),
+        "worker:old": record("old", last=909.0),
+    }
+    policy = Policy(stale_cleanup="sweeper", purge_after="90s")
+    resp = harness.run(Coordinator(policy).scheduled())
+    assert resp == Response(200, {"purged": ["gone", "old"]})
+    assert harness.kv == {
+        "worker_ids": ["fresh"],
+        "service:upload": ["fresh"],
+        "worker:fresh": record("fresh", last=950.0),
+    }
+
+
+def test_scheduled_does_nothing_without_the_sweeper(harness):
+    harness.kv = {"service:upload": ["gone"]}
+    assert harness.run(Coordinator(POLICY).scheduled()) == Response(200, {"purged": []})
+    assert harness.kv == {"service:upload": ["gone"]}

@@ -16,6 +16,7 @@ from .isolate import Isolate
 from .keys import HEARTBEAT_LEADER, SERVICE_PREFIX, WORKER_IDS, WORKER_PREFIX, service_key, worker_key
 from .proxy import service_proxy
 from .registry import heartbeat, register, unregister
+from .sweeper import sweep_stale_workers
 from .views import RegistrySnapshot, admin_services, list_workers, registry_snapshot
 
 __all__ = [
@@ -53,6 +54,15 @@ class Coordinator:
     def __init__(self, policy: Any) -> None:
         self.policy = policy
         self._routes: dict[str, tuple[str, str]] = {}
+
+    def scheduled(self, isolate: Isolate | None = None) -> Generator[Any, Any, Response]:
+        """The Worker's ``scheduled`` event (a Cron Trigger): the periodic tasks the policy asks for."""
+        if self.policy.stale_cleanup != "sweeper":
+            return Response(200, {"purged": []})
+        try:
+            return (yield from sweep_stale_workers(self.policy))
+        except KVFailure as failure:
+            return Response(500, {"error": str(failure), "kv_status": failure.status})
 
     def _proxy_route(self, path: str) -> tuple[str, str]:
         """``/api/service/{name}/{rest}`` -> ``(name, "/rest")`` (parsed once per distinct path)."""
