@@ -154,3 +154,15 @@ def test_the_sweeper_purges_within_purge_after_plus_one_period(seed):
     assert 59.0 < summary["purge.time_max"] <= 90.0 + 60.0 + 5.0 + 1.0
     assert summary["pollution.final"] == 0.0
     assert summary["kv.lists"] == 29  # one list of service:* per sweep: 30 min / 60 s, minus the one at the end
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_purge_brake_saves_a_partitioned_fleet(seed):
+    """mass_expiry: a 3-minute partition silences every agent. The sweeper alone purges the whole healthy fleet
+    (and the baseline agent never comes back); with the brake (0 of 3 renewed < 85%) nothing healthy goes."""
+    scenario = load("mass_expiry").with_overrides({"expect": []})
+    unbraked = rmasim.run(scenario, seed=seed).summary
+    braked = rmasim.run(scenario.with_overrides({"coordinator.purge_brake": True}), seed=seed).summary
+    assert unbraked["purge.live_swept"] == 3 and unbraked["registry.loss.final"] == 3
+    assert braked["purge.live_swept"] == 0 and braked["registry.loss.final"] == 0
+    assert braked["routing.success_rate"] > unbraked["routing.success_rate"] + 0.4

@@ -109,6 +109,8 @@ class Observer:
         self._interval_counts = [0] * len(OUTCOMES)
         self._last_writes = 0
         self.last_snapshot: Any = None
+        self.purges: list[tuple[float, int, int]] = []
+        """(time, workers purged, of which live) for each purge by the coordinator's sweeper."""
         self.last_serving: dict[str, frozenset[str]] = {}
 
     # --- runtime hooks ---------------------------------------------------------------------------------
@@ -122,6 +124,9 @@ class Observer:
                 )
         elif event == "registered":
             self.registered[fields["worker_id"]] = (now, frozenset(fields.get("services", ())))
+        elif event == "workers_purged":
+            live = sum(1 for w in fields["worker_ids"] if self.truth.is_live(w))
+            self.purges.append((now, len(fields["worker_ids"]), live))
         self.traces.append((now, node, event, fields))
 
     def request_done(self, record: Any) -> None:
@@ -170,6 +175,7 @@ class Observer:
             final_snapshot=self.last_snapshot,
             final_serving=self.last_serving,
             traces=self.traces,
+            purges=self.purges,
         )
 
     def timeseries(self) -> pd.DataFrame:

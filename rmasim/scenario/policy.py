@@ -58,6 +58,11 @@ class Policy(BaseModel):
     purge_after: PositiveDuration = Field(
         default=90.0, description="The `sweeper` purges a worker whose last heartbeat is older than this."
     )
+    purge_brake: bool = Field(
+        default=False,
+        description="Eureka's self-preservation for the `sweeper`: purge nothing while fewer than 85% of the "
+        "registered workers renewed within the last minute; otherwise purge at most 15% of the registry a sweep.",
+    )
     identity: Literal["random", "fingerprint"] = Field(
         default="random",
         description="Fix #5: `fingerprint` gives each machine a stable id; re-registration replaces its old record "

@@ -84,6 +84,8 @@ def test_purge_times_from_index_changes():
         "purge.never": 1,
         "purge.time_max": 90.0,
         "purge.time_mean": 90.0,
+        "purge.swept": 0,
+        "purge.live_swept": 0,
     }
 
 
@@ -219,3 +221,9 @@ def test_purge_ends_when_a_stable_id_is_reissued_to_the_next_incarnation():
     ]
     changes = [(0.0, frozenset({"w0"}))]
     assert purge_times(observations(events=events, index_changes=changes)) == [30.0]
+
+
+def test_swept_and_live_swept_add_up_the_sweeper_purges():
+    obs = observations(purges=[(120.0, 2, 0), (480.0, 3, 3)])
+    summary = CHECKERS["purge"].summarize(obs)
+    assert (summary["purge.swept"], summary["purge.live_swept"]) == (5, 3)

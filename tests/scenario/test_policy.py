@@ -23,6 +23,7 @@ def test_baseline_defaults_are_the_seed_code():
         "stale_cleanup": "none",
         "sweep_interval": "1m",
         "purge_after": "90s",
+        "purge_brake": False,
         "identity": "random",
     }
     baseline = PRESETS["baseline"]

@@ -265,3 +265,36 @@ def test_scheduled_does_nothing_without_the_sweeper(harness):
     harness.kv = {"service:upload": ["gone"]}
     assert harness.run(Coordinator(POLICY).scheduled()) == Response(200, {"purged": []})
     assert harness.kv == {"service:upload": ["gone"]}
+
+
+def _fleet(harness, fresh: int, stale: int, missing: int = 0) -> None:
+    harness.now = 1000.0
+    ids = [f"f{i:02d}" for i in range(fresh)] + [f"s{i:02d}" for i in range(stale)]
+    harness.kv = {"worker_ids": list(ids), "service:upload": ids + [f"m{i:02d}" for i in range(missing)]}
+    for wid in ids:
+        harness.kv[f"worker:{wid}"] = record(wid, last=990.0 if wid.startswith("f") else 800.0)
+
+
+BRAKED = Policy(stale_cleanup="sweeper", purge_brake=True)
+
+
+def test_purge_brake_holds_when_renewals_fall_below_85_percent(harness):
+    """Self-preservation: 8 of 10 workers renewed in the last minute (80% < 85%): nothing is purged."""
+    _fleet(harness, fresh=8, stale=2)
+    assert harness.run(Coordinator(BRAKED).scheduled()) == Response(200, {"purged": []})
+    assert len(harness.kv["service:upload"]) == 10
+
+
+def test_purge_brake_purges_when_renewals_are_normal(harness):
+    """17 of 20 renewed (85%): the 3 stale workers go (limit 20 - int(20 x 0.85) = 3)."""
+    _fleet(harness, fresh=17, stale=3)
+    resp = harness.run(Coordinator(BRAKED).scheduled())
+    assert resp.body["purged"] == ["s00", "s01", "s02"]
+
+
+def test_purge_brake_caps_a_sweep_at_15_percent_of_the_registry(harness):
+    """20 renewed workers and 5 index entries without a record: at most 25 - int(25 x 0.85) = 4 go this sweep."""
+    _fleet(harness, fresh=20, stale=0, missing=5)
+    resp = harness.run(Coordinator(BRAKED).scheduled())
+    assert resp.body["purged"] == ["m00", "m01", "m02", "m03"]
+    assert harness.kv["service:upload"][-1:] == ["m04"]

@@ -8,6 +8,12 @@ same cache window can still be lost; the sweeper only removes the dead. A record
 an index names (the orphan of a registration that failed half-way) is not found: finding it would need a
 ``list("worker:")`` every sweep, and the one ``list`` a minute it already does is 1440 a day, over the free
 plan's 1000.
+
+``purge_brake`` is Eureka's self-preservation: a registry whose renewals collapse all at once has more likely lost
+contact with its workers (a partition, a clock jump) than lost the workers. The share of registered workers whose
+last heartbeat is at most a minute old stands in for Eureka's renewals per minute against the expected count
+(each worker renews about twice a minute); below 85% nothing is purged, and otherwise at most 15% of the
+registry (``size - int(size * 0.85)``, Eureka's eviction limit) goes per sweep, oldest heartbeat first.
 """
 
 from __future__ import annotations
@@ -18,7 +24,23 @@ from typing import Any
 from ..ops import KvDelete, KvGet, KvGetMany, KvList, KvPut, Now, Response, Trace
 from .keys import SERVICE_PREFIX, WORKER_IDS, worker_key
 
-__all__ = ["sweep_stale_workers"]
+__all__ = ["RENEWAL_THRESHOLD", "sweep_stale_workers"]
+
+#: Eureka's ``renewalPercentThreshold``.
+RENEWAL_THRESHOLD = 0.85
+#: The window in which a heartbeat counts as a renewal.
+RENEWAL_WINDOW = 60.0
+
+
+def brake(ages: dict[str, float], stale: set[str]) -> Generator[Any, Any, set[str]]:
+    """The purge brake: nothing while renewals are below the threshold, else the oldest 15% at most."""
+    registered = [w for w, age in ages.items() if age != float("inf")]
+    renewed = sum(1 for w in registered if ages[w] <= RENEWAL_WINDOW)
+    if registered and renewed < RENEWAL_THRESHOLD * len(registered):
+        yield Trace("purge_braked", {"renewed": renewed, "registered": len(registered)})
+        return set()
+    limit = len(ages) - int(len(ages) * RENEWAL_THRESHOLD)
+    return set(sorted(stale, key=lambda w: (-ages[w], w))[:limit])
 
 
 def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
@@ -37,10 +59,12 @@ def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
     for start in range(0, len(known), 100):  # a bulk get takes at most 100 keys
         records.extend((yield KvGetMany(tuple(worker_key(w) for w in known[start : start + 100]))))
     now = yield Now()
-    stale = {
-        w for w, record in zip(known, records, strict=True)
-        if record is None or now - record["last_heartbeat"] > policy.purge_after
-    }  # fmt: skip
+    ages = {
+        w: (now - r["last_heartbeat"] if r is not None else float("inf")) for w, r in zip(known, records, strict=True)
+    }
+    stale = {w for w, age in ages.items() if age > policy.purge_after}
+    if stale and policy.purge_brake:
+        stale = yield from brake(ages, stale)
     if not stale:
         return Response(200, {"purged": []})
     for key, ids in indexes.items():
