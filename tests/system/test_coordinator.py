@@ -298,3 +298,11 @@ def test_purge_brake_caps_a_sweep_at_15_percent_of_the_registry(harness):
     resp = harness.run(Coordinator(BRAKED).scheduled())
     assert resp.body["purged"] == ["m00", "m01", "m02", "m03"]
     assert harness.kv["service:upload"][-1:] == ["m04"]
+
+
+def test_index_reads_respect_the_100_key_bulk_limit(harness):
+    """Workers KV's bulk get takes at most 100 keys: 150 service indexes are read in two bulk gets."""
+    harness.kv = {f"service:s{i:03d}": [f"w{i}"] for i in range(150)}
+    resp = harness.run(coordinator().handle(Request("GET", "/api/admin/services")))
+    assert len(resp.body["services"]) == 150 and resp.body["services"]["s149"] == ["w149"]
+    assert [len(op.keys) for op in harness.log if isinstance(op, KvGetMany)] == [100, 50]

@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ..ops import KvDelete, KvGet, KvGetMany, KvList, KvPut, Now, Response, Trace
-from .keys import SERVICE_PREFIX, WORKER_IDS, worker_key
+from ..ops import KvDelete, KvGet, KvPut, Now, Response, Trace
+from .keys import WORKER_IDS, worker_key
+from .views import read_many, read_service_indexes
 
 __all__ = ["RENEWAL_THRESHOLD", "sweep_stale_workers"]
 
@@ -45,19 +46,10 @@ def brake(ages: dict[str, float], stale: set[str]) -> Generator[Any, Any, set[st
 
 def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
     """One run of the sweeper; answers with the ids it purged."""
-    index_keys: list[str] = []
-    cursor = None
-    while True:
-        page, cursor = yield KvList(SERVICE_PREFIX, cursor)
-        index_keys.extend(page)
-        if cursor is None:
-            break
-    indexes = dict(zip(index_keys, (yield KvGetMany(tuple(index_keys))) if index_keys else (), strict=True))
+    indexes = yield from read_service_indexes()
     worker_ids = list((yield KvGet(WORKER_IDS)) or [])
-    known = list(dict.fromkeys([*worker_ids, *(w for ids in indexes.values() for w in ids or [])]))
-    records: list[Any] = []
-    for start in range(0, len(known), 100):  # a bulk get takes at most 100 keys
-        records.extend((yield KvGetMany(tuple(worker_key(w) for w in known[start : start + 100]))))
+    known = list(dict.fromkeys([*worker_ids, *(w for ids in indexes.values() for w in ids)]))
+    records = yield from read_many([worker_key(w) for w in known])
     now = yield Now()
     ages = {
         w: (now - r["last_heartbeat"] if r is not None else float("inf")) for w, r in zip(known, records, strict=True)
@@ -68,8 +60,8 @@ def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
     if not stale:
         return Response(200, {"purged": []})
     for key, ids in indexes.items():
-        kept = [w for w in ids or [] if w not in stale]
-        if len(kept) != len(ids or []):
+        kept = [w for w in ids if w not in stale]
+        if len(kept) != len(ids):
             yield (KvPut(key, kept) if kept else KvDelete(key))
     for w, record in zip(known, records, strict=True):
         if w in stale and record is not None:

@@ -10,7 +10,7 @@ edge cache): checkers compare it with the ground truth of the simulation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,20 @@ def list_workers(req: Request, policy: Any) -> Handler:
     return Response(200, {"workers": workers})
 
 
-def admin_services(req: Request, policy: Any) -> Handler:
-    """GET /api/admin/services: service name -> worker ids, read from the ``service:{name}`` indexes."""
+#: Workers KV's bulk get takes at most this many keys.
+BULK_GET_LIMIT = 100
+
+
+def read_many(keys: list[str]) -> Generator[Any, Any, list[Any]]:
+    """The values of ``keys``, in bulk gets of at most 100 keys each."""
+    values: list[Any] = []
+    for start in range(0, len(keys), BULK_GET_LIMIT):
+        values.extend((yield KvGetMany(tuple(keys[start : start + BULK_GET_LIMIT]))))
+    return values
+
+
+def read_service_indexes() -> Generator[Any, Any, dict[str, list[str]]]:
+    """Every ``service:{name}`` key (all pages of the list) -> its list of worker ids."""
     keys: list[str] = []
     cursor = None
     while True:
@@ -42,9 +54,14 @@ def admin_services(req: Request, policy: Any) -> Handler:
         keys.extend(page)
         if cursor is None:
             break
-    lists = (yield KvGetMany(tuple(keys))) if keys else ()
-    services = {key[len(SERVICE_PREFIX) :]: list(ids or []) for key, ids in zip(keys, lists, strict=True)}
-    return Response(200, {"services": services})
+    lists = yield from read_many(keys)
+    return {key: list(ids or []) for key, ids in zip(keys, lists, strict=True)}
+
+
+def admin_services(req: Request, policy: Any) -> Handler:
+    """GET /api/admin/services: service name -> worker ids, read from the ``service:{name}`` indexes."""
+    indexes = yield from read_service_indexes()
+    return Response(200, {"services": {key[len(SERVICE_PREFIX) :]: ids for key, ids in indexes.items()}})
 
 
 @dataclass(frozen=True, slots=True)
