@@ -23,7 +23,7 @@ from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
 from .workload import PoissonClients
-from .world import Clock, Network, ServiceContainer, Streams, build_kv
+from .world import Clock, Network, ServiceContainer, Streams, StrongKV, build_kv
 
 __all__ = ["ExpectationResult", "RunResult", "run"]
 
@@ -122,6 +122,7 @@ class _Simulation:
         self.env = env = simpy.Environment()
         n_edges = scenario.coordinator.edges
         self.kv = build_kv(scenario.kv, n_edges, streams.generator("kv"))
+        self.strong = StrongKV.from_config(scenario.kv.strong, n_edges, streams.generator("strong"))
         self.network = Network.from_config(scenario.network, streams.generator("network"))
         self.edges = [Edge(i, Clock(), UniformSource(streams.generator(f"edge/{i}"))) for i in range(n_edges)]
         self.machines: dict[tuple[str, int], Machine] = {}
@@ -129,7 +130,7 @@ class _Simulation:
             for index in range(cfg.count + cfg.spares):
                 self.machines[(group, index)] = self._build_machine(group, index, cfg, streams)
         by_tunnel = {m.tunnel_url: m for m in self.machines.values()}
-        self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup)
+        self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup, self.strong)
         coordinator = Coordinator(policy)
 
         def agent_factory(machine: Machine) -> Agent:
@@ -144,6 +145,7 @@ class _Simulation:
             self.observer,
             policy.request_timeout,
             list(self.machines.values()),
+            self.strong,
         )
         if policy.stale_cleanup == "sweeper":
             self.runtime.start_cron(policy.sweep_interval, self.edges[0])

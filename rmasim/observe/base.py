@@ -81,6 +81,8 @@ class Observations:
     index_changes: list[tuple[float, frozenset[str]]]
     """(time, ids present in any service index) each time that set changed, at sample resolution."""
     kv_stats: Any
+    strong_stats: Any = None
+    """Operation counts of the Durable Object (:class:`rmasim.world.KVStats`), when the run had one."""
     final_snapshot: Any = None
     """:class:`rmasim.system.RegistrySnapshot` of the central store at the last sample."""
     final_serving: Mapping[str, frozenset[str]] = field(default_factory=dict)

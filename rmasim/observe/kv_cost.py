@@ -44,7 +44,10 @@ class KVCost(Checker):
         SummaryKey("cost.free_tier_ratio", "largest per-day use / free-plan daily limit over the kinds", "ratio"),
         SummaryKey("cost.free_tier_exceeded", "1 when some kind exceeds the free plan's daily limit", "bool"),
         SummaryKey("cost.usd_per_month", "usage charge of a 30-day month on the paid plan", "USD"),
-    )
+        SummaryKey("strong.ops", "storage operations on the Durable Object (reads per key, writes, deletes, lists)",
+                   "count"),
+        SummaryKey("strong.ops_per_day", "Durable Object storage operations per simulated day", "count/day"),
+    )  # fmt: skip
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
         stats = obs.kv_stats
@@ -61,4 +64,8 @@ class KVCost(Checker):
         out["cost.free_tier_ratio"] = ratio
         out["cost.free_tier_exceeded"] = int(ratio > 1.0)
         out["cost.usd_per_month"] = monthly_cost(per_day)
+        strong = obs.strong_stats
+        ops = sum(strong.total(kind) for kind in KINDS) if strong is not None else 0
+        out["strong.ops"] = ops
+        out["strong.ops_per_day"] = ops / days
         return out

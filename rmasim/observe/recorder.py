@@ -95,8 +95,12 @@ class RequestLog:
 class Observer:
     """Implements the runtime's hooks and the periodic sample; ``observations()`` closes the record."""
 
-    def __init__(self, kv: Any, machines_by_tunnel: dict[str, Any], duration: float, warmup: float) -> None:
+    def __init__(
+        self, kv: Any, machines_by_tunnel: dict[str, Any], duration: float, warmup: float, strong: Any = None
+    ) -> None:
         self.kv = kv
+        self.strong = strong
+        """The Durable Object beside the KV, when there is one: the registry may live in either."""
         self.truth = GroundTruth(machines_by_tunnel)
         self.duration = duration
         self.warmup = warmup
@@ -142,7 +146,10 @@ class Observer:
 
     def sample(self, now: float) -> None:
         """One row of the time series: sampling checkers on the central store vs the truth."""
-        snapshot = registry_snapshot(self.kv.central_snapshot(now))
+        store = self.kv.central_snapshot(now)
+        if self.strong is not None:
+            store.update(self.strong.central_snapshot(now))
+        snapshot = registry_snapshot(store)
         self.last_snapshot = snapshot
         self.last_serving = self.truth.serving()
         view = SampleView(now, snapshot, self.last_serving, self.registered)
@@ -172,6 +179,7 @@ class Observer:
             events=self.events,
             index_changes=self.index_changes,
             kv_stats=self.kv.stats,
+            strong_stats=self.strong.stats if self.strong is not None else None,
             final_snapshot=self.last_snapshot,
             final_serving=self.last_serving,
             traces=self.traces,

@@ -2,7 +2,8 @@
 
 Rules (see :mod:`rmasim.world` for the models behind them):
 
-- **KV** operations go to the caller's edge (an agent's calls are served at its home edge); a cache hit costs no
+- **KV** operations go to the store they name (``kv``: the Workers KV model; ``strong``: the Durable Object), at
+  the caller's edge (an agent's calls are served at its home edge); a cache hit costs no
   time, a central fetch or a write costs a latency draw. A rejected write (429) or an unavailable store comes
   back as :class:`~rmasim.system.ops.KVFailure`.
 - **Clocks**: ``Now`` reads the caller's local clock; ``Sleep(d)`` lasts ``d`` seconds of that clock.
@@ -28,6 +29,8 @@ from typing import Any, Protocol
 
 from ..system.ops import (
     COORDINATOR,
+    KV,
+    STRONG,
     ConnectError,
     HttpCall,
     KvCas,
@@ -79,9 +82,14 @@ class Runtime:
         hooks: Hooks,
         platform_timeout: float,
         machines: list[Machine],
+        strong: Any = None,
     ) -> None:
         self.env = env
         self.kv = kv
+        self.stores: dict[str, Any] = {KV: kv}
+        """Store name (an op's ``store``) -> the world's store; ``strong`` only when a Durable Object is given."""
+        if strong is not None:
+            self.stores[STRONG] = strong
         self.net = network
         self.coordinator = coordinator
         self.agent_factory = agent_factory
@@ -195,36 +203,41 @@ class Runtime:
     # --- sync operations: (result, delay) -----------------------------------------------------------------
 
     def _kv_get(self, ctx: Ctx, op: KvGet) -> tuple[Any, float]:
-        value, latency = self.kv.get(ctx.edge.index, op.key, self.env.now)
+        value, latency = self.stores[op.store].get(ctx.edge.index, op.key, self.env.now)
         if value is KV_UNAVAILABLE:
             return KVFailure(503, op.key), latency
         return value, latency
 
     def _kv_get_many(self, ctx: Ctx, op: KvGetMany) -> tuple[Any, float]:
-        values, latency = self.kv.get_many(ctx.edge.index, op.keys, self.env.now)
-        if self.kv.outage and any(v is KV_UNAVAILABLE for v in values):
+        store = self.stores[op.store]
+        values, latency = store.get_many(ctx.edge.index, op.keys, self.env.now)
+        if store.outage and any(v is KV_UNAVAILABLE for v in values):
             return KVFailure(503, op.keys[values.index(KV_UNAVAILABLE)]), latency
         return values, latency
 
     def _kv_put(self, ctx: Ctx, op: KvPut) -> tuple[Any, float]:
-        status, latency = self.kv.put(ctx.edge.index, op.key, op.value, self.env.now)
+        status, latency = self.stores[op.store].put(ctx.edge.index, op.key, op.value, self.env.now)
         return _status_result(status, op.key), latency
 
     def _kv_delete(self, ctx: Ctx, op: KvDelete) -> tuple[Any, float]:
-        status, latency = self.kv.delete(ctx.edge.index, op.key, self.env.now)
+        status, latency = self.stores[op.store].delete(ctx.edge.index, op.key, self.env.now)
         return _status_result(status, op.key), latency
 
     def _kv_list(self, ctx: Ctx, op: KvList) -> tuple[Any, float]:
-        keys, cursor, latency = self.kv.list(ctx.edge.index, op.prefix, self.env.now, op.cursor)
+        keys, cursor, latency = self.stores[op.store].list(ctx.edge.index, op.prefix, self.env.now, op.cursor)
         if keys is KV_UNAVAILABLE:
             return KVFailure(503, op.prefix), latency
         return (keys, cursor), latency
 
     def _kv_cas(self, ctx: Ctx, op: KvCas) -> tuple[Any, float]:
-        ok, current, latency = self.kv.cas(ctx.edge.index, op.key, op.expected, op.new, self.env.now)
+        ok, current, latency = self.stores[op.store].cas(ctx.edge.index, op.key, op.expected, op.new, self.env.now)
+        if current is KV_UNAVAILABLE:
+            return KVFailure(503, op.key), latency
         return (ok, current), latency
 
     def _now(self, ctx: Ctx, op: Now) -> tuple[Any, float]:
+        if op.monotonic:
+            return ctx.clock.monotonic(self.env.now), 0.0
         return ctx.clock.local(self.env.now), 0.0
 
     def _random(self, ctx: Ctx, op: Random) -> tuple[Any, float]:

@@ -117,6 +117,19 @@ class GroupConfig(_Section):
         return self
 
 
+class StrongStoreConfig(_Section):
+    """The Durable Object the coordinator may use besides Workers KV (``registry_layout: strong``, ``leader: lease``):
+    one linearizable store with compare-and-set, reached from every edge."""
+
+    read_latency: Dist = Field(
+        default_factory=lambda: _lognormal("20ms", "100ms"), description="A read or list round trip to the object."
+    )
+    write_latency: Dist = Field(
+        default_factory=lambda: _lognormal("25ms", "120ms"),
+        description="A write, delete or compare-and-set round trip (the object persists before it answers).",
+    )
+
+
 class KVConfig(_Section):
     """The registry's store: eventually consistent Workers KV, or a strongly consistent store."""
 
@@ -132,6 +145,9 @@ class KVConfig(_Section):
     other_cache_chance: float = Field(default=0.0, ge=0.0, le=1.0)
     caches_per_location: int = Field(default=2, ge=1)
     list_page_size: int = Field(default=1000, ge=1, le=1000)
+    strong: StrongStoreConfig = Field(
+        default_factory=StrongStoreConfig, description="The Durable Object beside the KV namespace."
+    )
 
     @field_validator("cache_ttl")
     @classmethod
@@ -151,7 +167,7 @@ class NetworkConfig(_Section):
 
 def _preset_choices(schema: dict[str, JsonValue]) -> None:
     """JSON Schema ``enum`` of the ``preset`` field: the presets registered when the schema is generated."""
-    schema["enum"] = [*sorted(PRESETS)]
+    schema["enum"] = list(PRESETS)
 
 
 class _CoordinatorBase(_Section):

@@ -61,12 +61,35 @@ class Policy(BaseModel):
     purge_brake: bool = Field(
         default=False,
         description="Eureka's self-preservation for the `sweeper`: purge nothing while fewer than 85% of the "
-        "registered workers renewed within the last minute; otherwise purge at most 15% of the registry a sweep.",
+        "registered workers renewed within the last minute and two or more are silent; otherwise purge at most 15% "
+        "of the registry (at least one worker) a sweep.",
     )
     identity: Literal["random", "fingerprint"] = Field(
         default="random",
         description="Fix #5: `fingerprint` gives each machine a stable id; re-registration replaces its old record "
         "and index entries. `random`: a new id at every registration.",
+    )
+    registry_layout: Literal["shared_lists", "per_worker_keys", "strong"] = Field(
+        default="shared_lists",
+        description="Where the registry lives. `shared_lists`: the seed's JSON lists `worker_ids` and "
+        "`service:{name}` in Workers KV, updated by read-modify-write (concurrent updates from two edges lose one); "
+        "`per_worker_keys`: one KV key per (service, worker), found by `list(prefix)`, so nothing is "
+        "read-modify-written; `strong`: the lists in a Durable Object, updated by compare-and-set.",
+    )
+    leader: Literal["naive", "lease"] = Field(
+        default="naive",
+        description="Heartbeat leadership. `naive`: the seed's get-then-put at registration, never revoked; "
+        "`lease`: a lease in the Durable Object taken and renewed by compare-and-set, with a fencing token that "
+        "grows with every grant (Kubernetes client-go's elector).",
+    )
+    lease_duration: PositiveDuration = Field(
+        default=15.0,
+        description="`lease`: a candidate takes over a lease it has seen unchanged for this long; a leader that "
+        "could not renew within this long of its last renewal steps down.",
+    )
+    lease_renew: PositiveDuration = Field(default=10.0, description="`lease`: the leader renews this often.")
+    lease_retry: PositiveDuration = Field(
+        default=2.0, description="`lease`: candidates poll, and a leader retries a failed renewal, this often."
     )
 
 
@@ -112,4 +135,15 @@ register_preset(
     unregister_cleanup=True,
     stale_cleanup="on_route",
     identity="fingerprint",
+)
+register_preset(
+    "reference",
+    "Our design beyond the review: per-worker registry keys (no read-modify-write), the stale sweeper with "
+    "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup.",
+    unregister_cleanup=True,
+    stale_cleanup="sweeper",
+    purge_brake=True,
+    identity="fingerprint",
+    registry_layout="per_worker_keys",
+    leader="lease",
 )

@@ -8,6 +8,10 @@ stop (:class:`~rmasim.system.ops.Shutdown` thrown in) it unregisters; on a crash
 of the agent process is a new registration with a new random id (flaw #4). Once registered, it reports to the
 observer a ``registered`` trace (its id and services) and, when the answer names it heartbeat leader, a
 ``leadership`` trace: it then believes it leads until its process ends, as nothing ever revokes it.
+
+With ``leader: lease`` the registration grants nothing; the agent runs a :class:`~.elector.LeaseElector` between
+its heartbeats (one loop, waking for whichever is due first), releases the lease on a graceful stop, and reports
+every change of belief with a ``leadership`` trace.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .elector import LeaseElector
 from .ops import (
     COORDINATOR,
     ConnectError,
     HttpCall,
     KVFailure,
     MachineStats,
+    Now,
     ReadLoad,
     RequestTimeout,
     Response,
@@ -42,6 +48,9 @@ AGENT_HTTP_TIMEOUT = 10.0
 HEALTH_TIMEOUT = 2.0
 
 _CALL_FAILURES = (ConnectError, RequestTimeout, KVFailure)
+_MONOTONIC = Now(monotonic=True)
+#: ``ReadLoad`` before each heartbeat takes this long.
+LOAD_SAMPLE = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,7 @@ class Agent:
         self.policy = policy
         self.worker_id: str | None = None
         self.services: list[dict[str, Any]] = []
+        self.elector: LeaseElector | None = None
 
     def run(self) -> Generator[Any, Any, None]:
         """The agent's main loop; returns after a graceful stop."""
@@ -79,10 +89,15 @@ class Agent:
                 self.worker_id = yield from self.register()
                 if self.worker_id is None:
                     yield Sleep(self.policy.heartbeat_interval)
+            if self.policy.leader == "lease" and self.policy.wants_heartbeat_leadership:
+                self.elector = LeaseElector(self.worker_id, self.policy, self.call, AGENT_HTTP_TIMEOUT)
+                yield from self.heartbeat_and_elect(self.elector)
             while True:
                 yield Sleep(self.policy.heartbeat_interval)
                 yield from self.send_heartbeat()
         except Shutdown:
+            if self.elector is not None:
+                yield from self.elector.release()
             if self.worker_id is not None:
                 yield from self.call("POST", "/api/worker/unregister", {"worker_id": self.worker_id})
 
@@ -122,9 +137,29 @@ class Agent:
             yield Trace("leadership", {"worker_id": worker_id, "leader": True})
         return worker_id
 
-    def send_heartbeat(self) -> Generator[Any, Any, None]:
+    def heartbeat_and_elect(self, elector: LeaseElector) -> Generator[Any, Any, None]:
+        """The agent's loop with a lease elector: heartbeats every ``heartbeat_interval`` after the last one, and
+        lease actions when due; a leader's heartbeat waits when it could not end before its lease does."""
+        next_heartbeat = (yield _MONOTONIC) + self.policy.heartbeat_interval
+        while True:
+            now = yield _MONOTONIC
+            yield from elector.expire(now)
+            if now >= elector.next_action:
+                yield from elector.step()
+                continue
+            lease_end = elector.lease_end if elector.leading else float("inf")
+            if now >= next_heartbeat and lease_end - now > LOAD_SAMPLE + 0.1:
+                yield from self.send_heartbeat(elector.timeout(now + LOAD_SAMPLE))
+                next_heartbeat = (yield _MONOTONIC) + self.policy.heartbeat_interval
+                continue
+            wake = min(elector.next_action, lease_end)
+            if now < next_heartbeat:
+                wake = min(wake, next_heartbeat)
+            yield Sleep(max(wake - now, 1e-3))
+
+    def send_heartbeat(self, timeout: float = AGENT_HTTP_TIMEOUT) -> Generator[Any, Any, None]:
         """Sample CPU for a second, then POST /api/worker/heartbeat (errors are logged and ignored)."""
-        stats: MachineStats = yield ReadLoad(1.0)
+        stats: MachineStats = yield ReadLoad(LOAD_SAMPLE)
         yield from self.call(
             "POST",
             "/api/worker/heartbeat",
@@ -134,11 +169,14 @@ class Agent:
                 "current_load": stats.cpu,
                 "available_memory": f"{stats.free_memory_gb:.1f}GB",
             },
+            timeout,
         )
 
-    def call(self, method: str, path: str, body: Any) -> Generator[Any, Any, Response | None]:
+    def call(
+        self, method: str, path: str, body: Any, timeout: float = AGENT_HTTP_TIMEOUT
+    ) -> Generator[Any, Any, Response | None]:
         """One coordinator call; ``None`` when it could not be made."""
         try:
-            return (yield HttpCall(COORDINATOR, method, path, body, AGENT_HTTP_TIMEOUT))
+            return (yield HttpCall(COORDINATOR, method, path, body, timeout))
         except _CALL_FAILURES:
             return None

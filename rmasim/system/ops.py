@@ -11,9 +11,10 @@ by hand::
     op = gen.send(None)               # KvGet(key='worker_ids')
     ...
 
-The set is kept small on purpose: KV access (the Workers KV binding, plus compare-and-set for a strongly
-consistent store), HTTP calls, sleeping and reading the local clock, drawing a random number, reading the
-machine's load, and a ``Trace`` hook that reports a fact to whoever observes (a real runtime would log it).
+The set is kept small on purpose: KV access (each KV operation names its ``store``: :data:`KV`, the Workers KV
+binding, or :data:`STRONG`, a Durable Object that also offers compare-and-set), HTTP calls, sleeping and reading
+the local clock, drawing a random number, reading the machine's load, and a ``Trace`` hook that reports a fact to
+whoever observes (a real runtime would log it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 __all__ = [
     "COORDINATOR",
+    "KV",
+    "STRONG",
     "ConnectError",
     "HttpCall",
     "KVFailure",
@@ -48,6 +51,11 @@ __all__ = [
 #: The URL an agent uses to reach the coordinator (its home edge, chosen by the runtime).
 COORDINATOR = "coordinator"
 
+#: The coordinator's two storage bindings: the Workers KV namespace (eventually consistent, edge-cached) ...
+KV = "kv"
+#: ... and a Durable Object (one linearizable store with compare-and-set), used by the reference design.
+STRONG = "strong"
+
 
 # --- operations -------------------------------------------------------------------------------------
 
@@ -57,6 +65,7 @@ class KvGet:
     """Read one key; result: the value, or ``None`` for a missing key."""
 
     key: str
+    store: str = KV
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,7 @@ class KvGetMany:
     """Bulk read (at most 100 keys, one operation, each key billed as a read); result: a tuple of values."""
 
     keys: tuple[str, ...]
+    store: str = KV
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +82,7 @@ class KvPut:
 
     key: str
     value: Any
+    store: str = KV
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,7 @@ class KvDelete:
     """Delete a key; result ``None``."""
 
     key: str
+    store: str = KV
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,7 @@ class KvList:
 
     prefix: str
     cursor: str | None = None
+    store: str = KV
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,7 @@ class KvCas:
     key: str
     expected: Any
     new: Any
+    store: str = STRONG
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +136,12 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Now:
-    """Read the caller's local clock (seconds); result a float."""
+    """Read the caller's local clock (seconds); result a float.
+
+    ``monotonic=True`` reads the node's monotonic clock instead (``time.monotonic()``): it runs at the clock's
+    rate but ignores offsets and jumps, so durations measured with it survive an NTP step."""
+
+    monotonic: bool = False
 
 
 @dataclass(frozen=True, slots=True)

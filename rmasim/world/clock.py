@@ -55,6 +55,10 @@ class Clock:
         i = bisect.bisect_right(self._jump_at, true_t)
         return base + (self._cum[i - 1] if i else 0.0)
 
+    def monotonic(self, true_t: float) -> float:
+        """The node's monotonic clock (``time.monotonic()``): the oscillator's count, without offset or jumps."""
+        return true_t * (1.0 + self.drift)
+
     def jump(self, delta: float, at_true_t: float) -> None:
         """Step the local time by ``delta`` seconds from true instant ``at_true_t`` onwards."""
         i = bisect.bisect_right(self._jump_at, at_true_t)

@@ -78,6 +78,10 @@ def test_defaults(minimal_data):
             "other_cache_chance": 0.0,
             "caches_per_location": 2,
             "list_page_size": 1000,
+            "strong": {
+                "read_latency": {"dist": "lognormal", "median": "20ms", "p99": "100ms"},
+                "write_latency": {"dist": "lognormal", "median": "25ms", "p99": "120ms"},
+            },
         },
         "network": {
             "latency": {"dist": "lognormal", "median": "20ms", "p99": "80ms"},

@@ -25,6 +25,11 @@ def test_baseline_defaults_are_the_seed_code():
         "purge_after": "90s",
         "purge_brake": False,
         "identity": "random",
+        "registry_layout": "shared_lists",
+        "leader": "naive",
+        "lease_duration": "15s",
+        "lease_renew": "10s",
+        "lease_retry": "2s",
     }
     baseline = PRESETS["baseline"]
     assert (baseline.name, dict(baseline.overrides), baseline.policy) == ("baseline", {}, Policy())
@@ -74,3 +79,17 @@ def test_every_policy_knob_is_an_optional_coordinator_field(minimal_yaml):
     coordinator = load_scenario_text(minimal_yaml).coordinator
     assert {name: getattr(coordinator, name) for name in Policy.model_fields} == dict.fromkeys(Policy.model_fields)
     assert coordinator.policy == Policy()
+
+
+def test_reference_preset_is_the_issue_design():
+    """Issue 4: reference = per-worker keys, sweeper, lease leadership, fingerprint identity, purge brake."""
+    policy = PRESETS["reference"].policy
+    assert (policy.registry_layout, policy.stale_cleanup, policy.leader, policy.identity, policy.purge_brake) == (
+        "per_worker_keys",
+        "sweeper",
+        "lease",
+        "fingerprint",
+        True,
+    )
+    assert (policy.lease_duration, policy.lease_renew, policy.lease_retry) == (15.0, 10.0, 2.0)  # client-go
+    assert policy.unregister_cleanup is True

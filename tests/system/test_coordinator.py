@@ -292,6 +292,15 @@ def test_purge_brake_purges_when_renewals_are_normal(harness):
     assert resp.body["purged"] == ["s00", "s01", "s02"]
 
 
+def test_purge_brake_never_holds_for_a_single_silent_worker(harness):
+    """2 of 3 renewed (67% < 85%), but one silent worker is no mass expiry: it is purged (the cap is at least 1);
+    1 of 3 renewed (two silent) holds."""
+    _fleet(harness, fresh=2, stale=1)
+    assert harness.run(Coordinator(BRAKED).scheduled()).body["purged"] == ["s00"]
+    _fleet(harness, fresh=1, stale=2)
+    assert harness.run(Coordinator(BRAKED).scheduled()).body["purged"] == []
+
+
 def test_purge_brake_caps_a_sweep_at_15_percent_of_the_registry(harness):
     """20 renewed workers and 5 index entries without a record: at most 25 - int(25 x 0.85) = 4 go this sweep."""
     _fleet(harness, fresh=20, stale=0, missing=5)

@@ -13,7 +13,19 @@ from typing import Any
 from ..ops import KVFailure, Request, Response
 from .balancers import BALANCERS, register_balancer
 from .isolate import Isolate
-from .keys import HEARTBEAT_LEADER, SERVICE_PREFIX, WORKER_IDS, WORKER_PREFIX, service_key, worker_key
+from .keys import (
+    HEARTBEAT_LEADER,
+    LEADER_LEASE,
+    PROVIDER_PREFIX,
+    SERVICE_PREFIX,
+    WORKER_IDS,
+    WORKER_PREFIX,
+    provider_key,
+    service_key,
+    worker_key,
+)
+from .layout import LAYOUTS
+from .leader import change_lease, read_lease
 from .proxy import service_proxy
 from .registry import heartbeat, register, unregister
 from .sweeper import sweep_stale_workers
@@ -22,6 +34,9 @@ from .views import RegistrySnapshot, admin_services, list_workers, registry_snap
 __all__ = [
     "BALANCERS",
     "HEARTBEAT_LEADER",
+    "LAYOUTS",
+    "LEADER_LEASE",
+    "PROVIDER_PREFIX",
     "PROXY_PREFIX",
     "ROUTES",
     "SERVICE_PREFIX",
@@ -30,6 +45,7 @@ __all__ = [
     "Coordinator",
     "Isolate",
     "RegistrySnapshot",
+    "provider_key",
     "register_balancer",
     "registry_snapshot",
     "service_key",
@@ -45,6 +61,8 @@ ROUTES: dict[tuple[str, str], Callable[..., Generator[Any, Any, Response]]] = {
     ("POST", "/api/worker/unregister"): unregister,
     ("GET", "/api/workers"): list_workers,
     ("GET", "/api/admin/services"): admin_services,
+    ("GET", "/api/leader"): read_lease,
+    ("POST", "/api/leader"): change_lease,
 }
 
 

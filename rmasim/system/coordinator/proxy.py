@@ -1,10 +1,10 @@
 """The service proxy ``/api/service/{name}/...``: pick a worker for the service and forward to its tunnel.
 
-Baseline, as reviewed: read ``service:{name}``; read each listed worker's record; keep those whose record exists
-and whose *stored* status is healthy - no heartbeat age check (flaw #2), no per-service health (flaw #5); choose
-uniformly at random (flaw #8); forward once with only the platform's timeout (flaws #9, #10); no retry. When the
-index is empty or no candidate is left, answer 503 (the seed's ``gracefulFallback``). A failed forward is
-answered 502 (connection failure) or 504 (timeout).
+Baseline, as reviewed: read ``service:{name}`` (other ``registry_layout`` values: their provider list); read each
+listed worker's record; keep those whose record exists and whose *stored* status is healthy - no heartbeat age
+check (flaw #2), no per-service health (flaw #5); choose uniformly at random (flaw #8); forward once with only the
+platform's timeout (flaws #9, #10); no retry. When the index is empty or no candidate is left, answer 503 (the
+seed's ``gracefulFallback``). A failed forward is answered 502 (connection failure) or 504 (timeout).
 """
 
 from __future__ import annotations
@@ -13,10 +13,21 @@ import functools
 from collections.abc import Generator
 from typing import Any
 
-from ..ops import ConnectError, HttpCall, KvDelete, KvGet, KvGetMany, KvPut, Now, Request, RequestTimeout, Response
+from ..ops import (
+    STRONG,
+    ConnectError,
+    HttpCall,
+    KvGet,
+    KvGetMany,
+    Now,
+    Request,
+    RequestTimeout,
+    Response,
+)
 from .balancers import BALANCERS
 from .isolate import Isolate
 from .keys import service_key, worker_key
+from .layout import LAYOUTS, Layout
 from .registry import Handler
 
 
@@ -28,6 +39,11 @@ def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
 def record_reads(ids: list[str]) -> KvGetMany:
     """The bulk read of the ``worker:{id}`` records an index value lists."""
     return KvGetMany(tuple(worker_key(i) for i in ids))
+
+
+def strong_record_reads(ids: list[str]) -> KvGetMany:
+    """The same bulk read from the Durable Object (``registry_layout: strong``)."""
+    return KvGetMany(tuple(worker_key(i) for i in ids), STRONG)
 
 
 # Operations are immutable values, so the proxy reuses equal ones instead of building them per request (a
@@ -45,10 +61,10 @@ def forward(url: str, method: str, path: str, timeout: float) -> HttpCall:
 
 
 def clean_stale_entries(
-    service: str, ids: list[str], records: tuple[Any, ...], offline_after: float
+    service: str, ids: list[str], records: tuple[Any, ...], offline_after: float, layout: Layout
 ) -> Generator[Any, Any, list[dict[str, Any]]]:
     """Fix #2: drop ids with no record or a heartbeat older than ``offline_after`` from the index; the rest with
-    a tunnel URL are the candidates."""
+    a tunnel URL are the candidates. (With the seed's lists, the filtered list as read is written back.)"""
     now = yield Now()
     healthy, stale = [], []
     for worker_id, record in zip(ids, records, strict=True):
@@ -57,22 +73,23 @@ def clean_stale_entries(
         elif record.get("tunnel_url"):
             healthy.append(record)
     if stale:
-        cleaned = [i for i in ids if i not in stale]
-        if cleaned:
-            yield KvPut(service_key(service), cleaned)
-        else:
-            yield KvDelete(service_key(service))
+        yield from layout.purge(set(stale), {service: ids})
     return healthy
 
 
 def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, rest: str) -> Handler:
     """Route one request for ``service``; ``rest`` is the path after ``/api/service/{name}``."""
-    ids = yield index_read(service)
+    layout_name = policy.registry_layout
+    if layout_name == "shared_lists":  # the hot path of the seed's layout, without a call
+        ids = yield index_read(service)
+    else:
+        ids = yield from LAYOUTS[layout_name].providers(service, isolate)
     if not ids:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
-    records = yield isolate.derived("keys:" + service, ids, record_reads)
+    reads = strong_record_reads if layout_name == "strong" else record_reads
+    records = yield isolate.derived("keys:" + service, ids, reads)
     if policy.stale_cleanup == "on_route":
-        candidates = yield from clean_stale_entries(service, ids, records, policy.offline_after)
+        candidates = yield from clean_stale_entries(service, ids, records, policy.offline_after, LAYOUTS[layout_name])
     else:
         candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:

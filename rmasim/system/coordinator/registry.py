@@ -7,6 +7,8 @@ update; neither the baseline nor the review's fixes do anything about it. Leader
 the id from ``worker_ids`` only, the service indexes keep it (flaw #1). Knobs: ``identity: fingerprint`` (Fix #5)
 derives the id from the machine's fingerprint, so a re-registration overwrites its record and drops the index
 entries of services it no longer offers; ``unregister_cleanup`` (Fix #1) is the review's ``handleUnregister``.
+Where the lists live and how they are updated is the ``registry_layout`` (:mod:`.layout`); with ``leader: lease``
+registration grants no leadership (agents run the lease elector of :mod:`.leader` instead).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from collections.abc import Generator
 from typing import Any
 
 from ..ops import KvDelete, KvGet, KvPut, Now, Random, Request, Response, Trace
-from .keys import HEARTBEAT_LEADER, WORKER_IDS, service_key, worker_key
+from .keys import HEARTBEAT_LEADER, worker_key
+from .layout import LAYOUTS
 
 Handler = Generator[Any, Any, Response]
 
@@ -29,25 +32,19 @@ def random_worker_id(now: float, r: float) -> str:
     return f"worker-{int(now * 1000)}-{suffix}"
 
 
-def append_to_list(key: str, item: str) -> Generator[Any, Any, None]:
-    """Read-modify-write append (skips the write when ``item`` is already listed at this edge)."""
-    current = (yield KvGet(key)) or []
-    if item not in current:
-        yield KvPut(key, [*current, item])
-
-
 def register(req: Request, policy: Any) -> Handler:
     """POST /api/worker/register: new random id, record written, id appended to ``worker_ids`` and each index."""
+    layout = LAYOUTS[policy.registry_layout]
     body = req.body or {}
     now = yield Now()
     services = list(body.get("services", []))
     if policy.identity == "fingerprint" and body.get("fingerprint"):
         worker_id = f"worker-{body['fingerprint']}"
-        previous = yield KvGet(worker_key(worker_id))
+        previous = yield KvGet(worker_key(worker_id), layout.store)
         offered = {service["name"] for service in services}
         for service in (previous or {}).get("services", []):
             if service["name"] not in offered:
-                yield from remove_from_service(service["name"], worker_id)
+                yield from layout.remove_provider(service["name"], worker_id)
     else:
         worker_id = random_worker_id(now, (yield Random()))
     yield Trace("worker_id_assigned", {"worker_id": worker_id, "tunnel_url": body.get("tunnel_url")})
@@ -63,17 +60,15 @@ def register(req: Request, policy: Any) -> Handler:
         "registered_at": now,
         "is_heartbeat_leader": False,
     }
-    if body.get("wants_heartbeat_leadership"):
+    if body.get("wants_heartbeat_leadership") and policy.leader == "naive":
         current_leader = yield KvGet(HEARTBEAT_LEADER)
         if not current_leader:
             # Race: another registration at another edge may pass the same check (flaw #3).
             record["is_heartbeat_leader"] = True
             yield KvPut(HEARTBEAT_LEADER, worker_id)
             yield Trace("leadership_claimed", {"worker_id": worker_id})
-    yield KvPut(worker_key(worker_id), record)
-    yield from append_to_list(WORKER_IDS, worker_id)
-    for service in services:
-        yield from append_to_list(service_key(service["name"]), worker_id)
+    yield KvPut(worker_key(worker_id), record, layout.store)
+    yield from layout.add(worker_id, [service["name"] for service in services])
     return Response(200, {"worker_id": worker_id, "is_heartbeat_leader": record["is_heartbeat_leader"]})
 
 
@@ -83,7 +78,8 @@ def heartbeat(req: Request, policy: Any) -> Handler:
     worker_id = body.get("worker_id")
     if not worker_id:
         return Response(400, {"error": "worker_id required"})
-    record = yield KvGet(worker_key(worker_id))
+    store = LAYOUTS[policy.registry_layout].store
+    record = yield KvGet(worker_key(worker_id), store)
     if record is None:
         return Response(404, {"error": "worker not found"})
     now = yield Now()
@@ -94,20 +90,8 @@ def heartbeat(req: Request, policy: Any) -> Handler:
         "available_memory": body.get("available_memory", record.get("available_memory")),
         "last_heartbeat": now,
     }
-    yield KvPut(worker_key(worker_id), updated)
+    yield KvPut(worker_key(worker_id), updated, store)
     return Response(200, {"status": "ok"})
-
-
-def remove_from_service(service: str, worker_id: str) -> Generator[Any, Any, None]:
-    """The review's ``removeWorkerFromService``: filter the index, or delete it when it would be empty."""
-    key = service_key(service)
-    workers = yield KvGet(key)
-    if workers:
-        remaining = [w for w in workers if w != worker_id]
-        if remaining:
-            yield KvPut(key, remaining)
-        else:
-            yield KvDelete(key)
 
 
 def unregister(req: Request, policy: Any) -> Handler:
@@ -116,14 +100,14 @@ def unregister(req: Request, policy: Any) -> Handler:
     worker_id = (req.body or {}).get("worker_id")
     if not worker_id:
         return Response(400, {"error": "worker_id required"})
+    layout = LAYOUTS[policy.registry_layout]
     if policy.unregister_cleanup:
-        record = yield KvGet(worker_key(worker_id))
+        record = yield KvGet(worker_key(worker_id), layout.store)
         for service in (record or {}).get("services", []):
-            yield from remove_from_service(service["name"], worker_id)
-    yield KvDelete(worker_key(worker_id))
-    ids = (yield KvGet(WORKER_IDS)) or []
-    yield KvPut(WORKER_IDS, [i for i in ids if i != worker_id])
-    if policy.unregister_cleanup and (yield KvGet(HEARTBEAT_LEADER)) == worker_id:
+            yield from layout.remove_provider(service["name"], worker_id)
+    yield KvDelete(worker_key(worker_id), layout.store)
+    yield from layout.forget({worker_id})
+    if policy.unregister_cleanup and policy.leader == "naive" and (yield KvGet(HEARTBEAT_LEADER)) == worker_id:
         yield KvDelete(HEARTBEAT_LEADER)
     # Baseline (flaw #1): the id stays in every service:{name} index.
     return Response(200, {"status": "ok"})

@@ -4,16 +4,20 @@ Every ``sweep_interval`` the coordinator lists the service indexes, reads every 
 record named in ``worker_ids``, and purges the workers whose record is missing or whose heartbeat (by this edge's
 clock) is older than ``purge_after``: their index entries (an emptied index is deleted), their record and their
 ``worker_ids`` entry. Writes are still read-modify-write of shared lists, so a registration at another edge in the
-same cache window can still be lost; the sweeper only removes the dead. A record that neither ``worker_ids`` nor
-an index names (the orphan of a registration that failed half-way) is not found: finding it would need a
-``list("worker:")`` every sweep, and the one ``list`` a minute it already does is 1440 a day, over the free
-plan's 1000.
+same cache window can still be lost; the sweeper only removes the dead. With ``shared_lists`` a record that
+neither ``worker_ids`` nor an index names (the orphan of a registration that failed half-way) is not found:
+finding it would need a ``list("worker:")`` every sweep, and the one ``list`` a minute it already does is 1440 a
+day, over the free plan's 1000. With ``per_worker_keys`` the set of workers *is* ``list("worker:")``, so orphans
+are found. The reads and writes go through the policy's registry layout (:mod:`.layout`).
 
 ``purge_brake`` is Eureka's self-preservation: a registry whose renewals collapse all at once has more likely lost
 contact with its workers (a partition, a clock jump) than lost the workers. The share of registered workers whose
 last heartbeat is at most a minute old stands in for Eureka's renewals per minute against the expected count
 (each worker renews about twice a minute); below 85% nothing is purged, and otherwise at most 15% of the
-registry (``size - int(size * 0.85)``, Eureka's eviction limit) goes per sweep, oldest heartbeat first.
+registry (``size - int(size * 0.85)``, Eureka's eviction limit, and at least one) goes per sweep, oldest
+heartbeat first. One departure from Eureka: a *single* silent worker never engages the brake. In a small registry
+one crash is already a large share (1 of 3 is 67% renewed), and Eureka's rule then locks self-preservation on
+for good, leaving the dead worker listed forever; one silent worker is no evidence of a partition.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ..ops import KvDelete, KvGet, KvPut, Now, Response, Trace
-from .keys import WORKER_IDS, worker_key
-from .views import read_many, read_service_indexes
+from ..ops import KvDelete, Now, Response, Trace
+from .keys import worker_key
+from .layout import LAYOUTS, read_many
 
 __all__ = ["RENEWAL_THRESHOLD", "sweep_stale_workers"]
 
@@ -31,25 +35,29 @@ __all__ = ["RENEWAL_THRESHOLD", "sweep_stale_workers"]
 RENEWAL_THRESHOLD = 0.85
 #: The window in which a heartbeat counts as a renewal.
 RENEWAL_WINDOW = 60.0
+#: The brake engages only when at least this many registered workers are silent.
+MIN_SILENT = 2
 
 
 def brake(ages: dict[str, float], stale: set[str]) -> Generator[Any, Any, set[str]]:
-    """The purge brake: nothing while renewals are below the threshold, else the oldest 15% at most."""
+    """The purge brake: nothing while renewals are below the threshold (and two or more workers are silent),
+    else the oldest 15% at most."""
     registered = [w for w, age in ages.items() if age != float("inf")]
     renewed = sum(1 for w in registered if ages[w] <= RENEWAL_WINDOW)
-    if registered and renewed < RENEWAL_THRESHOLD * len(registered):
+    if len(registered) - renewed >= MIN_SILENT and renewed < RENEWAL_THRESHOLD * len(registered):
         yield Trace("purge_braked", {"renewed": renewed, "registered": len(registered)})
         return set()
-    limit = len(ages) - int(len(ages) * RENEWAL_THRESHOLD)
+    limit = max(1, len(ages) - int(len(ages) * RENEWAL_THRESHOLD))
     return set(sorted(stale, key=lambda w: (-ages[w], w))[:limit])
 
 
 def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
     """One run of the sweeper; answers with the ids it purged."""
-    indexes = yield from read_service_indexes()
-    worker_ids = list((yield KvGet(WORKER_IDS)) or [])
+    layout = LAYOUTS[policy.registry_layout]
+    indexes = yield from layout.indexes()
+    worker_ids = yield from layout.worker_ids()
     known = list(dict.fromkeys([*worker_ids, *(w for ids in indexes.values() for w in ids)]))
-    records = yield from read_many([worker_key(w) for w in known])
+    records = yield from read_many([worker_key(w) for w in known], layout.store)
     now = yield Now()
     ages = {
         w: (now - r["last_heartbeat"] if r is not None else float("inf")) for w, r in zip(known, records, strict=True)
@@ -59,15 +67,11 @@ def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
         stale = yield from brake(ages, stale)
     if not stale:
         return Response(200, {"purged": []})
-    for key, ids in indexes.items():
-        kept = [w for w in ids if w not in stale]
-        if len(kept) != len(ids):
-            yield (KvPut(key, kept) if kept else KvDelete(key))
+    yield from layout.purge(stale, indexes)
     for w, record in zip(known, records, strict=True):
         if w in stale and record is not None:
-            yield KvDelete(worker_key(w))
-    if any(w in stale for w in worker_ids):
-        yield KvPut(WORKER_IDS, [w for w in worker_ids if w not in stale])
+            yield KvDelete(worker_key(w), layout.store)
+    yield from layout.forget(stale, worker_ids)
     purged = sorted(stale)
     yield Trace("workers_purged", {"worker_ids": purged})
     return Response(200, {"purged": purged})

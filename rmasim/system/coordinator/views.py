@@ -10,19 +10,30 @@ edge cache): checkers compare it with the ground truth of the simulation.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..ops import KvGet, KvGetMany, KvList, Now, Request, Response
-from .keys import HEARTBEAT_LEADER, SERVICE_PREFIX, WORKER_IDS, WORKER_PREFIX, worker_key
+from ..ops import Now, Request, Response
+from .keys import (
+    HEARTBEAT_LEADER,
+    LEADER_LEASE,
+    PROVIDER_PREFIX,
+    SERVICE_PREFIX,
+    WORKER_IDS,
+    WORKER_PREFIX,
+    parse_provider_key,
+    worker_key,
+)
+from .layout import LAYOUTS, read_many
 from .registry import Handler
 
 
 def list_workers(req: Request, policy: Any) -> Handler:
     """GET /api/workers: every listed worker's record, with ``status`` offline when its heartbeat is stale."""
-    ids = (yield KvGet(WORKER_IDS)) or []
-    records = (yield KvGetMany(tuple(worker_key(i) for i in ids))) if ids else ()
+    layout = LAYOUTS[policy.registry_layout]
+    ids = yield from layout.worker_ids()
+    records = yield from read_many([worker_key(i) for i in ids], layout.store)
     now = yield Now()
     workers = []
     for record in records:
@@ -33,35 +44,10 @@ def list_workers(req: Request, policy: Any) -> Handler:
     return Response(200, {"workers": workers})
 
 
-#: Workers KV's bulk get takes at most this many keys.
-BULK_GET_LIMIT = 100
-
-
-def read_many(keys: list[str]) -> Generator[Any, Any, list[Any]]:
-    """The values of ``keys``, in bulk gets of at most 100 keys each."""
-    values: list[Any] = []
-    for start in range(0, len(keys), BULK_GET_LIMIT):
-        values.extend((yield KvGetMany(tuple(keys[start : start + BULK_GET_LIMIT]))))
-    return values
-
-
-def read_service_indexes() -> Generator[Any, Any, dict[str, list[str]]]:
-    """Every ``service:{name}`` key (all pages of the list) -> its list of worker ids."""
-    keys: list[str] = []
-    cursor = None
-    while True:
-        page, cursor = yield KvList(SERVICE_PREFIX, cursor)
-        keys.extend(page)
-        if cursor is None:
-            break
-    lists = yield from read_many(keys)
-    return {key: list(ids or []) for key, ids in zip(keys, lists, strict=True)}
-
-
 def admin_services(req: Request, policy: Any) -> Handler:
-    """GET /api/admin/services: service name -> worker ids, read from the ``service:{name}`` indexes."""
-    indexes = yield from read_service_indexes()
-    return Response(200, {"services": {key[len(SERVICE_PREFIX) :]: ids for key, ids in indexes.items()}})
+    """GET /api/admin/services: service name -> worker ids, read from the service indexes."""
+    indexes = yield from LAYOUTS[policy.registry_layout].indexes()
+    return Response(200, {"services": indexes})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +58,7 @@ class RegistrySnapshot:
     worker_ids: tuple[str, ...]
     index: Mapping[str, tuple[str, ...]]
     leader: str | None
+    """The ``heartbeat_leader`` key, or the holder of ``leader_lease``."""
 
     def index_entries(self) -> list[tuple[str, str]]:
         """Every (service, worker id) pair the indexes list, duplicates included."""
@@ -79,12 +66,18 @@ class RegistrySnapshot:
 
 
 def registry_snapshot(store: Mapping[str, Any]) -> RegistrySnapshot:
-    """Read the authoritative registry out of a key -> value mapping of the central store."""
+    """Read the authoritative registry out of a key -> value mapping of the central store(s), in any layout
+    (``service:{name}`` lists and ``provider:{name}:{id}`` keys both count as index entries)."""
     workers = {k[len(WORKER_PREFIX) :]: v for k, v in store.items() if k.startswith(WORKER_PREFIX) and v}
-    index = {k[len(SERVICE_PREFIX) :]: tuple(v) for k, v in store.items() if k.startswith(SERVICE_PREFIX) and v}
+    lists = {k[len(SERVICE_PREFIX) :]: list(v) for k, v in store.items() if k.startswith(SERVICE_PREFIX) and v}
+    for key in sorted(k for k in store if k.startswith(PROVIDER_PREFIX)):
+        service, worker_id = parse_provider_key(key)
+        lists.setdefault(service, []).append(worker_id)
+    ids = store.get(WORKER_IDS)
+    lease = store.get(LEADER_LEASE) or {}
     return RegistrySnapshot(
         workers=workers,
-        worker_ids=tuple(store.get(WORKER_IDS) or ()),
-        index=index,
-        leader=store.get(HEARTBEAT_LEADER) or None,
+        worker_ids=tuple(ids) if ids is not None else tuple(workers),
+        index={service: tuple(ids) for service, ids in lists.items()},
+        leader=store.get(HEARTBEAT_LEADER) or lease.get("holder") or None,
     )

@@ -1,0 +1,240 @@
+"""Where the registry lives and how it is updated: the ``registry_layout`` knob.
+
+The registry is the set of worker records (``worker:{id}``), the set of workers, and one index per service (who
+provides it). Three layouts, one class each, registered in :data:`LAYOUTS`:
+
+- ``shared_lists`` (the seed): JSON lists ``worker_ids`` and ``service:{name}`` in Workers KV, updated by
+  read-modify-write at the edge that serves the request. The read may be a cached copy up to ``cache_ttl`` old,
+  so two registrations at two edges within a TTL each write a list without the other: one is lost (a live worker
+  missing from the index, which nothing ever repairs).
+- ``per_worker_keys``: one key per provider, ``provider:{service}:{id}``, written only by that worker's own
+  requests; the index is ``list("provider:{service}:")`` and the set of workers is ``list("worker:")``. Nothing is
+  read-modify-written, so nothing can be lost; a list is eventually consistent (another edge sees a new provider
+  within its list cache TTL) and each call is billed as a list, so the proxy keeps a service's provider list in
+  the isolate's memory for :data:`PROVIDER_LIST_TTL`.
+- ``strong``: the seed's lists, and the records, in a Durable Object, every list update a compare-and-set loop:
+  linearizable, nothing lost, but every read (each routed request included) is a request to one object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any, ClassVar
+
+from ...registry import Registry
+from ..ops import KV, STRONG, KvCas, KvDelete, KvGet, KvGetMany, KvList, KvPut, Now
+from .isolate import Isolate
+from .keys import (
+    PROVIDER_PREFIX,
+    SERVICE_PREFIX,
+    WORKER_IDS,
+    WORKER_PREFIX,
+    parse_provider_key,
+    provider_key,
+    provider_prefix,
+    service_key,
+)
+
+__all__ = ["BULK_GET_LIMIT", "LAYOUTS", "PROVIDER_LIST_TTL", "Layout", "list_keys", "read_many"]
+
+Gen = Generator[Any, Any, Any]
+
+#: Workers KV's bulk get takes at most this many keys.
+BULK_GET_LIMIT = 100
+#: ``per_worker_keys``: seconds an edge's isolate reuses a service's provider list before listing again.
+PROVIDER_LIST_TTL = 10.0
+
+
+def read_many(keys: list[str], store: str = KV) -> Generator[Any, Any, list[Any]]:
+    """The values of ``keys``, in bulk gets of at most 100 keys each."""
+    values: list[Any] = []
+    for start in range(0, len(keys), BULK_GET_LIMIT):
+        values.extend((yield KvGetMany(tuple(keys[start : start + BULK_GET_LIMIT]), store)))
+    return values
+
+
+def list_keys(prefix: str, store: str = KV) -> Generator[Any, Any, list[str]]:
+    """Every key under ``prefix`` (all pages of the list)."""
+    keys: list[str] = []
+    cursor = None
+    while True:
+        page, cursor = yield KvList(prefix, cursor, store)
+        keys.extend(page)
+        if cursor is None:
+            return keys
+
+
+class Layout:
+    """One registry layout: its write paths (add, remove, purge) and read paths (workers, indexes, providers)."""
+
+    name: ClassVar[str] = ""
+    store: ClassVar[str] = KV
+    """The binding that holds the worker records."""
+
+    def add(self, worker_id: str, services: list[str]) -> Gen:
+        """Enter a registered worker in the set of workers and in the index of each of its services."""
+        raise NotImplementedError
+
+    def remove_provider(self, service: str, worker_id: str) -> Gen:
+        """Take ``worker_id`` out of one service's index."""
+        raise NotImplementedError
+
+    def forget(self, worker_ids: set[str], listed: list[str] | None = None) -> Gen:
+        """Take ``worker_ids`` out of the set of workers (their records are deleted by the caller); ``listed``
+        is the set as the caller already read it (``None``: read it now)."""
+        raise NotImplementedError
+
+    def worker_ids(self) -> Gen:
+        """The set of workers, as a list of ids."""
+        raise NotImplementedError
+
+    def indexes(self) -> Gen:
+        """Every service with a non-empty index -> the ids it lists."""
+        raise NotImplementedError
+
+    def providers(self, service: str, isolate: Isolate) -> Gen:
+        """The ids the proxy routes ``service`` among (the same object while unchanged, for derived caches)."""
+        raise NotImplementedError
+
+    def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
+        """The sweeper's index writes: drop ``stale`` ids from ``indexes`` (as the sweeper read them)."""
+        raise NotImplementedError
+
+
+LAYOUTS: Registry[Layout] = Registry("registry layout")
+
+
+class SharedLists(Layout):
+    """The seed's JSON lists in Workers KV, read-modify-written at the serving edge (updates can be lost)."""
+
+    name = "shared_lists"
+
+    def _append(self, key: str, item: str) -> Gen:
+        """Read-modify-write append (skips the write when ``item`` is already listed at this edge)."""
+        current = (yield KvGet(key, self.store)) or []
+        if item not in current:
+            yield KvPut(key, [*current, item], self.store)
+
+    def add(self, worker_id: str, services: list[str]) -> Gen:
+        yield from self._append(WORKER_IDS, worker_id)
+        for service in services:
+            yield from self._append(service_key(service), worker_id)
+
+    def remove_provider(self, service: str, worker_id: str) -> Gen:
+        """The review's ``removeWorkerFromService``: filter the index, or delete it when it would be empty."""
+        key = service_key(service)
+        workers = yield KvGet(key, self.store)
+        if workers:
+            remaining = [w for w in workers if w != worker_id]
+            if remaining:
+                yield KvPut(key, remaining, self.store)
+            else:
+                yield KvDelete(key, self.store)
+
+    def forget(self, worker_ids: set[str], listed: list[str] | None = None) -> Gen:
+        if listed is None:
+            listed = (yield KvGet(WORKER_IDS, self.store)) or []
+        elif not any(w in worker_ids for w in listed):
+            return
+        yield KvPut(WORKER_IDS, [i for i in listed if i not in worker_ids], self.store)
+
+    def worker_ids(self) -> Gen:
+        return list((yield KvGet(WORKER_IDS, self.store)) or [])
+
+    def indexes(self) -> Gen:
+        keys = yield from list_keys(SERVICE_PREFIX, self.store)
+        lists = yield from read_many(keys, self.store)
+        return {key[len(SERVICE_PREFIX) :]: list(ids) for key, ids in zip(keys, lists, strict=True) if ids}
+
+    def providers(self, service: str, isolate: Isolate) -> Gen:
+        return (yield KvGet(service_key(service), self.store)) or []
+
+    def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
+        for service, ids in indexes.items():
+            kept = [w for w in ids if w not in stale]
+            if len(kept) != len(ids):
+                key = service_key(service)
+                yield (KvPut(key, kept, self.store) if kept else KvDelete(key, self.store))
+
+
+class StrongLists(SharedLists):
+    """The seed's lists in a Durable Object, every change a compare-and-set loop: no update is lost."""
+
+    name = "strong"
+    store = STRONG
+
+    def _update(self, key: str, change: Callable[[list[str]], list[str]]) -> Gen:
+        """Apply ``change`` to the list at ``key`` until a compare-and-set succeeds (an empty list deletes)."""
+        current = yield KvGet(key, STRONG)
+        while True:
+            new = change(list(current or []))
+            if new == (current or []):
+                return
+            ok, current = yield KvCas(key, current, new or None, STRONG)
+            if ok:
+                return
+
+    def _append(self, key: str, item: str) -> Gen:
+        yield from self._update(key, lambda ids: ids if item in ids else [*ids, item])
+
+    def remove_provider(self, service: str, worker_id: str) -> Gen:
+        yield from self._update(service_key(service), lambda ids: [w for w in ids if w != worker_id])
+
+    def forget(self, worker_ids: set[str], listed: list[str] | None = None) -> Gen:
+        if listed is None or any(w in worker_ids for w in listed):
+            yield from self._update(WORKER_IDS, lambda ids: [w for w in ids if w not in worker_ids])
+
+    def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
+        for service, ids in indexes.items():
+            if any(w in stale for w in ids):
+                yield from self._update(service_key(service), lambda ids: [w for w in ids if w not in stale])
+
+
+class PerWorkerKeys(Layout):
+    """One Workers KV key per provider, found by ``list(prefix)``: no shared value, so no lost update."""
+
+    name = "per_worker_keys"
+
+    def add(self, worker_id: str, services: list[str]) -> Gen:
+        for service in services:
+            yield KvPut(provider_key(service, worker_id), {"worker_id": worker_id, "service": service})
+
+    def remove_provider(self, service: str, worker_id: str) -> Gen:
+        yield KvDelete(provider_key(service, worker_id))
+
+    def forget(self, worker_ids: set[str], listed: list[str] | None = None) -> Gen:
+        return
+        yield  # the set of workers is the set of records
+
+    def worker_ids(self) -> Gen:
+        return [key[len(WORKER_PREFIX) :] for key in (yield from list_keys(WORKER_PREFIX))]
+
+    def indexes(self) -> Gen:
+        out: dict[str, list[str]] = {}
+        for key in (yield from list_keys(PROVIDER_PREFIX)):
+            service, worker_id = parse_provider_key(key)
+            out.setdefault(service, []).append(worker_id)
+        return out
+
+    def providers(self, service: str, isolate: Isolate) -> Gen:
+        cache = isolate.state.setdefault("providers", {})
+        now = yield Now()
+        hit = cache.get(service)
+        if hit is not None and now - hit[1] < PROVIDER_LIST_TTL:
+            return hit[0]
+        prefix = provider_prefix(service)
+        ids = [key[len(prefix) :] for key in (yield from list_keys(prefix))]
+        if hit is not None and hit[0] == ids:
+            ids = hit[0]  # unchanged: keep the same object, so derived caches stay valid
+        cache[service] = (ids, now)
+        return ids
+
+    def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
+        for service, ids in indexes.items():
+            for worker_id in ids:
+                if worker_id in stale:
+                    yield KvDelete(provider_key(service, worker_id))
+
+
+for _layout in (SharedLists(), PerWorkerKeys(), StrongLists()):
+    LAYOUTS.add(_layout.name, _layout)
