@@ -71,9 +71,9 @@ def check_scenario(scenario: Scenario) -> None:
         where = scenario.locate(path) or (str(scenario.source or "<scenario>"), 1, 1)
         problems.append(Problem(where[0], where[1], where[2], ".".join(map(str, path)), message))
 
-    for i, expectation in enumerate(scenario.expect):
+    for path, expectation in scenario.all_expectations():
         if declaration_of(expectation.key) is None:
-            problem(("expect", i), f"unknown summary key {expectation.key!r}")
+            problem(path, f"unknown summary key {expectation.key!r}")
     balancer = scenario.policy.balancer
     if balancer not in BALANCERS:
         where = ("coordinator", "balancer") if scenario.coordinator.balancer else ("coordinator", "preset")
@@ -92,7 +92,7 @@ def run(scenario: Scenario, seed: int | None = None) -> RunResult:
     sim.observer.sample(scenario.duration)
     summary = summarize(sim.observer.observations())
     expectations = []
-    for expectation in scenario.expect:
+    for expectation in scenario.expectations():
         passed, actual = expectation.check(summary)
         expectations.append(ExpectationResult(expectation.text, passed, actual))
     events = pd.DataFrame(

@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     JsonValue,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     create_model,
@@ -237,6 +238,13 @@ class WorkloadSpec(_Section):
         return stop
 
 
+_EXPECT_LIST: TypeAdapter[list[Expectation]] = TypeAdapter(list[Expectation])
+
+
+def _message(msg: str) -> str:
+    return msg.removeprefix("Value error, ")
+
+
 class Scenario(BaseModel):
     """One experiment; see the module docstring. Load one with ``load_scenario(path)``."""
 
@@ -254,7 +262,11 @@ class Scenario(BaseModel):
     fleet: dict[Name, GroupConfig] = Field(min_length=1)
     workload: list[WorkloadSpec] = Field(default_factory=list)
     faults: list[fault_spec_union()] = Field(default_factory=list)  # type: ignore[valid-type]  # union built at import from FAULT_SPECS
-    expect: list[Expectation] = Field(default_factory=list)
+    expect: list[Expectation] | dict[str, list[Expectation]] = Field(
+        default_factory=list,
+        description="Assertions on the summary: a list (whatever the preset), or a mapping from preset name (or "
+        "`all`) to a list, so one file states what each preset must show.",
+    )
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source_map: SourceMap | None = PrivateAttr(default=None)
@@ -267,6 +279,43 @@ class Scenario(BaseModel):
         if isinstance(data, Mapping) and not scenario._raw:
             scenario._raw = plain(data)
         return scenario
+
+    @field_validator("expect", mode="wrap")
+    @classmethod
+    def _list_or_per_preset(cls, expect: Any, handler: Any) -> list[Expectation] | dict[str, list[Expectation]]:
+        """A list, or a mapping preset -> list; validated as the one it is, so errors point into it."""
+        if isinstance(expect, Mapping):
+            errors: list[tuple[tuple[str | int, ...], str]] = []
+            out: dict[str, list[Expectation]] = {}
+            for name, lines in expect.items():
+                if name != "all" and name not in PRESETS:
+                    errors.append(((name,), f"unknown preset {name!r}; known: all, {', '.join(PRESETS)}"))
+                    continue
+                try:
+                    out[name] = _EXPECT_LIST.validate_python(lines)
+                except ValidationError as exc:
+                    errors.extend(((name, *e["loc"]), _message(e["msg"])) for e in exc.errors())
+            if errors:
+                raise LocatedErrors(errors)
+            return out
+        if not isinstance(expect, list):
+            raise ValueError("expected a list of expectations, or a mapping from preset name (or `all`) to a list")
+        try:
+            return _EXPECT_LIST.validate_python(expect)
+        except ValidationError as exc:
+            raise LocatedErrors((tuple(e["loc"]), _message(e["msg"])) for e in exc.errors()) from None
+
+    def expectations(self) -> list[Expectation]:
+        """The ``expect`` lines for this scenario's preset: the list, or the ``all`` and preset entries."""
+        if isinstance(self.expect, list):
+            return list(self.expect)
+        return [*self.expect.get("all", []), *self.expect.get(self.coordinator.preset, [])]
+
+    def all_expectations(self) -> list[tuple[tuple[str | int, ...], Expectation]]:
+        """(path in the file, line) for every ``expect`` line of every preset."""
+        if isinstance(self.expect, list):
+            return [(("expect", i), e) for i, e in enumerate(self.expect)]
+        return [(("expect", name, i), e) for name, lines in self.expect.items() for i, e in enumerate(lines)]
 
     @field_validator("warmup")
     @classmethod

@@ -69,6 +69,11 @@ class Policy(BaseModel):
         description="Fix #5: `fingerprint` gives each machine a stable id; re-registration replaces its old record "
         "and index entries. `random`: a new id at every registration.",
     )
+    rejoin: bool = Field(
+        default=False,
+        description="The agent registers again when a heartbeat answers 404 (the coordinator purged it, say after "
+        "a partition); the seed's agent ignores the 404 and stays out of the registry for good.",
+    )
     registry_layout: Literal["shared_lists", "per_worker_keys", "strong"] = Field(
         default="shared_lists",
         description="Where the registry lives. `shared_lists`: the seed's JSON lists `worker_ids` and "
@@ -139,10 +144,12 @@ register_preset(
 register_preset(
     "reference",
     "Our design beyond the review: per-worker registry keys (no read-modify-write), the stale sweeper with "
-    "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup.",
+    "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
+    "agents that register again after a purge.",
     unregister_cleanup=True,
     stale_cleanup="sweeper",
     purge_brake=True,
+    rejoin=True,
     identity="fingerprint",
     registry_layout="per_worker_keys",
     leader="lease",

@@ -85,11 +85,9 @@ class Agent:
         """The agent's main loop; returns after a graceful stop."""
         try:
             self.services = yield from self.detect_services()
-            while self.worker_id is None:
-                self.worker_id = yield from self.register()
-                if self.worker_id is None:
-                    yield Sleep(self.policy.heartbeat_interval)
+            yield from self.register_until_accepted()
             if self.policy.leader == "lease" and self.policy.wants_heartbeat_leadership:
+                assert self.worker_id is not None
                 self.elector = LeaseElector(self.worker_id, self.policy, self.call, AGENT_HTTP_TIMEOUT)
                 yield from self.heartbeat_and_elect(self.elector)
             while True:
@@ -100,6 +98,14 @@ class Agent:
                 yield from self.elector.release()
             if self.worker_id is not None:
                 yield from self.call("POST", "/api/worker/unregister", {"worker_id": self.worker_id})
+
+    def register_until_accepted(self) -> Generator[Any, Any, None]:
+        """Register, retrying every heartbeat interval until the coordinator accepts."""
+        self.worker_id = None
+        while self.worker_id is None:
+            self.worker_id = yield from self.register()
+            if self.worker_id is None:
+                yield Sleep(self.policy.heartbeat_interval)
 
     def detect_services(self) -> Generator[Any, Any, list[dict[str, Any]]]:
         """Probe ``/health`` of each known service the machine runs; keep those answering 200."""
@@ -158,9 +164,10 @@ class Agent:
             yield Sleep(max(wake - now, 1e-3))
 
     def send_heartbeat(self, timeout: float = AGENT_HTTP_TIMEOUT) -> Generator[Any, Any, None]:
-        """Sample CPU for a second, then POST /api/worker/heartbeat (errors are logged and ignored)."""
+        """Sample CPU for a second, then POST /api/worker/heartbeat. Errors are logged and ignored, a 404 (the
+        coordinator purged this worker) too, unless ``rejoin``: then the agent registers again."""
         stats: MachineStats = yield ReadLoad(LOAD_SAMPLE)
-        yield from self.call(
+        resp = yield from self.call(
             "POST",
             "/api/worker/heartbeat",
             {
@@ -171,6 +178,11 @@ class Agent:
             },
             timeout,
         )
+        if resp is not None and resp.status == 404 and self.policy.rejoin:
+            yield Trace("rejoin", {"worker_id": self.worker_id})
+            yield from self.register_until_accepted()
+            if self.elector is not None and self.worker_id is not None:
+                yield from self.elector.rename(self.worker_id)
 
     def call(
         self, method: str, path: str, body: Any, timeout: float = AGENT_HTTP_TIMEOUT

@@ -81,6 +81,13 @@ class LeaseElector:
         yield from self.call("POST", "/api/leader", self._body(release=True), self.timeout(now))
         yield from self._step_down("released")
 
+    def rename(self, worker_id: str) -> Generator[Any, Any, None]:
+        """The agent registered again under a new id: a lease held under the old one is given up."""
+        if worker_id != self.worker_id:
+            if self.leading:
+                yield from self._step_down("new worker id")
+            self.worker_id = worker_id
+
     # --- internals -----------------------------------------------------------------------------------
 
     def _body(self, release: bool = False) -> dict[str, Any]:

@@ -196,3 +196,44 @@ def _yaml(data):
     stream = io.StringIO()
     YAML().dump(data, stream)
     return stream.getvalue()
+
+
+PER_PRESET = """\
+expect:
+  all:
+    - routing.success_rate > 0
+  baseline:
+    - pollution.final > 0
+  reference:
+    - pollution.final == 0
+    - registry.loss.max == 0
+"""
+
+
+def test_expect_per_preset_selects_the_lines_of_the_running_preset(minimal_yaml):
+    scenario = load_scenario_text(minimal_yaml + PER_PRESET)
+    assert [e.text for e in scenario.expectations()] == ["routing.success_rate > 0", "pollution.final > 0"]
+    reference = scenario.with_overrides({"coordinator.preset": "reference"})
+    assert [e.text for e in reference.expectations()] == [
+        "routing.success_rate > 0",
+        "pollution.final == 0",
+        "registry.loss.max == 0",
+    ]
+    assert [e.text for e in scenario.with_overrides({"coordinator.preset": "seed-fixes"}).expectations()] == [
+        "routing.success_rate > 0"
+    ]
+    assert [path for path, _ in scenario.all_expectations()][-1] == ("expect", "reference", 1)
+
+
+def test_a_bad_line_in_a_preset_list_is_located(minimal_yaml):
+    text = minimal_yaml + "expect:\n  reference:\n    - pollution.final == 0\n    - pollution.final ~ 0\n"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text, source="s.yaml")
+    [problem] = info.value.problems
+    assert (problem.line, problem.field) == (11, "expect.reference.1")  # minimal_yaml is 7 lines
+    assert "invalid expectation 'pollution.final ~ 0'" in problem.message
+
+
+def test_expect_must_be_a_list_or_a_mapping(minimal_yaml):
+    with pytest.raises(ScenarioError, match="expected a list of expectations, or a mapping"):
+        load_scenario_text(minimal_yaml + "expect: pollution.final == 0\n")

@@ -25,6 +25,7 @@ def test_baseline_defaults_are_the_seed_code():
         "purge_after": "90s",
         "purge_brake": False,
         "identity": "random",
+        "rejoin": False,
         "registry_layout": "shared_lists",
         "leader": "naive",
         "lease_duration": "15s",
@@ -92,4 +93,4 @@ def test_reference_preset_is_the_issue_design():
         True,
     )
     assert (policy.lease_duration, policy.lease_renew, policy.lease_retry) == (15.0, 10.0, 2.0)  # client-go
-    assert policy.unregister_cleanup is True
+    assert policy.unregister_cleanup is True and policy.rejoin is True
