@@ -166,3 +166,23 @@ def test_purge_brake_saves_a_partitioned_fleet(seed):
     assert unbraked["purge.live_swept"] == 3 and unbraked["registry.loss.final"] == 3
     assert braked["purge.live_swept"] == 0 and braked["registry.loss.final"] == 0
     assert braked["routing.success_rate"] > unbraked["routing.success_rate"] + 0.4
+
+
+def _preset_cases() -> list[tuple[str, str]]:
+    """(scenario, preset) for every preset a shipped scenario states expectations for (and its own preset)."""
+    cases = []
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = rmasim.load_scenario(path)
+        presets = [scenario.coordinator.preset]
+        if isinstance(scenario.expect, dict):
+            presets += [name for name in scenario.expect if name != "all"]
+        cases += [(path.stem, preset) for preset in dict.fromkeys(presets)]
+    return cases
+
+
+@pytest.mark.parametrize(("name", "preset"), _preset_cases())
+def test_every_scenario_meets_its_expectations_under_each_preset(name, preset):
+    """The `expect` block of each shipped scenario, per preset, at the file's seed (what `rmasim run` checks)."""
+    result = rmasim.run(load(name).with_overrides({"coordinator.preset": preset}))
+    assert result.expectations, "no expectation for this preset"
+    assert result.passed, [(e.text, e.actual) for e in result.expectations if not e.passed]

@@ -89,8 +89,8 @@ class Observations:
     """The truth at the last sample: live worker id -> services really served."""
     traces: list[tuple[float, str, str, dict[str, Any]]] = field(default_factory=list)
     """Every ``Trace`` of the system, as (time, node, event, fields), in time order."""
-    purges: list[tuple[float, int, int]] = field(default_factory=list)
-    """(time, workers purged, of which live) for each run of the coordinator's sweeper that purged."""
+    purges: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    """(time, ids purged, of which live) for each run of the coordinator's sweeper that purged."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -55,8 +55,8 @@ class TimeToPurge(Checker):
         SummaryKey("purge.never", "crashed workers still listed in an index at the end", "count"),
         SummaryKey("purge.time_max", "longest crash -> no index entry time; null if none purged", "s"),
         SummaryKey("purge.time_mean", "mean crash -> no index entry time over purged crashes", "s"),
-        SummaryKey("purge.swept", "workers the coordinator's sweeper purged", "count", "none"),
-        SummaryKey("purge.live_swept", "of those, workers that were alive (healthy workers purged)", "count"),
+        SummaryKey("purge.swept", "distinct workers the coordinator's sweeper purged", "count", "none"),
+        SummaryKey("purge.live_swept", "of those, workers alive when purged (healthy workers purged)", "count"),
     )
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
@@ -67,6 +67,6 @@ class TimeToPurge(Checker):
             "purge.never": sum(1 for t in times if t is None),
             "purge.time_max": max(done) if done else None,
             "purge.time_mean": sum(done) / len(done) if done else None,
-            "purge.swept": sum(n for _, n, _ in obs.purges),
-            "purge.live_swept": sum(live for _, _, live in obs.purges),
+            "purge.swept": len({w for _, ids, _ in obs.purges for w in ids}),
+            "purge.live_swept": len({w for _, _, live in obs.purges for w in live}),
         }

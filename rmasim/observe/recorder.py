@@ -113,8 +113,8 @@ class Observer:
         self._interval_counts = [0] * len(OUTCOMES)
         self._last_writes = 0
         self.last_snapshot: Any = None
-        self.purges: list[tuple[float, int, int]] = []
-        """(time, workers purged, of which live) for each purge by the coordinator's sweeper."""
+        self.purges: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = []
+        """(time, ids purged, of which live) for each purge by the coordinator's sweeper."""
         self.last_serving: dict[str, frozenset[str]] = {}
 
     # --- runtime hooks ---------------------------------------------------------------------------------
@@ -129,8 +129,8 @@ class Observer:
         elif event == "registered":
             self.registered[fields["worker_id"]] = (now, frozenset(fields.get("services", ())))
         elif event == "workers_purged":
-            live = sum(1 for w in fields["worker_ids"] if self.truth.is_live(w))
-            self.purges.append((now, len(fields["worker_ids"]), live))
+            live = tuple(w for w in fields["worker_ids"] if self.truth.is_live(w))
+            self.purges.append((now, tuple(fields["worker_ids"]), live))
         self.traces.append((now, node, event, fields))
 
     def request_done(self, record: Any) -> None:

@@ -143,7 +143,8 @@ register_preset(
 )
 register_preset(
     "reference",
-    "Our design beyond the review: per-worker registry keys (no read-modify-write), the stale sweeper with "
+    "Our design beyond the review: the registry in a Durable Object (compare-and-set, no lost update, no stale "
+    "read), the stale sweeper with "
     "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
     "agents that register again after a purge.",
     unregister_cleanup=True,
@@ -151,6 +152,6 @@ register_preset(
     purge_brake=True,
     rejoin=True,
     identity="fingerprint",
-    registry_layout="per_worker_keys",
+    registry_layout="strong",
     leader="lease",
 )

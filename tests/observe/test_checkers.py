@@ -223,7 +223,10 @@ def test_purge_ends_when_a_stable_id_is_reissued_to_the_next_incarnation():
     assert purge_times(observations(events=events, index_changes=changes)) == [30.0]
 
 
-def test_swept_and_live_swept_add_up_the_sweeper_purges():
-    obs = observations(purges=[(120.0, 2, 0), (480.0, 3, 3)])
+def test_swept_and_live_swept_count_distinct_workers():
+    """A worker purged twice (a sweep that failed half-way, then the next one) counts once."""
+    obs = observations(
+        purges=[(120.0, ("a", "b"), ()), (480.0, ("c", "d", "e"), ("c", "d", "e")), (540.0, ("c",), ("c",))]
+    )
     summary = CHECKERS["purge"].summarize(obs)
     assert (summary["purge.swept"], summary["purge.live_swept"]) == (5, 3)

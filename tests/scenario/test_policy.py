@@ -83,10 +83,11 @@ def test_every_policy_knob_is_an_optional_coordinator_field(minimal_yaml):
 
 
 def test_reference_preset_is_the_issue_design():
-    """Issue 4: reference = per-worker keys, sweeper, lease leadership, fingerprint identity, purge brake."""
+    """Issue 4: reference = per-worker keys or strong (strong: no stale reads for the sweeper), sweeper, lease
+    leadership, fingerprint identity, purge brake."""
     policy = PRESETS["reference"].policy
     assert (policy.registry_layout, policy.stale_cleanup, policy.leader, policy.identity, policy.purge_brake) == (
-        "per_worker_keys",
+        "strong",
         "sweeper",
         "lease",
         "fingerprint",

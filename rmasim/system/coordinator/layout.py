@@ -10,10 +10,14 @@ provides it). Three layouts, one class each, registered in :data:`LAYOUTS`:
 - ``per_worker_keys``: one key per provider, ``provider:{service}:{id}``, written only by that worker's own
   requests; the index is ``list("provider:{service}:")`` and the set of workers is ``list("worker:")``. Nothing is
   read-modify-written, so nothing can be lost; a list is eventually consistent (another edge sees a new provider
-  within its list cache TTL) and each call is billed as a list, so the proxy keeps a service's provider list in
-  the isolate's memory for :data:`PROVIDER_LIST_TTL`.
+  within its list cache TTL) and each call is billed as a list.
 - ``strong``: the seed's lists, and the records, in a Durable Object, every list update a compare-and-set loop:
-  linearizable, nothing lost, but every read (each routed request included) is a request to one object.
+  linearizable, nothing lost, and no stale read: the sweeper judges ages on the current records, and deletes a
+  record by compare-and-set from the value it judged, so a worker that came back in between is kept.
+
+Except with the seed's layout, the proxy keeps each service's route table (ids and records) in the isolate's
+memory for :data:`PROVIDER_LIST_TTL`, so routing costs a list (or a Durable Object request) per edge and service
+every few seconds, not per request.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .keys import (
     provider_key,
     provider_prefix,
     service_key,
+    worker_key,
 )
 
 __all__ = ["BULK_GET_LIMIT", "LAYOUTS", "PROVIDER_LIST_TTL", "Layout", "list_keys", "read_many"]
@@ -92,13 +97,44 @@ class Layout:
         """Every service with a non-empty index -> the ids it lists."""
         raise NotImplementedError
 
-    def providers(self, service: str, isolate: Isolate) -> Gen:
-        """The ids the proxy routes ``service`` among (the same object while unchanged, for derived caches)."""
+    def providers(self, service: str) -> Gen:
+        """The ids the index lists for ``service``."""
         raise NotImplementedError
 
+    def route_table(self, service: str, isolate: Isolate) -> Gen:
+        """``(ids, records)`` the proxy routes ``service`` among, kept in the isolate's memory for
+        :data:`PROVIDER_LIST_TTL` (both the same objects while unchanged, so derived results are reused)."""
+        tables = isolate.state.setdefault("route_tables", {})
+        now = yield Now()
+        hit = tables.get(service)
+        if hit is not None and now - hit[2] < PROVIDER_LIST_TTL:
+            return hit[0], hit[1]
+        ids = yield from self.providers(service)
+        records = tuple((yield from read_many([worker_key(i) for i in ids], self.store)))
+        if hit is not None and (hit[0], hit[1]) == (ids, records):
+            ids, records = hit[0], hit[1]
+        tables[service] = (ids, records, now)
+        return ids, records
+
+    def forget_route_table(self, service: str, isolate: Isolate) -> None:
+        """Drop the isolate's table for ``service`` (after this edge changed the index)."""
+        isolate.state.get("route_tables", {}).pop(service, None)
+
     def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
-        """The sweeper's index writes: drop ``stale`` ids from ``indexes`` (as the sweeper read them)."""
+        """Index writes: drop ``stale`` ids from ``indexes`` (as the caller read them)."""
         raise NotImplementedError
+
+    def purge_workers(
+        self, stale: set[str], indexes: dict[str, list[str]], worker_ids: list[str], seen: dict[str, Any]
+    ) -> Gen:
+        """The sweeper's writes: index entries, records (``seen``: id -> the record as judged, in reading order)
+        and the set of workers; returns the ids purged."""
+        yield from self.purge(stale, indexes)
+        for worker_id, record in seen.items():
+            if worker_id in stale and record is not None:
+                yield KvDelete(worker_key(worker_id), self.store)
+        yield from self.forget(stale, worker_ids)
+        return stale
 
 
 LAYOUTS: Registry[Layout] = Registry("registry layout")
@@ -146,8 +182,8 @@ class SharedLists(Layout):
         lists = yield from read_many(keys, self.store)
         return {key[len(SERVICE_PREFIX) :]: list(ids) for key, ids in zip(keys, lists, strict=True) if ids}
 
-    def providers(self, service: str, isolate: Isolate) -> Gen:
-        return (yield KvGet(service_key(service), self.store)) or []
+    def providers(self, service: str) -> Gen:
+        return list((yield KvGet(service_key(service), self.store)) or [])
 
     def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
         for service, ids in indexes.items():
@@ -189,6 +225,21 @@ class StrongLists(SharedLists):
             if any(w in stale for w in ids):
                 yield from self._update(service_key(service), lambda ids: [w for w in ids if w not in stale])
 
+    def purge_workers(
+        self, stale: set[str], indexes: dict[str, list[str]], worker_ids: list[str], seen: dict[str, Any]
+    ) -> Gen:
+        """Records first, each by compare-and-set from the record judged stale; a worker whose record changed
+        meanwhile (it came back) keeps its record and its index entries."""
+        gone = set()
+        for worker_id, record in seen.items():
+            if worker_id not in stale:
+                continue
+            if record is None or (yield KvCas(worker_key(worker_id), record, None, STRONG))[0]:
+                gone.add(worker_id)
+        yield from self.purge(gone, indexes)
+        yield from self.forget(gone, worker_ids)
+        return gone
+
 
 class PerWorkerKeys(Layout):
     """One Workers KV key per provider, found by ``list(prefix)``: no shared value, so no lost update."""
@@ -216,18 +267,9 @@ class PerWorkerKeys(Layout):
             out.setdefault(service, []).append(worker_id)
         return out
 
-    def providers(self, service: str, isolate: Isolate) -> Gen:
-        cache = isolate.state.setdefault("providers", {})
-        now = yield Now()
-        hit = cache.get(service)
-        if hit is not None and now - hit[1] < PROVIDER_LIST_TTL:
-            return hit[0]
+    def providers(self, service: str) -> Gen:
         prefix = provider_prefix(service)
-        ids = [key[len(prefix) :] for key in (yield from list_keys(prefix))]
-        if hit is not None and hit[0] == ids:
-            ids = hit[0]  # unchanged: keep the same object, so derived caches stay valid
-        cache[service] = (ids, now)
-        return ids
+        return [key[len(prefix) :] for key in (yield from list_keys(prefix))]
 
     def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
         for service, ids in indexes.items():

@@ -14,7 +14,6 @@ from collections.abc import Generator
 from typing import Any
 
 from ..ops import (
-    STRONG,
     ConnectError,
     HttpCall,
     KvGet,
@@ -39,11 +38,6 @@ def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
 def record_reads(ids: list[str]) -> KvGetMany:
     """The bulk read of the ``worker:{id}`` records an index value lists."""
     return KvGetMany(tuple(worker_key(i) for i in ids))
-
-
-def strong_record_reads(ids: list[str]) -> KvGetMany:
-    """The same bulk read from the Durable Object (``registry_layout: strong``)."""
-    return KvGetMany(tuple(worker_key(i) for i in ids), STRONG)
 
 
 # Operations are immutable values, so the proxy reuses equal ones instead of building them per request (a
@@ -79,17 +73,20 @@ def clean_stale_entries(
 
 def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, rest: str) -> Handler:
     """Route one request for ``service``; ``rest`` is the path after ``/api/service/{name}``."""
-    layout_name = policy.registry_layout
-    if layout_name == "shared_lists":  # the hot path of the seed's layout, without a call
+    layout = LAYOUTS[policy.registry_layout]
+    if layout.name == "shared_lists":  # the hot path of the seed's layout, inline
         ids = yield index_read(service)
+        if not ids:
+            return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+        records = yield isolate.derived("keys:" + service, ids, record_reads)
     else:
-        ids = yield from LAYOUTS[layout_name].providers(service, isolate)
-    if not ids:
-        return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
-    reads = strong_record_reads if layout_name == "strong" else record_reads
-    records = yield isolate.derived("keys:" + service, ids, reads)
+        ids, records = yield from layout.route_table(service, isolate)
+        if not ids:
+            return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
     if policy.stale_cleanup == "on_route":
-        candidates = yield from clean_stale_entries(service, ids, records, policy.offline_after, LAYOUTS[layout_name])
+        candidates = yield from clean_stale_entries(service, ids, records, policy.offline_after, layout)
+        if len(candidates) < len(ids):
+            layout.forget_route_table(service, isolate)
     else:
         candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:

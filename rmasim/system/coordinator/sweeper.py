@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ..ops import KvDelete, Now, Response, Trace
+from ..ops import KVFailure, Now, Response, Trace
 from .keys import worker_key
 from .layout import LAYOUTS, read_many
 
@@ -67,11 +67,15 @@ def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
         stale = yield from brake(ages, stale)
     if not stale:
         return Response(200, {"purged": []})
-    yield from layout.purge(stale, indexes)
-    for w, record in zip(known, records, strict=True):
-        if w in stale and record is not None:
-            yield KvDelete(worker_key(w), layout.store)
-    yield from layout.forget(stale, worker_ids)
-    purged = sorted(stale)
+    seen = dict(zip(known, records, strict=True))
+    try:
+        purged = sorted((yield from layout.purge_workers(stale, indexes, worker_ids, seen)))
+    except KVFailure:
+        # A write failed (a 429, say) part-way, as an uncaught rejection ends a Worker invocation: the earlier
+        # writes stand. Report what the sweeper set out to purge, then fail.
+        yield Trace("workers_purged", {"worker_ids": sorted(stale), "failed": True})
+        raise
+    if not purged:
+        return Response(200, {"purged": []})
     yield Trace("workers_purged", {"worker_ids": purged})
     return Response(200, {"purged": purged})
