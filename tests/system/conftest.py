@@ -11,7 +11,8 @@ from rmasim.system import ops
 
 
 class Harness:
-    """Answers a generator's operations from a dict KV, a fixed clock, scripted randoms and an HTTP stub.
+    """Answers a generator's operations from a dict KV (one dict for both stores, compare-and-set included), a
+    fixed clock (the monotonic reading is the same number), scripted randoms and an HTTP stub.
 
     ``log`` records every operation in order, so a test can assert on the whole trace.
     """
@@ -40,6 +41,15 @@ class Harness:
             return None
         if isinstance(op, ops.KvList):
             return sorted(k for k in self.kv if k.startswith(op.prefix)), None
+        if isinstance(op, ops.KvCas):
+            current = self.kv.get(op.key)
+            if current != op.expected:
+                return False, current
+            if op.new is None:
+                self.kv.pop(op.key, None)
+            else:
+                self.kv[op.key] = op.new
+            return True, op.new
         if isinstance(op, ops.Now):
             return self.now
         if isinstance(op, ops.Random):

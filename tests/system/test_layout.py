@@ -1,0 +1,132 @@
+"""Registry layouts: where register, unregister, the proxy and the sweeper read and write, driven by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from rmasim.scenario import Policy
+from rmasim.system import Coordinator, registry_snapshot
+from rmasim.system.coordinator import Isolate
+from rmasim.system.coordinator.layout import PROVIDER_LIST_TTL
+from rmasim.system.ops import STRONG, KvCas, KvGet, KvList, KvPut, Request, Response
+
+SERVICES = [{"name": "upload", "version": "1", "port": 8103}, {"name": "rag", "version": "1", "port": 8102}]
+
+
+def register(harness, policy: Policy, fingerprint: str = "fp1", services=SERVICES) -> str:
+    body = {"tunnel_url": f"https://{fingerprint}.tunnel", "services": services, "fingerprint": fingerprint}
+    resp = harness.run(Coordinator(policy).handle(Request("POST", "/api/worker/register", body)))
+    return resp.body["worker_id"]
+
+
+PER_KEY = Policy(registry_layout="per_worker_keys", identity="fingerprint", unregister_cleanup=True)
+STRONG_LISTS = Policy(registry_layout="strong", identity="fingerprint", unregister_cleanup=True)
+
+
+def test_per_worker_keys_write_one_key_per_provider_and_no_shared_list(harness):
+    wid = register(harness, PER_KEY)
+    assert sorted(harness.kv) == [f"provider:rag:{wid}", f"provider:upload:{wid}", f"worker:{wid}"]
+    assert not any(isinstance(op, KvGet) and op.key in ("worker_ids", "service:upload") for op in harness.log)
+    snapshot = registry_snapshot(harness.kv)
+    assert snapshot.index == {"rag": (wid,), "upload": (wid,)} and snapshot.worker_ids == (wid,)
+
+
+def test_per_worker_keys_unregister_and_reregistration_drop_exactly_their_keys(harness):
+    wid = register(harness, PER_KEY)
+    other = register(harness, PER_KEY, "fp2")
+    register(harness, PER_KEY, services=SERVICES[:1])  # the same machine now offers upload only
+    assert f"provider:rag:{wid}" not in harness.kv and f"provider:upload:{wid}" in harness.kv
+    harness.run(Coordinator(PER_KEY).handle(Request("POST", "/api/worker/unregister", {"worker_id": wid})))
+    assert sorted(harness.kv) == [f"provider:rag:{other}", f"provider:upload:{other}", f"worker:{other}"]
+
+
+def test_strong_layout_updates_lists_by_compare_and_set_in_the_durable_object(harness):
+    wid = register(harness, STRONG_LISTS)
+    assert harness.kv["service:upload"] == [wid] and harness.kv["worker_ids"] == [wid]
+    writes = [op for op in harness.log if isinstance(op, (KvPut, KvCas))]
+    assert all(op.store == STRONG for op in writes)
+    assert [op.key for op in writes if isinstance(op, KvCas)] == ["worker_ids", "service:upload", "service:rag"]
+
+
+def test_a_compare_and_set_that_loses_a_race_is_retried_on_the_new_value(harness):
+    """Another registration lands between this one's read and its compare-and-set: both ids survive."""
+    harness.kv["service:upload"] = ["old"]
+    gen = Coordinator(STRONG_LISTS).handle(
+        Request("POST", "/api/worker/register", {"tunnel_url": "u", "services": SERVICES[:1], "fingerprint": "x"})
+    )
+    value, raced = None, False
+    while True:
+        try:
+            op = gen.send(value)
+        except StopIteration:
+            break
+        if isinstance(op, KvCas) and op.key == "service:upload" and not raced:
+            harness.kv["service:upload"] = ["old", "racer"]  # the other edge's write
+            raced = True
+        value = harness.answer(op)
+    assert harness.kv["service:upload"] == ["old", "racer", "worker-x"]
+
+
+def test_shared_lists_lose_that_race(harness):
+    """The seed's read-modify-write: the racer's id written between the read and the put is overwritten."""
+    harness.kv["service:upload"] = ["old"]
+    gen = Coordinator(Policy()).handle(
+        Request("POST", "/api/worker/register", {"tunnel_url": "u", "services": SERVICES[:1]})
+    )
+    value = None
+    while True:
+        try:
+            op = gen.send(value)
+        except StopIteration:
+            break
+        if isinstance(op, KvPut) and op.key == "service:upload":
+            harness.kv["service:upload"] = ["old", "racer"]
+        value = harness.answer(op)
+    assert "racer" not in harness.kv["service:upload"]
+
+
+@pytest.mark.parametrize("policy", [PER_KEY, STRONG_LISTS], ids=["per_worker_keys", "strong"])
+def test_the_proxy_reuses_its_route_table_for_the_ttl(harness, policy):
+    register(harness, policy)
+    harness.http = lambda call: Response(200, {"ok": True})
+    isolate = Isolate()
+    coordinator = Coordinator(policy)
+
+    def route() -> int:
+        start = len(harness.log)
+        assert harness.run(coordinator.handle(Request("POST", "/api/service/upload/x"), isolate)).status == 200
+        return sum(
+            1 for op in harness.log[start:] if isinstance(op, (KvList, KvGet)) or type(op).__name__ == "KvGetMany"
+        )
+
+    first = route()
+    harness.now += PROVIDER_LIST_TTL - 1
+    assert (first, route()) == (2, 0)  # index + records, then nothing within the TTL
+    harness.now += 1
+    assert route() == 2
+
+
+def test_strong_sweeper_keeps_a_worker_whose_record_changed_since_it_was_judged(harness):
+    """The record is read stale, then the worker heartbeats before the delete: the compare-and-set fails and the
+    worker keeps its record and index entries; a worker still stale is purged."""
+    policy = Policy(registry_layout="strong", stale_cleanup="sweeper")
+    harness.kv = {
+        "worker_ids": ["back", "dead"],
+        "service:upload": ["back", "dead"],
+        "worker:back": {"id": "back", "last_heartbeat": 800.0},
+        "worker:dead": {"id": "dead", "last_heartbeat": 800.0},
+    }
+    gen = Coordinator(policy).scheduled()
+    value = None
+    while True:
+        try:
+            op = gen.send(value)
+        except StopIteration as stop:
+            response = stop.value
+            break
+        if isinstance(op, KvCas) and op.key == "worker:back":
+            harness.kv["worker:back"] = {"id": "back", "last_heartbeat": 999.0}  # a heartbeat lands now
+        value = harness.answer(op)
+    assert response.body == {"purged": ["dead"]}
+    assert harness.kv["service:upload"] == ["back"] and harness.kv["worker_ids"] == ["back"]
+    assert "worker:dead" not in harness.kv and harness.kv["worker:back"]["last_heartbeat"] == 999.0
