@@ -37,19 +37,28 @@ def compare(
     jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (1: in this process).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Default: reports/compare/<scenario name>.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Run only what is missing in DIR/sweep.")] = False,
+    keys: Annotated[
+        list[str] | None,
+        typer.Option("--keys", help="Print only these summary keys (comma-separated, repeatable); files keep all."),
+    ] = None,
 ) -> None:
     """Run every variant with every seed; print and write each summary key's mean and 95% interval per variant."""
     from rich.console import Console
     from rich.table import Table
 
+    from ..observe import declaration_of
     from ..report.compare import family_plots, interval_cells, variant_label
     from ..report.stats import interval_table, summary_columns
-    from ..scenario import ScenarioError
+    from ..scenario import Problem, ScenarioError
     from ..sweep import plan_runs
     from ..sweep import sweep as run_sweep
 
     with bad_input():
         grid_values = parse_grid(grid)
+        wanted = [k.strip() for item in keys or [] for k in item.split(",") if k.strip()]
+        unknown = [k for k in wanted if declaration_of(k) is None]
+        if unknown:
+            raise ScenarioError([Problem("--keys", None, None, k, "unknown summary key") for k in unknown])
         try:
             specs = plan_runs([scenario_file], grid_values, range(seeds))
         except ScenarioError as error:  # grid points are applied as overrides: name them as --grid
@@ -82,6 +91,8 @@ def compare(
     for label in cells.columns[2:]:
         shown.add_column(str(label), justify="right")
     for row in cells.itertuples(index=False):
+        if wanted and row[0] not in wanted:
+            continue
         shown.add_row(row[0], _ARROWS.get(row[1], ""), *row[2:])
     # on a terminal the table fits its width; piped or captured, it keeps every cell on one line
     (console if console.is_terminal else Console(width=240)).print(shown, markup=False)

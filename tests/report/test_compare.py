@@ -54,6 +54,21 @@ def test_exit_0_and_the_table_names_every_variant_and_key(compared):
     assert "↑" in line and line.count("±") == 2  # better direction, then one cell per variant
 
 
+def test_keys_option_prints_only_those_keys_and_refuses_unknown_ones(scenario, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(scenario, "--grid", f"{EDGES}=1,2", "--seeds", 2, "--jobs", 1, "--out", out,
+                    "--keys", "routing.success_rate,pollution.final")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [x for x in result.output.splitlines() if x.startswith("│")]
+    assert len(rows) == 2 and "routing.success_rate" in rows[1] and "pollution.final" in rows[0]
+    assert "kv.writes" in (out / "intervals.csv").read_text()  # the file keeps every key
+    bad = invoke(
+        scenario, "--grid", f"{EDGES}=1", "--seeds", 2, "--out", tmp_path / "bad", "--keys", "pollution.finale"
+    )
+    assert bad.exit_code == 2 and "--keys: pollution.finale: unknown summary key" in bad.output
+    assert not (tmp_path / "bad").exists()
+
+
 def test_intervals_csv_has_one_row_per_variant_and_key_matching_mean_ci(compared):
     _, out = compared
     table = pd.read_csv(out / "intervals.csv")
