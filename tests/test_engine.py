@@ -170,14 +170,8 @@ def test_purge_brake_saves_a_partitioned_fleet(seed):
 
 def _preset_cases() -> list[tuple[str, str]]:
     """(scenario, preset) for every preset a shipped scenario states expectations for (and its own preset)."""
-    cases = []
-    for path in sorted(SCENARIOS.glob("*.yaml")):
-        scenario = rmasim.load_scenario(path)
-        presets = [scenario.coordinator.preset]
-        if isinstance(scenario.expect, dict):
-            presets += [name for name in scenario.expect if name != "all"]
-        cases += [(path.stem, preset) for preset in dict.fromkeys(presets)]
-    return cases
+    paths = sorted(SCENARIOS.glob("*.yaml"))
+    return [(path.stem, preset) for path in paths for preset in rmasim.load_scenario(path).expectation_presets()]
 
 
 @pytest.mark.parametrize(("name", "preset"), _preset_cases())

@@ -1,10 +1,10 @@
 """The CI regression check: a scenario suite over a few seeds, compared key by key with a committed baseline.
 
 Model. Every run of the suite is labelled by its scenario and its *variant* (the coordinator preset it runs:
-``coordinator.preset``). For each (scenario, variant, key) the mean over the seeds and its 95% Student-t
-half-width are computed (:func:`rmasim.report.stats.interval_table`); keys that are null in every run of a
-scenario (a purge time when nothing was purged) are left out. The baseline file holds the same numbers from an
-earlier run.
+``coordinator.preset``; a scenario runs under its own preset and every preset its ``expect`` names). For each
+(scenario, variant, key) the mean over the seeds and its 95% Student-t half-width are computed
+(:func:`rmasim.report.stats.interval_table`); keys that are null in every run of a scenario (a purge time when
+nothing was purged) are left out. The baseline file holds the same numbers from an earlier run.
 
 Rule. A key *regresses* when its mean moved in its bad direction (``better``: ``higher`` or ``lower``, from the
 key's declaration) by more than the noise, ``sqrt(hw_base**2 + hw_now**2) + 1e-9 * max(1, |base|, |now|)``:
@@ -199,7 +199,8 @@ def suite_intervals(
     jobs: int | None = None,
     progress: Callable[[int, int, Any], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the suite (each scenario with its own preset as the variant) and return ``(runs, intervals)``.
+    """Run the suite (each scenario under its own preset and every preset its ``expect`` names, the preset being
+    the variant) and return ``(runs, intervals)``.
 
     ``runs``: one row per run (see :func:`rmasim.sweep.sweep`) with a ``variant`` column. ``intervals``: one row
     per (scenario, variant, key) with a value in at least one run: mean, half_width, ci_low, ci_high, n, better.
@@ -207,11 +208,12 @@ def suite_intervals(
     from ..sweep import sweep
 
     seeds = list(seeds)
-    total = len(scenarios) * len(seeds)
+    variants = {id(s): s.expectation_presets() for s in scenarios}
+    total = sum(len(v) for v in variants.values()) * len(seeds)
     frames = []
     offset = 0
-    for preset in dict.fromkeys(s.coordinator.preset for s in scenarios):
-        group = [s for s in scenarios if s.coordinator.preset == preset]
+    for preset in dict.fromkeys(p for s in scenarios for p in variants[id(s)]):
+        group = [s for s in scenarios if preset in variants[id(s)]]
 
         def report(done: int, _total: int, spec: Any, offset: int = offset) -> None:
             if progress is not None and (spec is not None or offset == 0):

@@ -311,6 +311,13 @@ class Scenario(BaseModel):
             return list(self.expect)
         return [*self.expect.get("all", []), *self.expect.get(self.coordinator.preset, [])]
 
+    def expectation_presets(self) -> list[str]:
+        """The presets this file is meant to run under: its own, then each preset its ``expect`` names."""
+        names = [self.coordinator.preset]
+        if isinstance(self.expect, dict):
+            names += [name for name in self.expect if name != "all"]
+        return list(dict.fromkeys(names))
+
     def all_expectations(self) -> list[tuple[tuple[str | int, ...], Expectation]]:
         """(path in the file, line) for every ``expect`` line of every preset."""
         if isinstance(self.expect, list):

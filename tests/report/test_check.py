@@ -199,7 +199,11 @@ def test_a_baseline_better_than_reality_fails_and_names_the_key(suite, tmp_path)
     path, baseline = suite
     data = json.loads(baseline.read_text())
     for entry in data["entries"]:
-        if (entry["scenario"], entry["key"]) == ("routing_resilience", "routing.success_rate"):
+        if (entry["scenario"], entry["variant"], entry["key"]) == (
+            "routing_resilience",
+            "baseline",
+            "routing.success_rate",
+        ):
             entry["mean"] += 0.2
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(data))
@@ -216,7 +220,8 @@ def test_a_baseline_better_than_reality_fails_and_names_the_key(suite, tmp_path)
     assert "regression" in rows[0]
     html = (out / "index.html").read_text()
     assert '<tr class="regression">' in html
-    assert html.count('src="data:image/png;base64,') == 2  # one plot per scenario
+    # one plot per scenario and variant: each file runs under baseline, seed-fixes and reference (its expect names them)
+    assert html.count('src="data:image/png;base64,') == 6
 
     # --update-baseline rewrites the tampered file from this run; it then passes
     result = invoke("check", "--suite", path, "--baseline", tampered, "--jobs", 1, "--update-baseline")
@@ -277,8 +282,9 @@ def test_the_report_renders_in_chromium(suite, tmp_path):
     dom = dump_dom(out / "index.html", tmp_path / "profile")
     assert re.search(r'<body[^>]*data-rendered="ok"', dom), dom[:500]
     ids = re.findall(r'<table id="([^"]+)"', dom)
-    assert ids == ["regressions", "t-graceful--baseline", "t-routing_resilience--baseline"]
-    assert dom.count("<img ") == 2
+    variants = ("baseline", "reference", "seed-fixes")
+    assert ids == ["regressions", *(f"t-{s}--{v}" for s in ("graceful", "routing_resilience") for v in variants)]
+    assert dom.count("<img ") == 6
 
 
 @pytest.mark.browser
