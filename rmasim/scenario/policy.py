@@ -58,6 +58,13 @@ class Policy(BaseModel):
     purge_after: PositiveDuration = Field(
         default=90.0, description="The `sweeper` purges a worker whose last heartbeat is older than this."
     )
+    stale_by: Literal["timestamp", "observation"] = Field(
+        default="timestamp",
+        description="How the `sweeper` ages a worker. `timestamp`: now (this edge's clock) minus the record's "
+        "`last_heartbeat` (stamped by the heartbeat's edge clock), so an edge clock that is off or jumps makes live "
+        "workers look dead or dead ones alive; `observation`: how long the sweeper itself has seen the record "
+        "unchanged, by its monotonic clock (client-go's rule for leases), so no clock error matters.",
+    )
     purge_brake: bool = Field(
         default=False,
         description="Eureka's self-preservation for the `sweeper`: purge nothing while fewer than 85% of the "
@@ -149,6 +156,7 @@ register_preset(
     "agents that register again after a purge.",
     unregister_cleanup=True,
     stale_cleanup="sweeper",
+    stale_by="observation",
     purge_brake=True,
     rejoin=True,
     identity="fingerprint",

@@ -23,6 +23,7 @@ def test_baseline_defaults_are_the_seed_code():
         "stale_cleanup": "none",
         "sweep_interval": "1m",
         "purge_after": "90s",
+        "stale_by": "timestamp",
         "purge_brake": False,
         "identity": "random",
         "rejoin": False,
@@ -94,4 +95,4 @@ def test_reference_preset_is_the_issue_design():
         True,
     )
     assert (policy.lease_duration, policy.lease_renew, policy.lease_retry) == (15.0, 10.0, 2.0)  # client-go
-    assert policy.unregister_cleanup is True and policy.rejoin is True
+    assert policy.unregister_cleanup is True and policy.rejoin is True and policy.stale_by == "observation"

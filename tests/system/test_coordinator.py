@@ -6,6 +6,7 @@ import re
 
 from rmasim.scenario import Policy
 from rmasim.system import Coordinator, registry_snapshot
+from rmasim.system.coordinator import Isolate
 from rmasim.system.coordinator.registry import random_worker_id
 from rmasim.system.ops import (
     ConnectError,
@@ -315,3 +316,41 @@ def test_index_reads_respect_the_100_key_bulk_limit(harness):
     resp = harness.run(coordinator().handle(Request("GET", "/api/admin/services")))
     assert len(resp.body["services"]) == 150 and resp.body["services"]["s149"] == ["w149"]
     assert [len(op.keys) for op in harness.log if isinstance(op, KvGetMany)] == [100, 50]
+
+
+OBSERVING = Policy(stale_cleanup="sweeper", stale_by="observation")
+
+
+def _sweep(harness, coordinator: Coordinator, isolate: Isolate) -> list[str]:
+    return harness.run(coordinator.scheduled(isolate)).body["purged"]
+
+
+def test_observed_staleness_ignores_the_stamps_and_counts_the_sweepers_own_time(harness):
+    """``stale_by: observation``: 'alive' heartbeats with stamps an hour in the past (its edge's clock is behind),
+    'dead' stopped with a stamp an hour in the future. Only the unchanged record goes, once the sweeper has seen
+    it unchanged for more than purge_after (90 s) by its own clock: at the third sweep, 120 s after the first."""
+    harness.kv = {
+        "worker_ids": ["alive", "dead"],
+        "service:upload": ["alive", "dead"],
+        "worker:alive": record("alive", last=1000.0 - 3600),
+        "worker:dead": record("dead", last=1000.0 + 3600),
+    }
+    coordinator, isolate = Coordinator(OBSERVING), Isolate()
+    purged = []
+    for sweep in range(3):
+        purged.append(_sweep(harness, coordinator, isolate))
+        harness.now += 60.0
+        harness.kv["worker:alive"] = record("alive", last=1000.0 - 3600 + 60.0 * (sweep + 1))
+    assert purged == [[], [], ["dead"]]
+    assert harness.kv["service:upload"] == ["alive"]
+
+
+def test_timestamp_staleness_is_fooled_by_the_same_stamps(harness):
+    """The same records under ``stale_by: timestamp``: the live worker is purged at once, the dead one never."""
+    harness.kv = {
+        "worker_ids": ["alive", "dead"],
+        "service:upload": ["alive", "dead"],
+        "worker:alive": record("alive", last=1000.0 - 3600),
+        "worker:dead": record("dead", last=1000.0 + 3600),
+    }
+    assert _sweep(harness, Coordinator(Policy(stale_cleanup="sweeper")), Isolate()) == ["alive"]

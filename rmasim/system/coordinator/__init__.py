@@ -78,7 +78,7 @@ class Coordinator:
         if self.policy.stale_cleanup != "sweeper":
             return Response(200, {"purged": []})
         try:
-            return (yield from sweep_stale_workers(self.policy))
+            return (yield from sweep_stale_workers(self.policy, isolate if isolate is not None else Isolate()))
         except KVFailure as failure:
             return Response(500, {"error": str(failure), "kv_status": failure.status})
 

@@ -10,6 +10,13 @@ finding it would need a ``list("worker:")`` every sweep, and the one ``list`` a 
 day, over the free plan's 1000. With ``per_worker_keys`` the set of workers *is* ``list("worker:")``, so orphans
 are found. The reads and writes go through the policy's registry layout (:mod:`.layout`).
 
+A worker's age is, with ``stale_by: timestamp``, this edge's clock minus the record's ``last_heartbeat`` (stamped
+by the clock of the edge that took the heartbeat): two edges whose clocks disagree by more than ``purge_after``
+minus a heartbeat interval purge live workers, or keep dead ones. With ``stale_by: observation`` it is how long
+this sweeper has seen the record unchanged, by its monotonic clock, as a client-go candidate judges a lease: no
+clock offset or jump matters, at the price of memory (in the isolate here; a Durable Object alarm would keep it in
+its storage) and of one ``purge_after`` of blindness after that memory is lost.
+
 ``purge_brake`` is Eureka's self-preservation: a registry whose renewals collapse all at once has more likely lost
 contact with its workers (a partition, a clock jump) than lost the workers. The share of registered workers whose
 last heartbeat is at most a minute old stands in for Eureka's renewals per minute against the expected count
@@ -26,10 +33,13 @@ from collections.abc import Generator
 from typing import Any
 
 from ..ops import KVFailure, Now, Response, Trace
+from .isolate import Isolate
 from .keys import worker_key
 from .layout import LAYOUTS, read_many
 
 __all__ = ["RENEWAL_THRESHOLD", "sweep_stale_workers"]
+
+_MONOTONIC = Now(monotonic=True)
 
 #: Eureka's ``renewalPercentThreshold``.
 RENEWAL_THRESHOLD = 0.85
@@ -51,17 +61,37 @@ def brake(ages: dict[str, float], stale: set[str]) -> Generator[Any, Any, set[st
     return set(sorted(stale, key=lambda w: (-ages[w], w))[:limit])
 
 
-def sweep_stale_workers(policy: Any) -> Generator[Any, Any, Response]:
+def observed_ages(known: list[str], records: list[Any], isolate: Isolate) -> Generator[Any, Any, dict[str, float]]:
+    """``stale_by: observation``: each worker's age is how long this sweeper has seen its record unchanged, by its
+    own monotonic clock; the memory lives in the isolate (a worker first seen now is 0 s old)."""
+    now = yield _MONOTONIC
+    memory: dict[str, tuple[Any, float]] = isolate.state.setdefault("sweeper_seen", {})
+    ages = {}
+    for worker_id, record in zip(known, records, strict=True):
+        seen = memory.get(worker_id)
+        if seen is None or seen[0] != record:
+            seen = memory[worker_id] = (record, now)
+        ages[worker_id] = float("inf") if record is None else now - seen[1]
+    for worker_id in set(memory) - set(known):
+        del memory[worker_id]
+    return ages
+
+
+def sweep_stale_workers(policy: Any, isolate: Isolate) -> Generator[Any, Any, Response]:
     """One run of the sweeper; answers with the ids it purged."""
     layout = LAYOUTS[policy.registry_layout]
     indexes = yield from layout.indexes()
     worker_ids = yield from layout.worker_ids()
     known = list(dict.fromkeys([*worker_ids, *(w for ids in indexes.values() for w in ids)]))
     records = yield from read_many([worker_key(w) for w in known], layout.store)
-    now = yield Now()
-    ages = {
-        w: (now - r["last_heartbeat"] if r is not None else float("inf")) for w, r in zip(known, records, strict=True)
-    }
+    if policy.stale_by == "observation":
+        ages = yield from observed_ages(known, records, isolate)
+    else:
+        now = yield Now()
+        ages = {
+            w: (now - r["last_heartbeat"] if r is not None else float("inf"))
+            for w, r in zip(known, records, strict=True)
+        }
     stale = {w for w, age in ages.items() if age > policy.purge_after}
     if stale and policy.purge_brake:
         stale = yield from brake(ages, stale)
