@@ -151,7 +151,7 @@ register_preset(
 register_preset(
     "reference",
     "Our design beyond the review: the registry in a Durable Object (compare-and-set, no lost update, no stale "
-    "read), the stale sweeper with "
+    "read), the stale sweeper judging ages by its own observation with "
     "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
     "agents that register again after a purge.",
     unregister_cleanup=True,
