@@ -80,6 +80,9 @@ class Agent:
         self.worker_id: str | None = None
         self.services: list[dict[str, Any]] = []
         self.elector: LeaseElector | None = None
+        self.epoch: Any = None
+        """The registration's epoch, when the coordinator fences registrations; sent back with heartbeats and the
+        unregister."""
 
     def run(self) -> Generator[Any, Any, None]:
         """The agent's main loop; returns after a graceful stop."""
@@ -97,7 +100,7 @@ class Agent:
             if self.elector is not None:
                 yield from self.elector.release()
             if self.worker_id is not None:
-                yield from self.call("POST", "/api/worker/unregister", {"worker_id": self.worker_id})
+                yield from self.call("POST", "/api/worker/unregister", self._identified({"worker_id": self.worker_id}))
 
     def register_until_accepted(self) -> Generator[Any, Any, None]:
         """Register, retrying every heartbeat interval until the coordinator accepts."""
@@ -137,6 +140,7 @@ class Agent:
         if resp is None or resp.status != 200:
             return None
         worker_id = str(resp.body["worker_id"])
+        self.epoch = resp.body.get("epoch")
         yield Trace("registered", {"worker_id": worker_id, "services": [s["name"] for s in self.services]})
         if resp.body.get("is_heartbeat_leader"):
             # The baseline never revokes it: the agent believes it leads until its process ends.
@@ -170,12 +174,14 @@ class Agent:
         resp = yield from self.call(
             "POST",
             "/api/worker/heartbeat",
-            {
-                "worker_id": self.worker_id,
-                "status": "healthy",
-                "current_load": stats.cpu,
-                "available_memory": f"{stats.free_memory_gb:.1f}GB",
-            },
+            self._identified(
+                {
+                    "worker_id": self.worker_id,
+                    "status": "healthy",
+                    "current_load": stats.cpu,
+                    "available_memory": f"{stats.free_memory_gb:.1f}GB",
+                }
+            ),
             timeout,
         )
         if resp is not None and resp.status == 404 and self.policy.rejoin:
@@ -183,6 +189,10 @@ class Agent:
             yield from self.register_until_accepted()
             if self.elector is not None and self.worker_id is not None:
                 yield from self.elector.rename(self.worker_id)
+
+    def _identified(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the registration's epoch, when there is one."""
+        return body if self.epoch is None else {**body, "epoch": self.epoch}
 
     def call(
         self, method: str, path: str, body: Any, timeout: float = AGENT_HTTP_TIMEOUT

@@ -42,7 +42,8 @@ def test_per_worker_keys_unregister_and_reregistration_drop_exactly_their_keys(h
 
 def test_strong_layout_updates_lists_by_compare_and_set_in_the_durable_object(harness):
     wid = register(harness, STRONG_LISTS)
-    assert harness.kv["service:upload"] == [wid] and harness.kv["worker_ids"] == [wid]
+    epoch = harness.kv[f"worker:{wid}"]["epoch"]
+    assert harness.kv["service:upload"] == {wid: epoch} and harness.kv["worker_ids"] == {wid: epoch}
     writes = [op for op in harness.log if isinstance(op, (KvPut, KvCas))]
     assert all(op.store == STRONG for op in writes)
     assert [op.key for op in writes if isinstance(op, KvCas)] == ["worker_ids", "service:upload", "service:rag"]
@@ -50,7 +51,7 @@ def test_strong_layout_updates_lists_by_compare_and_set_in_the_durable_object(ha
 
 def test_a_compare_and_set_that_loses_a_race_is_retried_on_the_new_value(harness):
     """Another registration lands between this one's read and its compare-and-set: both ids survive."""
-    harness.kv["service:upload"] = ["old"]
+    harness.kv["service:upload"] = {"old": "e0"}
     gen = Coordinator(STRONG_LISTS).handle(
         Request("POST", "/api/worker/register", {"tunnel_url": "u", "services": SERVICES[:1], "fingerprint": "x"})
     )
@@ -61,10 +62,10 @@ def test_a_compare_and_set_that_loses_a_race_is_retried_on_the_new_value(harness
         except StopIteration:
             break
         if isinstance(op, KvCas) and op.key == "service:upload" and not raced:
-            harness.kv["service:upload"] = ["old", "racer"]  # the other edge's write
+            harness.kv["service:upload"] = {"old": "e0", "racer": "e1"}  # the other edge's write
             raced = True
         value = harness.answer(op)
-    assert harness.kv["service:upload"] == ["old", "racer", "worker-x"]
+    assert list(harness.kv["service:upload"]) == ["old", "racer", "worker-x"]
 
 
 def test_shared_lists_lose_that_race(harness):
@@ -111,10 +112,10 @@ def test_strong_sweeper_keeps_a_worker_whose_record_changed_since_it_was_judged(
     worker keeps its record and index entries; a worker still stale is purged."""
     policy = Policy(registry_layout="strong", stale_cleanup="sweeper")
     harness.kv = {
-        "worker_ids": ["back", "dead"],
-        "service:upload": ["back", "dead"],
-        "worker:back": {"id": "back", "last_heartbeat": 800.0},
-        "worker:dead": {"id": "dead", "last_heartbeat": 800.0},
+        "worker_ids": {"back": "e1", "dead": "e2"},
+        "service:upload": {"back": "e1", "dead": "e2"},
+        "worker:back": {"id": "back", "last_heartbeat": 800.0, "epoch": "e1"},
+        "worker:dead": {"id": "dead", "last_heartbeat": 800.0, "epoch": "e2"},
     }
     gen = Coordinator(policy).scheduled()
     value = None
@@ -125,8 +126,74 @@ def test_strong_sweeper_keeps_a_worker_whose_record_changed_since_it_was_judged(
             response = stop.value
             break
         if isinstance(op, KvCas) and op.key == "worker:back":
-            harness.kv["worker:back"] = {"id": "back", "last_heartbeat": 999.0}  # a heartbeat lands now
+            harness.kv["worker:back"] = {"id": "back", "last_heartbeat": 999.0, "epoch": "e1"}  # a heartbeat lands
         value = harness.answer(op)
     assert response.body == {"purged": ["dead"]}
-    assert harness.kv["service:upload"] == ["back"] and harness.kv["worker_ids"] == ["back"]
+    assert harness.kv["service:upload"] == {"back": "e1"} and harness.kv["worker_ids"] == {"back": "e1"}
     assert "worker:dead" not in harness.kv and harness.kv["worker:back"]["last_heartbeat"] == 999.0
+
+
+def _drive(harness, gen, before=None):
+    """Run ``gen``; ``before(op)`` is called before each operation is answered (to land a racing write)."""
+    value = None
+    while True:
+        try:
+            op = gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+        if before is not None:
+            before(op)
+        value = harness.answer(op)
+
+
+SWEEPING = Policy(registry_layout="strong", stale_cleanup="sweeper", identity="fingerprint", unregister_cleanup=True)
+
+
+def test_a_purge_racing_the_same_ids_return_keeps_the_new_registration(harness):
+    """The sweeper deleted the stale record and is about to take the id out of the indexes when the machine
+    registers again under the same id: the new registration's epoch fences the removal (found by the stateful
+    test: the worker used to stay out of the index for good)."""
+    wid = register(harness, SWEEPING)
+    old = dict(harness.kv[f"worker:{wid}"])
+    harness.now += 200.0  # silent for longer than purge_after
+
+    def return_now(op):
+        removing = isinstance(op, KvCas) and op.key == "service:upload" and (op.new is None or wid not in op.new)
+        if removing and harness.kv.get(f"worker:{wid}") is None:
+            register(harness, SWEEPING)  # lands between the record delete and the index update
+
+    response = _drive(harness, Coordinator(SWEEPING).scheduled(Isolate()), return_now)
+    assert response.body["purged"] == [wid]
+    new = harness.kv[f"worker:{wid}"]
+    assert new["epoch"] != old["epoch"]
+    assert harness.kv["service:upload"] == {wid: new["epoch"]} and harness.kv["service:rag"] == {wid: new["epoch"]}
+
+
+def test_a_late_unregister_of_an_earlier_registration_changes_nothing(harness):
+    """The stopped incarnation's unregister lands after the next incarnation registered the same id."""
+    wid = register(harness, SWEEPING)
+    stale_epoch = harness.kv[f"worker:{wid}"]["epoch"]
+    harness.now += 1.0
+    register(harness, SWEEPING)
+    before = {k: v for k, v in harness.kv.items()}
+    body = {"worker_id": wid, "epoch": stale_epoch}
+    resp = harness.run(Coordinator(SWEEPING).handle(Request("POST", "/api/worker/unregister", body)))
+    assert resp.body == {"status": "ok", "unregistered": False} and harness.kv == before
+    body["epoch"] = harness.kv[f"worker:{wid}"]["epoch"]
+    resp = harness.run(Coordinator(SWEEPING).handle(Request("POST", "/api/worker/unregister", body)))
+    assert resp.body["unregistered"] is True and harness.kv == {}
+
+
+def test_a_heartbeat_does_not_bring_back_a_record_purged_under_it(harness):
+    """The heartbeat read the record, the sweeper deleted it: the heartbeat's compare-and-set fails and the agent
+    is told 404 (so it registers again) instead of resurrecting a record without index entries."""
+    wid = register(harness, SWEEPING)
+
+    def purge(op):
+        if isinstance(op, KvCas) and op.key == f"worker:{wid}":
+            harness.kv.pop(f"worker:{wid}")
+
+    resp = _drive(
+        harness, Coordinator(SWEEPING).handle(Request("POST", "/api/worker/heartbeat", {"worker_id": wid})), purge
+    )
+    assert resp.status == 404 and f"worker:{wid}" not in harness.kv

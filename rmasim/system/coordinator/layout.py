@@ -11,9 +11,10 @@ provides it). Three layouts, one class each, registered in :data:`LAYOUTS`:
   requests; the index is ``list("provider:{service}:")`` and the set of workers is ``list("worker:")``. Nothing is
   read-modify-written, so nothing can be lost; a list is eventually consistent (another edge sees a new provider
   within its list cache TTL) and each call is billed as a list.
-- ``strong``: the seed's lists, and the records, in a Durable Object, every list update a compare-and-set loop:
-  linearizable, nothing lost, and no stale read: the sweeper judges ages on the current records, and deletes a
-  record by compare-and-set from the value it judged, so a worker that came back in between is kept.
+- ``strong``: the records and the sets, in a Durable Object, each set a map id -> registration epoch changed by
+  compare-and-set loops: linearizable, nothing lost, and no stale read: the sweeper judges ages on the current
+  records, deletes a record by compare-and-set from the value it judged, and removes only entries that still
+  hold the judged registration's epoch, so a worker that came back in between keeps everything.
 
 Except with the seed's layout, the proxy keeps each service's route table (ids and records) in the isolate's
 memory for :data:`PROVIDER_LIST_TTL`, so routing costs a list (or a Durable Object request) per edge and service
@@ -75,8 +76,10 @@ class Layout:
     name: ClassVar[str] = ""
     store: ClassVar[str] = KV
     """The binding that holds the worker records."""
+    fenced: ClassVar[bool] = False
+    """Registrations carry an epoch, and removals act only on the registration they judged."""
 
-    def add(self, worker_id: str, services: list[str]) -> Gen:
+    def add(self, worker_id: str, services: list[str], epoch: Any = None) -> Gen:
         """Enter a registered worker in the set of workers and in the index of each of its services."""
         raise NotImplementedError
 
@@ -151,7 +154,7 @@ class SharedLists(Layout):
         if item not in current:
             yield KvPut(key, [*current, item], self.store)
 
-    def add(self, worker_id: str, services: list[str]) -> Gen:
+    def add(self, worker_id: str, services: list[str], epoch: Any = None) -> Gen:
         yield from self._append(WORKER_IDS, worker_id)
         for service in services:
             yield from self._append(service_key(service), worker_id)
@@ -193,52 +196,76 @@ class SharedLists(Layout):
                 yield (KvPut(key, kept, self.store) if kept else KvDelete(key, self.store))
 
 
-class StrongLists(SharedLists):
-    """The seed's lists in a Durable Object, every change a compare-and-set loop: no update is lost."""
+class StrongRegistry(SharedLists):
+    """The registry in a Durable Object: ``worker_ids`` and ``service:{name}`` are maps id -> registration epoch,
+    every change a compare-and-set loop (no update is lost), and removals fenced by the epoch they judged.
+
+    Each registration carries a fresh epoch (in its record and its index entries, and returned to the agent). A
+    purge or an unregister removes an entry only while it still holds the epoch of the registration it judged:
+    when the same (fingerprint) id registers again meanwhile, its new epoch keeps the new entries, whichever
+    write lands first.
+    """
 
     name = "strong"
     store = STRONG
+    fenced = True
 
-    def _update(self, key: str, change: Callable[[list[str]], list[str]]) -> Gen:
-        """Apply ``change`` to the list at ``key`` until a compare-and-set succeeds (an empty list deletes)."""
+    def _update(self, key: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Gen:
+        """Apply ``change`` to the map at ``key`` until a compare-and-set succeeds (an empty map deletes)."""
         current = yield KvGet(key, STRONG)
         while True:
-            new = change(list(current or []))
-            if new == (current or []):
+            new = change(dict(current or {}))
+            if new == (current or {}):
                 return
             ok, current = yield KvCas(key, current, new or None, STRONG)
             if ok:
                 return
 
-    def _append(self, key: str, item: str) -> Gen:
-        yield from self._update(key, lambda ids: ids if item in ids else [*ids, item])
+    def add(self, worker_id: str, services: list[str], epoch: Any = None) -> Gen:
+        for key in (WORKER_IDS, *(service_key(s) for s in services)):
+            yield from self._update(key, lambda entries: {**entries, worker_id: epoch})
 
     def remove_provider(self, service: str, worker_id: str) -> Gen:
-        yield from self._update(service_key(service), lambda ids: [w for w in ids if w != worker_id])
+        yield from self._update(service_key(service), lambda entries: _without(entries, {worker_id}, None))
 
-    def forget(self, worker_ids: set[str], listed: list[str] | None = None) -> Gen:
+    def forget(
+        self, worker_ids: set[str], listed: list[str] | None = None, epochs: dict[str, Any] | None = None
+    ) -> Gen:
         if listed is None or any(w in worker_ids for w in listed):
-            yield from self._update(WORKER_IDS, lambda ids: [w for w in ids if w not in worker_ids])
+            yield from self._update(WORKER_IDS, lambda entries: _without(entries, worker_ids, epochs))
 
-    def purge(self, stale: set[str], indexes: dict[str, list[str]]) -> Gen:
+    def worker_ids(self) -> Gen:
+        return list((yield KvGet(WORKER_IDS, STRONG)) or {})
+
+    def purge(self, stale: set[str], indexes: dict[str, list[str]], epochs: dict[str, Any] | None = None) -> Gen:
         for service, ids in indexes.items():
             if any(w in stale for w in ids):
-                yield from self._update(service_key(service), lambda ids: [w for w in ids if w not in stale])
+                yield from self._update(service_key(service), lambda entries: _without(entries, stale, epochs))
 
     def purge_workers(
         self, stale: set[str], indexes: dict[str, list[str]], worker_ids: list[str], seen: dict[str, Any]
     ) -> Gen:
-        """Records first, each by compare-and-set from the record judged stale; a worker whose record changed
-        meanwhile (it came back) keeps its record and its index entries."""
+        """Records first, each by compare-and-set from the record judged stale (a worker that came back keeps
+        its record), then the entries that still hold the judged registration's epoch."""
         gone = set()
         for worker_id, record in seen.items():
             if worker_id not in stale:
                 continue
             if record is None or (yield KvCas(worker_key(worker_id), record, None, STRONG))[0]:
                 gone.add(worker_id)
-        yield from self.purge(gone, indexes)
-        yield from self.forget(gone, worker_ids)
+        epochs = {w: seen[w].get("epoch") for w in gone if seen[w] is not None}
+        yield from self.purge(gone, indexes, epochs)
+        yield from self.forget(gone, worker_ids, epochs)
         return gone
+
+
+def _without(entries: dict[str, Any], ids: set[str], epochs: dict[str, Any] | None) -> dict[str, Any]:
+    """``entries`` less ``ids``; with ``epochs``, an id whose entry now holds another epoch is kept."""
+    return {
+        w: epoch
+        for w, epoch in entries.items()
+        if w not in ids or (epochs is not None and w in epochs and epochs[w] != epoch)
+    }
 
 
 class PerWorkerKeys(Layout):
@@ -246,7 +273,7 @@ class PerWorkerKeys(Layout):
 
     name = "per_worker_keys"
 
-    def add(self, worker_id: str, services: list[str]) -> Gen:
+    def add(self, worker_id: str, services: list[str], epoch: Any = None) -> Gen:
         for service in services:
             yield KvPut(provider_key(service, worker_id), {"worker_id": worker_id, "service": service})
 
@@ -278,5 +305,5 @@ class PerWorkerKeys(Layout):
                     yield KvDelete(provider_key(service, worker_id))
 
 
-for _layout in (SharedLists(), PerWorkerKeys(), StrongLists()):
+for _layout in (SharedLists(), PerWorkerKeys(), StrongRegistry()):
     LAYOUTS.add(_layout.name, _layout)

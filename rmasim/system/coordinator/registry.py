@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ..ops import KvDelete, KvGet, KvPut, Now, Random, Request, Response, Trace
+from ..ops import KvCas, KvDelete, KvGet, KvPut, Now, Random, Request, Response, Trace
 from .keys import HEARTBEAT_LEADER, worker_key
 from .layout import LAYOUTS
 
@@ -47,6 +47,7 @@ def register(req: Request, policy: Any) -> Handler:
                 yield from layout.remove_provider(service["name"], worker_id)
     else:
         worker_id = random_worker_id(now, (yield Random()))
+    epoch = random_worker_id(now, (yield Random()))[len("worker-") :] if layout.fenced else None
     yield Trace("worker_id_assigned", {"worker_id": worker_id, "tunnel_url": body.get("tunnel_url")})
     record = {
         "id": worker_id,
@@ -58,6 +59,7 @@ def register(req: Request, policy: Any) -> Handler:
         "available_memory": body.get("available_memory"),
         "last_heartbeat": now,
         "registered_at": now,
+        **({"epoch": epoch} if epoch is not None else {}),
         "is_heartbeat_leader": False,
     }
     if body.get("wants_heartbeat_leadership") and policy.leader == "naive":
@@ -68,8 +70,9 @@ def register(req: Request, policy: Any) -> Handler:
             yield KvPut(HEARTBEAT_LEADER, worker_id)
             yield Trace("leadership_claimed", {"worker_id": worker_id})
     yield KvPut(worker_key(worker_id), record, layout.store)
-    yield from layout.add(worker_id, [service["name"] for service in services])
-    return Response(200, {"worker_id": worker_id, "is_heartbeat_leader": record["is_heartbeat_leader"]})
+    yield from layout.add(worker_id, [service["name"] for service in services], epoch)
+    answer = {"worker_id": worker_id, "is_heartbeat_leader": record["is_heartbeat_leader"]}
+    return Response(200, {**answer, "epoch": epoch} if epoch is not None else answer)
 
 
 def heartbeat(req: Request, policy: Any) -> Handler:
@@ -78,7 +81,8 @@ def heartbeat(req: Request, policy: Any) -> Handler:
     worker_id = body.get("worker_id")
     if not worker_id:
         return Response(400, {"error": "worker_id required"})
-    store = LAYOUTS[policy.registry_layout].store
+    layout = LAYOUTS[policy.registry_layout]
+    store = layout.store
     record = yield KvGet(worker_key(worker_id), store)
     if record is None:
         return Response(404, {"error": "worker not found"})
@@ -90,7 +94,12 @@ def heartbeat(req: Request, policy: Any) -> Handler:
         "available_memory": body.get("available_memory", record.get("available_memory")),
         "last_heartbeat": now,
     }
-    yield KvPut(worker_key(worker_id), updated, store)
+    if layout.fenced:  # compare-and-set, so a record purged meanwhile is not brought back without its entries
+        ok, current = yield KvCas(worker_key(worker_id), record, updated, store)
+        if not ok:
+            return (yield from heartbeat(req, policy)) if current is not None else Response(404, {"error": "purged"})
+    else:
+        yield KvPut(worker_key(worker_id), updated, store)
     return Response(200, {"status": "ok"})
 
 
@@ -101,6 +110,8 @@ def unregister(req: Request, policy: Any) -> Handler:
     if not worker_id:
         return Response(400, {"error": "worker_id required"})
     layout = LAYOUTS[policy.registry_layout]
+    if layout.fenced:
+        return (yield from unregister_fenced(worker_id, (req.body or {}).get("epoch"), policy))
     if policy.unregister_cleanup:
         record = yield KvGet(worker_key(worker_id), layout.store)
         for service in (record or {}).get("services", []):
@@ -111,3 +122,16 @@ def unregister(req: Request, policy: Any) -> Handler:
         yield KvDelete(HEARTBEAT_LEADER)
     # Baseline (flaw #1): the id stays in every service:{name} index.
     return Response(200, {"status": "ok"})
+
+
+def unregister_fenced(worker_id: str, epoch: Any, policy: Any) -> Handler:
+    """Unregister in a fenced layout: only the registration ``epoch`` names (a late unregister of an earlier
+    incarnation of the same id finds a newer epoch and changes nothing); the record goes by compare-and-set."""
+    layout = LAYOUTS[policy.registry_layout]
+    record = yield KvGet(worker_key(worker_id), layout.store)
+    if record is None or (epoch is not None and record.get("epoch") != epoch):
+        return Response(200, {"status": "ok", "unregistered": False})
+    services = [s["name"] for s in record.get("services", [])] if policy.unregister_cleanup else []
+    seen = {worker_id: record}
+    gone = yield from layout.purge_workers({worker_id}, {s: [worker_id] for s in services}, [worker_id], seen)
+    return Response(200, {"status": "ok", "unregistered": bool(gone)})
