@@ -203,13 +203,14 @@ class Runtime:
     # --- sync operations: (result, delay) -----------------------------------------------------------------
 
     def _kv_get(self, ctx: Ctx, op: KvGet) -> tuple[Any, float]:
-        value, latency = self.stores[op.store].get(ctx.edge.index, op.key, self.env.now)
+        store = self.kv if op.store is KV else self.stores[op.store]  # identity first: the hot path
+        value, latency = store.get(ctx.edge.index, op.key, self.env.now)
         if value is KV_UNAVAILABLE:
             return KVFailure(503, op.key), latency
         return value, latency
 
     def _kv_get_many(self, ctx: Ctx, op: KvGetMany) -> tuple[Any, float]:
-        store = self.stores[op.store]
+        store = self.kv if op.store is KV else self.stores[op.store]
         values, latency = store.get_many(ctx.edge.index, op.keys, self.env.now)
         if store.outage and any(v is KV_UNAVAILABLE for v in values):
             return KVFailure(503, op.keys[values.index(KV_UNAVAILABLE)]), latency

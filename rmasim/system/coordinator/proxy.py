@@ -29,6 +29,8 @@ from .keys import service_key, worker_key
 from .layout import LAYOUTS, Layout
 from .registry import Handler
 
+SHARED_LISTS = LAYOUTS["shared_lists"]
+
 
 def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
     """Records that exist and say ``status == 'healthy'`` (the baseline's only filter)."""
@@ -74,7 +76,7 @@ def clean_stale_entries(
 def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, rest: str) -> Handler:
     """Route one request for ``service``; ``rest`` is the path after ``/api/service/{name}``."""
     layout = LAYOUTS[policy.registry_layout]
-    if layout.name == "shared_lists":  # the hot path of the seed's layout, inline
+    if layout is SHARED_LISTS:  # the hot path of the seed's layout, inline
         ids = yield index_read(service)
         if not ids:
             return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
