@@ -18,7 +18,9 @@ Rules (see :mod:`rmasim.world` for the models behind them):
   when it would have completed). The client <-> edge hop is not modelled: a request's latency runs from its
   arrival at the edge to the edge's answer.
 - **Agent -> localhost** health probes answer at once: 200 with the container's version, or a refused
-  connection when the container is down.
+  connection when the container is down; a hung container answers nothing (a timeout at the probe's deadline).
+- A container's **service faults** (:mod:`rmasim.world.service`): a slow one finishes later, an erroring
+  admission is answered 500 at its finish, a hung one never finishes (the caller times out).
 """
 
 from __future__ import annotations
@@ -278,8 +280,10 @@ class Runtime:
         container = machine.container_on_port(int(op.url[len(LOCALHOST) :])) if machine else None
         if container is None or not container.up:
             raise ConnectError(op.url)
+        if container.hung:
+            yield op.timeout if op.timeout is not None else self.platform_timeout
+            raise RequestTimeout(op.url)
         return Response(200, {"status": "healthy", "version": container.version})
-        yield  # a generator that answers at once
 
     def _call_coordinator(self, ctx: Ctx, op: HttpCall, driver: Driver) -> Generator[Any, Any, Response]:
         env, net, edge = self.env, self.net, ctx.edge
@@ -355,6 +359,8 @@ class Runtime:
             raise ConnectError(op.url)
         if not container.completed_ok(admission):
             return self._answer(record, "service_error", Response(502, {"error": "connection reset"}))
+        if admission.error:
+            return self._answer(record, "service_error", Response(500, {"error": "internal error"}))
         if record is not None:
             record.forward = "ok"
         ok = self._ok_responses.get((machine.name, service, container.version))

@@ -56,6 +56,12 @@ __all__ = [
     "MachineFault",
     "Partition",
     "Restart",
+    "ServiceCrash",
+    "ServiceErrors",
+    "ServiceFault",
+    "ServiceFlap",
+    "ServiceHang",
+    "ServiceSlow",
     "Start",
     "Stop",
     "register_fault_spec",
@@ -262,3 +268,68 @@ def fault_spec_union() -> object:
     """The discriminated union of all registered fault specs, for a pydantic field."""
     union = functools.reduce(operator.or_, FAULT_SPECS.values())
     return Annotated[union, Field(discriminator="action")]
+
+
+class ServiceFault(MachineFault):
+    """Base of the faults that hit one service container (``service``) on the target machines, independently of
+    their agents: the agent keeps running and heartbeating."""
+
+    service: str = Field(description="The container's service name, e.g. 'rag'.")
+
+    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+        """The target must exist and its group must run ``service``."""
+        found = super().problems(fleet, edges)
+        if found:
+            return found
+        services = getattr(fleet[self.group], "services", None)
+        if services is not None and self.service not in services:
+            return [("service", f"group {self.group!r} runs no {self.service!r}; it runs {', '.join(services)}")]
+        return []
+
+
+@register_fault_spec
+class ServiceCrash(ServiceFault):
+    """The container dies (its requests fail, its port refuses); with ``down_for`` it restarts after that long,
+    empty, as a container runtime's restart policy would."""
+
+    action: Literal["service_crash"] = "service_crash"
+    down_for: Duration | None = Field(default=None, description="Restart after this long (default: stays down).")
+
+
+@register_fault_spec
+class ServiceSlow(ServiceFault):
+    """Every request admitted during ``duration`` takes ``factor`` times its service time (a GC storm, a noisy
+    neighbour, a thermal throttle); health checks still answer 200."""
+
+    action: Literal["service_slow"] = "service_slow"
+    factor: float = Field(gt=0, description="Service-time multiplier, e.g. 20.")
+    duration: PositiveDuration = Field(description="How long the slowdown lasts.")
+
+
+@register_fault_spec
+class ServiceErrors(ServiceFault):
+    """A fraction ``rate`` of the requests admitted during ``duration`` end in a 500 after their service time;
+    the health endpoint keeps answering 200 (only passive detection can see it)."""
+
+    action: Literal["service_errors"] = "service_errors"
+    rate: float = Field(ge=0, le=1, description="Share of requests answered 500.")
+    duration: PositiveDuration = Field(description="How long the errors last.")
+
+
+@register_fault_spec
+class ServiceHang(ServiceFault):
+    """The container accepts connections and never answers, requests and health checks alike, for
+    ``duration``; requests admitted meanwhile never complete."""
+
+    action: Literal["service_hang"] = "service_hang"
+    duration: PositiveDuration = Field(description="How long the container hangs.")
+
+
+@register_fault_spec
+class ServiceFlap(ServiceFault):
+    """The container goes down and comes back every ``period`` (down for the first half of each period), for
+    ``duration``: a crash-looping process under a restart policy."""
+
+    action: Literal["service_flap"] = "service_flap"
+    period: PositiveDuration = Field(description="One down + up cycle.")
+    duration: PositiveDuration = Field(description="How long the flapping lasts.")

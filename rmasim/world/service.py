@@ -13,6 +13,12 @@ remembers when each epoch ended, so :meth:`ServiceContainer.completed_ok` tells 
 completed (call it at ``admission.finish``). A down container admits nothing (``submit`` returns None, the
 caller sees a connection error); :meth:`ServiceContainer.restart` brings it back empty.
 
+Service faults (set by the chaos layer, per container, whatever its agent does): ``slow`` multiplies the
+service time of requests admitted while it is set; ``error_rate`` ends that share of admissions in an error (the
+caller gets a 500 at ``finish``; one uniform draw per admission, only while the rate is positive); ``hung``
+admits requests that never finish (their ``finish`` is infinite, so callers time out) and makes health checks
+time out too.
+
 Load signals the agent reports (DESIGN.md section 4): ``cpu`` = :meth:`busy_fraction` over the last second,
 busy slot-seconds / (capacity x window), saturating at 1.0 like psutil; ``queue`` = :meth:`in_flight` /
 capacity, where in-flight counts admitted and unfinished requests (running plus queued).
@@ -41,11 +47,13 @@ __all__ = ["Admission", "ServiceContainer"]
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """The schedule of one admitted request: ``start`` and ``finish`` (true seconds) and its epoch."""
+    """The schedule of one admitted request: ``start`` and ``finish`` (true seconds), its epoch, and whether it
+    ends in an error (``error_rate``)."""
 
     start: float
     finish: float
     epoch: int
+    error: bool = False
 
 
 class ServiceContainer:
@@ -59,6 +67,7 @@ class ServiceContainer:
         speed: float = 1.0,
         version: str = "1.0",
         history: float = 10.0,
+        rng: np.random.Generator | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
@@ -71,6 +80,13 @@ class ServiceContainer:
         self.version = version
         self.history = float(history)  # seconds of admissions kept for busy_fraction
         self.up = True
+        self.slow = 1.0
+        """Service-time multiplier (a ``service_slow`` fault)."""
+        self.error_rate = 0.0
+        """Share of admissions that end in an error (a ``service_errors`` fault)."""
+        self.hung = False
+        """Admits requests that never finish, and health checks time out (a ``service_hang`` fault)."""
+        self._rng = rng if rng is not None else np.random.default_rng(0)
         self.epoch = 0
         self.admitted = 0
         self._free: list[float] = [0.0] * self.capacity  # heap of slot free times
@@ -87,15 +103,19 @@ class ServiceContainer:
             service_time=Sampler(cfg.service_time, rng),
             speed=speed,
             version=getattr(cfg, "version", "1.0"),
+            rng=rng,
         )
 
     def submit(self, now: float) -> Admission | None:
         """Admit a request arriving at ``now`` and return its schedule, or None when the container is down."""
         if not self.up:
             return None
+        if self.hung:
+            self.admitted += 1
+            return Admission(now, float("inf"), self.epoch)
         free = heapq.heappop(self._free)
         start = now if now > free else free
-        finish = start + self.service_time() / self.speed
+        finish = start + self.service_time() / self.speed * self.slow
         heapq.heappush(self._free, finish)
         heapq.heappush(self._finishes, finish)
         recent = self._recent
@@ -104,6 +124,8 @@ class ServiceContainer:
         while recent and recent[0][1] < cutoff:
             recent.popleft()
         self.admitted += 1
+        if self.error_rate > 0.0 and self._rng.random() < self.error_rate:
+            return Admission(start, finish, self.epoch, True)
         return Admission(start, finish, self.epoch)
 
     def completed_ok(self, admission: Admission) -> bool:

@@ -2,7 +2,20 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from rmasim.scenario import FAULT_SPECS, Crash, FaultSpec, GroupConfig, Restart, Start, Stop, register_fault_spec
-from rmasim.scenario.faults import Burst, ClockJump, CrashLoop, EdgeLag, KvOutage, Partition, fault_spec_union
+from rmasim.scenario.faults import (
+    Burst,
+    ClockJump,
+    CrashLoop,
+    EdgeLag,
+    KvOutage,
+    Partition,
+    ServiceCrash,
+    ServiceErrors,
+    ServiceFlap,
+    ServiceHang,
+    ServiceSlow,
+    fault_spec_union,
+)
 
 FAULT = TypeAdapter(fault_spec_union())
 FLEET = {
@@ -20,6 +33,11 @@ BUILT_IN = {
     "clock_jump": ClockJump,
     "edge_lag": EdgeLag,
     "kv_outage": KvOutage,
+    "service_crash": ServiceCrash,
+    "service_slow": ServiceSlow,
+    "service_errors": ServiceErrors,
+    "service_hang": ServiceHang,
+    "service_flap": ServiceFlap,
 }
 
 
@@ -80,3 +98,11 @@ def test_register_fault_spec_refuses_duplicates_and_untagged_classes():
             pass
 
     assert set(FAULT_SPECS) == set(BUILT_IN)
+
+
+def test_a_service_fault_names_a_service_the_group_runs():
+    fault = FAULT.validate_python({"action": "service_crash", "at": "1m", "target": "gpu/0", "service": "rag"})
+    assert fault.problems(FLEET, 1) == [("service", "group 'gpu' runs no 'rag'; it runs upload")]
+    ok = FAULT.validate_python({"action": "service_slow", "at": "1m", "target": "cpu/*", "service": "rag",
+                                "factor": 20, "duration": "5m"})  # fmt: skip
+    assert ok.problems(FLEET, 1) == [] and (ok.factor, ok.duration) == (20.0, 300.0)
