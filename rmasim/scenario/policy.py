@@ -81,6 +81,12 @@ class Policy(BaseModel):
         description="The agent registers again when a heartbeat answers 404 (the coordinator purged it, say after "
         "a partition); the seed's agent ignores the 404 and stays out of the registry for good.",
     )
+    service_health: bool = Field(
+        default=False,
+        description="Fix #3: before each heartbeat the agent probes every service's /health (2 s timeout) and "
+        "reports it healthy (200), degraded (another status) or unhealthy (no answer); the coordinator stores the "
+        "report in the record and routing skips providers whose service is unhealthy.",
+    )
     registry_layout: Literal["shared_lists", "per_worker_keys", "strong"] = Field(
         default="shared_lists",
         description="Where the registry lives. `shared_lists`: the seed's JSON lists `worker_ids` and "
@@ -142,11 +148,12 @@ def register_preset(name: str, doc: str, **knob_values: Any) -> Preset:
 register_preset("baseline", "The seed's code as reviewed: all twelve flaws reproducible.")
 register_preset(
     "seed-fixes",
-    "The review's own critical fixes as written: Fix #1 (unregister cleanup), Fix #2 (stale cleanup while routing), "
-    "Fix #5 (fingerprint identity).",
+    "The review's own fixes as written: Fix #1 (unregister cleanup), Fix #2 (stale cleanup while routing), Fix #3 "
+    "(service health in heartbeats), Fix #5 (fingerprint identity).",
     unregister_cleanup=True,
     stale_cleanup="on_route",
     identity="fingerprint",
+    service_health=True,
 )
 register_preset(
     "reference",
@@ -159,6 +166,7 @@ register_preset(
     stale_by="observation",
     purge_brake=True,
     rejoin=True,
+    service_health=True,
     identity="fingerprint",
     registry_layout="strong",
     leader="lease",

@@ -110,6 +110,18 @@ class Agent:
             if self.worker_id is None:
                 yield Sleep(self.policy.heartbeat_interval)
 
+    def probe_services(self) -> Generator[Any, Any, list[dict[str, str]]]:
+        """Fix #3's health check: ``healthy`` on a 200, ``degraded`` on another status, ``unhealthy`` on none."""
+        health = []
+        for service in self.services:
+            try:
+                resp = yield HttpCall(f"http://localhost:{service['port']}", "GET", "/health", None, HEALTH_TIMEOUT)
+                status = "healthy" if resp.status == 200 else "degraded"
+            except _CALL_FAILURES:
+                status = "unhealthy"
+            health.append({"name": service["name"], "status": status})
+        return health
+
     def detect_services(self) -> Generator[Any, Any, list[dict[str, Any]]]:
         """Probe ``/health`` of each known service the machine runs; keep those answering 200."""
         found = []
@@ -168,22 +180,20 @@ class Agent:
             yield Sleep(max(wake - now, 1e-3))
 
     def send_heartbeat(self, timeout: float = AGENT_HTTP_TIMEOUT) -> Generator[Any, Any, None]:
-        """Sample CPU for a second, then POST /api/worker/heartbeat. Errors are logged and ignored, a 404 (the
-        coordinator purged this worker) too, unless ``rejoin``: then the agent registers again."""
+        """With ``service_health`` (Fix #3) probe each service's /health first; sample CPU for a second, then POST
+        /api/worker/heartbeat. Errors are logged and ignored, a 404 (the coordinator purged this worker) too,
+        unless ``rejoin``: then the agent registers again."""
+        health = (yield from self.probe_services()) if self.policy.service_health else None
         stats: MachineStats = yield ReadLoad(LOAD_SAMPLE)
-        resp = yield from self.call(
-            "POST",
-            "/api/worker/heartbeat",
-            self._identified(
-                {
-                    "worker_id": self.worker_id,
-                    "status": "healthy",
-                    "current_load": stats.cpu,
-                    "available_memory": f"{stats.free_memory_gb:.1f}GB",
-                }
-            ),
-            timeout,
-        )
+        body: dict[str, Any] = {
+            "worker_id": self.worker_id,
+            "status": "healthy",
+            "current_load": stats.cpu,
+            "available_memory": f"{stats.free_memory_gb:.1f}GB",
+        }
+        if health is not None:
+            body["service_health"] = health
+        resp = yield from self.call("POST", "/api/worker/heartbeat", self._identified(body), timeout)
         if resp is not None and resp.status == 404 and self.policy.rejoin:
             yield Trace("rejoin", {"worker_id": self.worker_id})
             yield from self.register_until_accepted()

@@ -27,6 +27,7 @@ def test_baseline_defaults_are_the_seed_code():
         "purge_brake": False,
         "identity": "random",
         "rejoin": False,
+        "service_health": False,
         "registry_layout": "shared_lists",
         "leader": "naive",
         "lease_duration": "15s",

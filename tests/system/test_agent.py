@@ -110,3 +110,41 @@ def test_registration_reports_id_services_and_leadership(harness):
         Trace("registered", {"worker_id": "w-3", "services": ["upload"]}),
         Trace("leadership", {"worker_id": "w-3", "leader": True}),
     ]
+
+
+def test_fix3_probes_each_service_before_the_heartbeat_and_reports_it(harness):
+    """Fix #3 as written: /health with a 2 s timeout per service; 200 healthy, other status degraded, no answer
+    unhealthy; the report rides on the heartbeat."""
+    health = {8103: Response(200, {"version": "1"}), 8102: ConnectError("refused")}
+    calls: list = []
+
+    def answer(call: HttpCall):
+        calls.append(call)
+        if call.url.startswith("http://localhost:"):
+            port = int(call.url.rsplit(":", 1)[1])
+            if len(calls) <= 2:  # detection at startup: both answer
+                return Response(200, {"version": "1"})
+            result = health[port]
+            if isinstance(result, Exception):
+                raise result
+            return result
+        if call.path == "/api/worker/register":
+            return Response(200, {"worker_id": "w-1"})
+        return Response(200, {"status": "ok"})
+
+    harness.http = answer
+    gen = Agent(machine(upload=8103, rag=8102), Policy(service_health=True)).run()
+    op = next(gen)
+    while not (isinstance(op, HttpCall) and op.path == "/api/worker/heartbeat"):
+        try:
+            value = harness.answer(op)
+        except ConnectError as error:
+            op = gen.throw(error)
+            continue
+        op = gen.send(value)
+    probes = [c for c in calls[2:] if c.url.startswith("http://localhost:")]
+    assert [(c.url, c.timeout) for c in probes] == [("http://localhost:8103", 2.0), ("http://localhost:8102", 2.0)]
+    assert op.body["service_health"] == [
+        {"name": "upload", "status": "healthy"},
+        {"name": "rag", "status": "unhealthy"},
+    ]

@@ -354,3 +354,29 @@ def test_timestamp_staleness_is_fooled_by_the_same_stamps(harness):
         "worker:dead": record("dead", last=1000.0 + 3600),
     }
     assert _sweep(harness, Coordinator(Policy(stale_cleanup="sweeper")), Isolate()) == ["alive"]
+
+
+def test_fix3_stores_service_health_and_routing_skips_an_unhealthy_provider(harness):
+    """The heartbeat's report is stored per service; with ``service_health`` the proxy never picks a provider whose
+    service is unhealthy, and a provider that never reported is kept."""
+    policy = Policy(service_health=True)
+    harness.kv = {
+        "service:rag": ["a", "b", "c"],
+        "worker:a": record("a", services=("rag",)),
+        "worker:b": record("b", services=("rag",)),
+        "worker:c": record("c", services=("rag",)),
+    }
+    report = [{"name": "rag", "status": "unhealthy"}]
+    body = {"worker_id": "a", "service_health": report}
+    assert harness.run(Coordinator(policy).handle(Request("POST", "/api/worker/heartbeat", body))).ok
+    assert harness.kv["worker:a"]["service_health"] == {"rag": "unhealthy"}
+    targets = []
+    harness.http = lambda call: targets.append(call.url) or Response(200, {})
+    isolate = Isolate()
+    for r in (0.0, 0.34, 0.67, 0.99):
+        harness.randoms = [r]
+        harness.run(Coordinator(policy).handle(Request("POST", "/api/service/rag/x"), isolate))
+    assert "https://a.tunnel" not in targets and set(targets) == {"https://b.tunnel", "https://c.tunnel"}
+    harness.randoms = [0.0]
+    harness.run(Coordinator(Policy()).handle(Request("POST", "/api/service/rag/x"), Isolate()))
+    assert targets[-1] == "https://a.tunnel"  # without the knob the report is ignored (the seed)

@@ -10,7 +10,7 @@ seed's ``gracefulFallback``). A failed forward is answered 502 (connection failu
 from __future__ import annotations
 
 import functools
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from ..ops import (
@@ -35,6 +35,17 @@ SHARED_LISTS = LAYOUTS["shared_lists"]
 def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
     """Records that exist and say ``status == 'healthy'`` (the baseline's only filter)."""
     return [r for r in records if r is not None and r.get("status") == "healthy" and r.get("tunnel_url")]
+
+
+@functools.lru_cache(maxsize=1024)
+def serving_candidates(service: str) -> Callable[[tuple[Any, ...]], list[dict[str, Any]]]:
+    """Fix #3's filter for ``service``: the baseline's candidates less those whose last report says the service is
+    unhealthy (a provider that never reported is kept)."""
+
+    def candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
+        return [r for r in healthy_candidates(records) if r.get("service_health", {}).get(service) != "unhealthy"]
+
+    return candidates
 
 
 def record_reads(ids: list[str]) -> KvGetMany:
@@ -89,6 +100,10 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
         candidates = yield from clean_stale_entries(service, ids, records, policy.offline_after, layout)
         if len(candidates) < len(ids):
             layout.forget_route_table(service, isolate)
+        if policy.service_health:
+            candidates = [r for r in candidates if r.get("service_health", {}).get(service) != "unhealthy"]
+    elif policy.service_health:
+        candidates = isolate.derived("serving:" + service, records, serving_candidates(service))
     else:
         candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:

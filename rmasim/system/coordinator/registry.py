@@ -94,6 +94,8 @@ def heartbeat(req: Request, policy: Any) -> Handler:
         "available_memory": body.get("available_memory", record.get("available_memory")),
         "last_heartbeat": now,
     }
+    if "service_health" in body:  # Fix #3: store the agent's per-service report
+        updated["service_health"] = {h["name"]: h["status"] for h in body["service_health"]}
     if layout.fenced:  # compare-and-set, so a record purged meanwhile is not brought back without its entries
         ok, current = yield KvCas(worker_key(worker_id), record, updated, store)
         if not ok:
