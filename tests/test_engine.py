@@ -180,3 +180,15 @@ def test_every_scenario_meets_its_expectations_under_each_preset(name, preset):
     result = rmasim.run(load(name).with_overrides({"coordinator.preset": preset}))
     assert result.expectations, "no expectation for this preset"
     assert result.passed, [(e.text, e.actual) for e in result.expectations if not e.passed]
+
+
+def test_service_crash_baseline_sends_half_the_rag_requests_to_the_dead_container():
+    """After the crash the seed picks uniformly between the two rag providers: the requests routed to the broken
+    container are Binomial(n, 1/2) over the n rag requests after the crash (within 4 sigma), and each fails."""
+    result = rmasim.run(load("service_crash").with_overrides({"expect": []}))
+    r = result.requests
+    after = r[(r.service == "rag") & (r.t_arrival > 300.5)]
+    broken = int(after.target_broken.sum())
+    assert abs(broken - len(after) / 2) < 4 * (len(after) * 0.25) ** 0.5
+    assert set(after[after.target_broken.astype(bool)].outcome) == {"service_error"}
+    assert result.summary["routing.to_broken"] == int(r[r.t_arrival >= 30].target_broken.sum())

@@ -32,6 +32,7 @@ class RequestLog:
         self.outcome = array("B")
         self.target = array("i")
         self.target_up = array("b")
+        self.target_broken = array("b")
         self.attempts = array("B")
         self.services: dict[str, int] = {}
         self.targets: dict[str, int] = {}
@@ -55,6 +56,7 @@ class RequestLog:
         self.outcome.append(OUTCOME_CODES[outcome])
         self.target.append(target)
         self.target_up.append(-1 if record.target_up is None else int(record.target_up))
+        self.target_broken.append(-1 if record.target_broken is None else int(record.target_broken))
         self.attempts.append(min(record.attempts, 255))
 
     def outcome_names(self) -> np.ndarray:
@@ -67,6 +69,8 @@ class RequestLog:
             "t_done": np.frombuffer(self.t_done, dtype=np.float64),
             "outcome": np.frombuffer(self.outcome, dtype=np.uint8),
             "attempts": np.frombuffer(self.attempts, dtype=np.uint8),
+            "service": np.frombuffer(self.service, dtype=np.uint16),
+            "target_broken": np.frombuffer(self.target_broken, dtype=np.int8),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -87,6 +91,7 @@ class RequestLog:
                 "outcome": pd.Categorical.from_codes(a["outcome"], list(OUTCOMES)),
                 "target": pd.Categorical.from_codes(target_codes, targets),
                 "target_up": pd.arrays.BooleanArray(up > 0, up < 0),
+                "target_broken": pd.arrays.BooleanArray(a["target_broken"] > 0, a["target_broken"] < 0),
                 "attempts": a["attempts"],
             }
         )

@@ -109,6 +109,8 @@ class RequestRecord:
     attempts: int = 0
     target: str | None = None
     target_up: bool | None = None
+    target_broken: bool | None = None
+    """The target machine was up but the container was down, hung, erroring or slowed (last forward)."""
     forward: str | None = None
     """Low-level result of the last forward: ok, connect_error, timeout, service_error (None: none tried)."""
 

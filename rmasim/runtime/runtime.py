@@ -342,6 +342,14 @@ class Runtime:
         incarnation = machine.incarnation
         service = op.path.split("/", 2)[1]
         container = machine.containers.get(service)
+        if record is not None:
+            record.target_broken = (
+                container is None
+                or not container.up
+                or container.hung
+                or container.error_rate > 0.0
+                or container.slow != 1.0
+            )
         back = net.latency(dst, src)
         if container is None or not container.up:
             yield back

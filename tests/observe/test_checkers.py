@@ -89,7 +89,7 @@ def test_purge_times_from_index_changes():
     }
 
 
-def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0"):
+def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0", broken=None):
     return SimpleNamespace(
         service=service,
         edge=0,
@@ -100,6 +100,7 @@ def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0"):
         attempts=attempts,
         target=target,
         target_up=True,
+        target_broken=broken,
     )
 
 
@@ -230,3 +231,28 @@ def test_swept_and_live_swept_count_distinct_workers():
     )
     summary = CHECKERS["purge"].summarize(obs)
     assert (summary["purge.swept"], summary["purge.live_swept"]) == (5, 3)
+
+
+def test_service_figures_per_service_and_requests_to_broken_containers():
+    log = RequestLog()
+    history = [
+        _record("upload", 1.0, 2.0, 200, "ok", broken=False),  # before warmup: ignored
+        _record("upload", 10.0, 10.5, 200, "ok", broken=False),
+        _record("upload", 11.0, 11.5, 500, "service_error", broken=True),
+        _record("rag", 12.0, 13.0, 200, "ok", broken=False),
+        _record("rag", 20.0, 30.0, 504, "timeout", broken=True),
+        _record("rag", 21.0, 21.0, 503, None, attempts=0, target=None),
+    ]
+    for r in history:
+        log.append(r, classify(r.status, r.forward))
+    summary = CHECKERS["services"].summarize(observations(requests=log, warmup=10.0))
+    assert summary == {
+        "service.rag.requests": 3,
+        "service.rag.success_rate": pytest.approx(1 / 3),
+        "service.rag.latency.p99": 1.0,
+        "service.upload.requests": 2,
+        "service.upload.success_rate": 0.5,
+        "service.upload.latency.p99": 0.5,
+        "routing.to_broken": 2,
+        "routing.broken_exposure": 9.0,  # from 11.0 to 20.0
+    }

@@ -1,0 +1,53 @@
+"""Per-service figures (flaw #12) and requests sent to a broken container.
+
+For each service with requests after warmup: ``service.<name>.requests``, ``.success_rate`` and ``.latency.p99``
+(of its successful requests). A request went to a *broken container* when its last forward reached a live
+machine whose container for the service was down, hung, erroring or slowed at that moment (a service fault);
+``routing.to_broken`` counts them and ``routing.broken_exposure`` is the time from the first to the last of
+them: how long routing kept choosing a container that could not serve (0 with at most one such request).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Checker, Observations, SummaryKey, register_checker
+from .outcomes import OUTCOME_CODES
+
+__all__ = ["ServiceFigures"]
+
+
+@register_checker
+class ServiceFigures(Checker):
+    name = "services"
+    keys = (
+        SummaryKey("service.*.requests", "client requests for the service after warmup", "count", "none"),
+        SummaryKey("service.*.success_rate", "share of the service's requests served ok", "ratio", "higher"),
+        SummaryKey("service.*.latency.p99", "99th percentile latency of the service's successful requests", "s"),
+        SummaryKey("routing.to_broken", "requests forwarded to a live machine whose container was broken", "count"),
+        SummaryKey("routing.broken_exposure", "seconds from the first to the last request sent to a broken "
+                   "container", "s"),
+    )  # fmt: skip
+
+    def summarize(self, obs: Observations) -> dict[str, Any]:
+        a = obs.requests.arrays()
+        measured = a["t_arrival"] >= obs.warmup
+        ok = a["outcome"] == OUTCOME_CODES["ok"]
+        latency = a["t_done"] - a["t_arrival"]
+        out: dict[str, Any] = {}
+        for name, code in sorted(obs.requests.services.items()):
+            mine = measured & (a["service"] == code)
+            n = int(mine.sum())
+            if not n:
+                continue
+            served = mine & ok
+            out[f"service.{name}.requests"] = n
+            out[f"service.{name}.success_rate"] = float(served.sum() / n)
+            out[f"service.{name}.latency.p99"] = float(np.percentile(latency[served], 99.0)) if served.any() else None
+        broken = measured & (a["target_broken"] > 0)
+        times = a["t_arrival"][broken]
+        out["routing.to_broken"] = int(broken.sum())
+        out["routing.broken_exposure"] = float(times.max() - times.min()) if times.size else 0.0
+        return out
