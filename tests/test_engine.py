@@ -10,6 +10,7 @@ import pytest
 
 import rmasim
 from rmasim.report import summary_json
+from rmasim.scenario import load_scenario_text
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
@@ -192,3 +193,31 @@ def test_service_crash_baseline_sends_half_the_rag_requests_to_the_dead_containe
     assert abs(broken - len(after) / 2) < 4 * (len(after) * 0.25) ** 0.5
     assert set(after[after.target_broken.astype(bool)].outcome) == {"service_error"}
     assert result.summary["routing.to_broken"] == int(r[r.t_arrival >= 30].target_broken.sum())
+
+
+def test_the_retry_budget_caps_retries_during_a_total_outage():
+    """Every upload container is down for 60 s while clients send 50 requests a second to one edge: every request
+    fails and wants its one retry, but the edge pays for at most 20% of its requests + 10/s over its 10 s window,
+    i.e. 0.2 x 3000 + 10 x 60 = 1200 of the 3000 retries wanted (the window edges let a little more through)."""
+    text = """\
+name: outage
+duration: 4m
+coordinator: {preset: reference, service_health: false}  # health checks would see the hang and route nowhere
+fleet:
+  gpu:
+    count: 3
+    services:
+      upload: {port: 8103, capacity: 8, service_time: 10ms}
+workload:
+  - {service: upload, rate: 50/s}
+faults:
+  - {at: 2m, action: service_hang, target: gpu/*, service: upload, duration: 1m}
+"""
+    result = rmasim.run(load_scenario_text(text), seed=3)
+    r = result.requests
+    during = r[(r.t_arrival >= 120) & (r.t_arrival < 180)]
+    retries = int(during.attempts.sum()) - len(during)
+    allowed = 0.2 * len(during) + 10 * 60
+    assert 0.9 * allowed <= retries <= allowed + 0.2 * 500 + 100  # one window's worth of slack at the edges
+    early = r[(r.t_arrival >= 121) & (r.t_arrival < 169)]  # a retry of a later request can land after the hang
+    assert set(early.outcome) == {"timeout"}

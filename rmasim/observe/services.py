@@ -1,9 +1,9 @@
 """Per-service figures (flaw #12) and requests sent to a broken container.
 
 For each service with requests after warmup: ``service.<name>.requests``, ``.success_rate`` and ``.latency.p99``
-(of its successful requests). A request went to a *broken container* when its last forward reached a live
-machine whose container for the service was down, hung, erroring or slowed at that moment (a service fault);
-``routing.to_broken`` counts them and ``routing.broken_exposure`` is the time from the first to the last of
+(of its successful requests). A request went to a *broken container* when one of its forwards (a retry included)
+reached a live machine whose container for the service was down, hung, erroring or slowed at that moment (a service
+fault); ``routing.to_broken`` counts them and ``routing.broken_exposure`` is the time from the first to the last of
 them: how long routing kept choosing a container that could not serve (0 with at most one such request).
 """
 

@@ -110,7 +110,7 @@ class RequestRecord:
     target: str | None = None
     target_up: bool | None = None
     target_broken: bool | None = None
-    """The target machine was up but the container was down, hung, erroring or slowed (last forward)."""
+    """Some forward reached a live machine whose container was down, hung, erroring or slowed."""
     forward: str | None = None
     """Low-level result of the last forward: ok, connect_error, timeout, service_error (None: none tried)."""
 

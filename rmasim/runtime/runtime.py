@@ -342,8 +342,8 @@ class Runtime:
         incarnation = machine.incarnation
         service = op.path.split("/", 2)[1]
         container = machine.containers.get(service)
-        if record is not None:
-            record.target_broken = (
+        if record is not None:  # sticky: did any forward of this request reach a broken container?
+            record.target_broken = bool(record.target_broken) or (
                 container is None
                 or not container.up
                 or container.hung

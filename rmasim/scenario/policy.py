@@ -87,6 +87,19 @@ class Policy(BaseModel):
         "reports it healthy (200), degraded (another status) or unhealthy (no answer); the coordinator stores the "
         "report in the record and routing skips providers whose service is unhealthy.",
     )
+    retries: int = Field(
+        default=0,
+        ge=0,
+        le=5,
+        description="Flaw #10: retry a failed forward (connection failure, timeout, 5xx) on another provider this "
+        "many times, after a jittered 25-250 ms backoff, within the edge's retry budget.",
+    )
+    retry_budget_percent: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Retries allowed per edge as a share of its requests (10 s window)."
+    )
+    retry_budget_min_per_sec: float = Field(
+        default=10.0, ge=0.0, description="Retries per second allowed on top of the share (Finagle's reserve)."
+    )
     registry_layout: Literal["shared_lists", "per_worker_keys", "strong"] = Field(
         default="shared_lists",
         description="Where the registry lives. `shared_lists`: the seed's JSON lists `worker_ids` and "
@@ -167,6 +180,8 @@ register_preset(
     purge_brake=True,
     rejoin=True,
     service_health=True,
+    retries=1,
+    request_timeout="10s",
     identity="fingerprint",
     registry_layout="strong",
     leader="lease",

@@ -19,17 +19,21 @@ from ..ops import (
     KvGet,
     KvGetMany,
     Now,
+    Random,
     Request,
     RequestTimeout,
     Response,
+    Sleep,
 )
 from .balancers import BALANCERS
 from .isolate import Isolate
 from .keys import service_key, worker_key
 from .layout import LAYOUTS, Layout
 from .registry import Handler
+from .retry import BACKOFF_MAX, BACKOFF_MIN, RetryBudget
 
 SHARED_LISTS = LAYOUTS["shared_lists"]
+_MONOTONIC = Now(monotonic=True)
 
 
 def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
@@ -108,15 +112,52 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
         candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+    if not policy.retries:
+        return (yield from forward_once(req, policy, isolate, service, rest, candidates))
+    return (yield from forward_with_retries(req, policy, isolate, service, rest, candidates))
+
+
+def forward_once(
+    req: Request, policy: Any, isolate: Isolate, service: str, rest: str, candidates: list[dict[str, Any]]
+) -> Handler:
+    """Pick one provider and forward once (the seed)."""
     target = yield from BALANCERS[policy.balancer](candidates, isolate)
+    return (yield from forward_to(target, req, policy, service, rest))
+
+
+def forward_to(target: dict[str, Any], req: Request, policy: Any, service: str, rest: str) -> Handler:
+    """Forward to ``target``'s tunnel: its answer, 502 on a connection failure, 504 on a timeout."""
     try:
         path = f"/{service}{rest}"
         if req.body is None:
-            response = yield forward(target["tunnel_url"], req.method, path, policy.request_timeout)
-        else:
-            response = yield HttpCall(target["tunnel_url"], req.method, path, req.body, policy.request_timeout)
+            return (yield forward(target["tunnel_url"], req.method, path, policy.request_timeout))
+        return (yield HttpCall(target["tunnel_url"], req.method, path, req.body, policy.request_timeout))
     except ConnectError:
         return Response(502, {"error": "worker unreachable", "worker_id": target["id"]})
     except RequestTimeout:
         return Response(504, {"error": "worker timed out", "worker_id": target["id"]})
-    return response
+
+
+def forward_with_retries(
+    req: Request, policy: Any, isolate: Isolate, service: str, rest: str, candidates: list[dict[str, Any]]
+) -> Handler:
+    """``retries``: after a failed forward (connection failure, timeout, 5xx), wait a jittered backoff and try
+    another provider, while providers remain and the edge's retry budget pays (see :mod:`.retry`)."""
+    budget = isolate.state.get("retry_budget")
+    if budget is None:
+        budget = isolate.state["retry_budget"] = RetryBudget(
+            policy.retry_budget_percent, policy.retry_budget_min_per_sec
+        )
+    budget.deposit((yield _MONOTONIC))
+    left = list(candidates)
+    retries = policy.retries
+    while True:
+        target = yield from BALANCERS[policy.balancer](left, isolate)
+        response = yield from forward_to(target, req, policy, service, rest)
+        if response.status < 500:
+            return response
+        left = [c for c in left if c["id"] != target["id"]]
+        if retries <= 0 or not left or not budget.withdraw((yield _MONOTONIC)):
+            return response
+        retries -= 1
+        yield Sleep(BACKOFF_MIN + (yield Random()) * (BACKOFF_MAX - BACKOFF_MIN))
