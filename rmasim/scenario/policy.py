@@ -100,6 +100,11 @@ class Policy(BaseModel):
     retry_budget_min_per_sec: float = Field(
         default=10.0, ge=0.0, description="Retries per second allowed on top of the share (Finagle's reserve)."
     )
+    outlier_ejection: bool = Field(
+        default=False,
+        description="Flaw #9, Envoy's outlier detection per edge: 5 consecutive failed forwards to a provider eject "
+        "it for 30 s x its ejections (at most 300 s), never more than 10% of a service's providers (at least one).",
+    )
     registry_layout: Literal["shared_lists", "per_worker_keys", "strong"] = Field(
         default="shared_lists",
         description="Where the registry lives. `shared_lists`: the seed's JSON lists `worker_ids` and "
@@ -182,6 +187,7 @@ register_preset(
     service_health=True,
     retries=1,
     request_timeout="10s",
+    outlier_ejection=True,
     identity="fingerprint",
     registry_layout="strong",
     leader="lease",

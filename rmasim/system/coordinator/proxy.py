@@ -24,11 +24,13 @@ from ..ops import (
     RequestTimeout,
     Response,
     Sleep,
+    Trace,
 )
 from .balancers import BALANCERS
 from .isolate import Isolate
 from .keys import service_key, worker_key
 from .layout import LAYOUTS, Layout
+from .outlier import OutlierDetector
 from .registry import Handler
 from .retry import BACKOFF_MAX, BACKOFF_MIN, RetryBudget
 
@@ -112,7 +114,7 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
         candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     if not candidates:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
-    if not policy.retries:
+    if not policy.retries and not policy.outlier_ejection:
         return (yield from forward_once(req, policy, isolate, service, rest, candidates))
     return (yield from forward_with_retries(req, policy, isolate, service, rest, candidates))
 
@@ -142,18 +144,27 @@ def forward_with_retries(
     req: Request, policy: Any, isolate: Isolate, service: str, rest: str, candidates: list[dict[str, Any]]
 ) -> Handler:
     """``retries``: after a failed forward (connection failure, timeout, 5xx), wait a jittered backoff and try
-    another provider, while providers remain and the edge's retry budget pays (see :mod:`.retry`)."""
+    another provider, while providers remain and the edge's retry budget pays (see :mod:`.retry`).
+    ``outlier_ejection``: skip the providers this edge ejected, and report every forward (see :mod:`.outlier`)."""
     budget = isolate.state.get("retry_budget")
     if budget is None:
         budget = isolate.state["retry_budget"] = RetryBudget(
             policy.retry_budget_percent, policy.retry_budget_min_per_sec
         )
-    budget.deposit((yield _MONOTONIC))
+    detector = isolate.state.setdefault("outliers", OutlierDetector()) if policy.outlier_ejection else None
+    now = yield _MONOTONIC
+    budget.deposit(now)
     left = list(candidates)
+    if detector is not None:
+        left = detector.admitted(service, left, now) or left  # all ejected: route anyway (Envoy's panic mode)
     retries = policy.retries
     while True:
         target = yield from BALANCERS[policy.balancer](left, isolate)
         response = yield from forward_to(target, req, policy, service, rest)
+        if detector is not None:
+            now = yield _MONOTONIC
+            if detector.report(service, target["id"], response.status < 500, now, len(candidates)):
+                yield Trace("outlier_ejected", {"worker_id": target["id"], "service": service})
         if response.status < 500:
             return response
         left = [c for c in left if c["id"] != target["id"]]
