@@ -105,6 +105,11 @@ class Policy(BaseModel):
         description="Flaw #9, Envoy's outlier detection per edge: 5 consecutive failed forwards to a provider eject "
         "it for 30 s x its ejections (at most 300 s), never more than 10% of a service's providers (at least one).",
     )
+    service_discovery: Literal["known_list", "configured"] = Field(
+        default="known_list",
+        description="Flaw #7: `known_list` detects only the seed's hard-coded services (upload, rag); `configured` "
+        "probes every service configured on the machine.",
+    )
     registry_layout: Literal["shared_lists", "per_worker_keys", "strong"] = Field(
         default="shared_lists",
         description="Where the registry lives. `shared_lists`: the seed's JSON lists `worker_ids` and "
@@ -178,7 +183,8 @@ register_preset(
     "Our design beyond the review: the registry in a Durable Object (compare-and-set, no lost update, no stale "
     "read), the stale sweeper judging ages by its own observation with "
     "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
-    "agents that register again after a purge.",
+    "agents that register again after a purge; per-service health, retries with a budget, outlier ejection, "
+    "configured service discovery.",
     unregister_cleanup=True,
     stale_cleanup="sweeper",
     stale_by="observation",
@@ -188,6 +194,7 @@ register_preset(
     retries=1,
     request_timeout="10s",
     outlier_ejection=True,
+    service_discovery="configured",
     identity="fingerprint",
     registry_layout="strong",
     leader="lease",

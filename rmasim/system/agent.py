@@ -123,12 +123,19 @@ class Agent:
         return health
 
     def detect_services(self) -> Generator[Any, Any, list[dict[str, Any]]]:
-        """Probe ``/health`` of each known service the machine runs; keep those answering 200."""
+        """Probe ``/health`` of each candidate service; keep those answering 200. Candidates: the seed's fixed
+        name -> port list (flaw #7: a service not in it is never registered), or with ``service_discovery:
+        configured`` every service configured on the machine."""
+        if self.policy.service_discovery == "configured":
+            candidates = dict(self.machine.service_ports)
+        else:
+            candidates = {
+                name: self.machine.service_ports[name] or port
+                for name, port in KNOWN_SERVICES.items()
+                if name in self.machine.service_ports
+            }
         found = []
-        for name, default_port in KNOWN_SERVICES.items():
-            if name not in self.machine.service_ports:
-                continue
-            port = self.machine.service_ports[name] or default_port
+        for name, port in candidates.items():
             try:
                 resp = yield HttpCall(f"http://localhost:{port}", "GET", "/health", None, HEALTH_TIMEOUT)
             except _CALL_FAILURES:

@@ -32,6 +32,7 @@ def test_baseline_defaults_are_the_seed_code():
         "retry_budget_percent": 0.2,
         "retry_budget_min_per_sec": 10.0,
         "outlier_ejection": False,
+        "service_discovery": "known_list",
         "registry_layout": "shared_lists",
         "leader": "naive",
         "lease_duration": "15s",

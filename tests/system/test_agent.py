@@ -148,3 +148,13 @@ def test_fix3_probes_each_service_before_the_heartbeat_and_reports_it(harness):
         {"name": "upload", "status": "healthy"},
         {"name": "rag", "status": "unhealthy"},
     ]
+
+
+def test_configured_discovery_probes_every_configured_service(harness):
+    """Flaw #7's fix: with ``service_discovery: configured`` a custom service is probed and registered."""
+    calls: list = []
+    harness.http = server(calls)
+    agent = Agent(machine(upload=8103, custom=9000), Policy(service_discovery="configured"))
+    harness.step(agent.run(), 4)  # probe upload, probe custom, register, trace
+    assert [c.url for c in calls[:2]] == ["http://localhost:8103", "http://localhost:9000"]
+    assert [s["name"] for s in calls[2].body["services"]] == ["upload", "custom"]
