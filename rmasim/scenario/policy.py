@@ -87,6 +87,11 @@ class Policy(BaseModel):
         "reports it healthy (200), degraded (another status) or unhealthy (no answer); the coordinator stores the "
         "report in the record and routing skips providers whose service is unhealthy.",
     )
+    service_timeouts: dict[str, PositiveDuration] = Field(
+        default_factory=dict,
+        description="Flaw #10: a forward timeout per service name (`{upload: 2s}`); other services use "
+        "request_timeout.",
+    )
     retries: int = Field(
         default=0,
         ge=0,

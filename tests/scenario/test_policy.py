@@ -28,6 +28,7 @@ def test_baseline_defaults_are_the_seed_code():
         "identity": "random",
         "rejoin": False,
         "service_health": False,
+        "service_timeouts": {},
         "retries": 0,
         "retry_budget_percent": 0.2,
         "retry_budget_min_per_sec": 10.0,

@@ -48,3 +48,18 @@ def test_without_retries_the_first_failure_is_the_answer(harness):
     harness.http = lambda call: ConnectError("refused")
     resp = harness.run(Coordinator(Policy()).handle(Request("POST", "/api/service/rag/x"), Isolate()))
     assert resp.status == 502 and sum(isinstance(op, HttpCall) for op in harness.log) == 1
+
+
+def test_a_service_timeout_applies_to_its_service_only(harness, minimal_yaml):
+    """``coordinator: {service_timeouts: {rag: 1s}}``: rag forwards carry 1 s, upload the request_timeout."""
+    from rmasim.scenario import load_scenario_text
+
+    policy = load_scenario_text(minimal_yaml + "coordinator: {service_timeouts: {rag: 1s}}\n").policy
+    assert policy.service_timeouts == {"rag": 1.0}
+    harness.kv = {"service:rag": ["a"], "service:upload": ["a"], "worker:a": record("a")}
+    harness.http = lambda call: Response(200, {})
+    for service in ("rag", "upload"):
+        harness.randoms = [0.0]
+        harness.run(Coordinator(policy).handle(Request("POST", f"/api/service/{service}/x"), Isolate()))
+    timeouts = [op.timeout for op in harness.log if isinstance(op, HttpCall)]
+    assert timeouts == [1.0, policy.request_timeout]

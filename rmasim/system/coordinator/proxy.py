@@ -128,12 +128,14 @@ def forward_once(
 
 
 def forward_to(target: dict[str, Any], req: Request, policy: Any, service: str, rest: str) -> Handler:
-    """Forward to ``target``'s tunnel: its answer, 502 on a connection failure, 504 on a timeout."""
+    """Forward to ``target``'s tunnel within the service's timeout (``service_timeouts``, else ``request_timeout``):
+    its answer, 502 on a connection failure, 504 on a timeout."""
+    timeout = policy.service_timeouts.get(service, policy.request_timeout)
     try:
         path = f"/{service}{rest}"
         if req.body is None:
-            return (yield forward(target["tunnel_url"], req.method, path, policy.request_timeout))
-        return (yield HttpCall(target["tunnel_url"], req.method, path, req.body, policy.request_timeout))
+            return (yield forward(target["tunnel_url"], req.method, path, timeout))
+        return (yield HttpCall(target["tunnel_url"], req.method, path, req.body, timeout))
     except ConnectError:
         return Response(502, {"error": "worker unreachable", "worker_id": target["id"]})
     except RequestTimeout:
