@@ -87,6 +87,12 @@ class Policy(BaseModel):
         "reports it healthy (200), degraded (another status) or unhealthy (no answer); the coordinator stores the "
         "report in the record and routing skips providers whose service is unhealthy.",
     )
+    probe_interval: PositiveDuration | None = Field(
+        default=None,
+        description="Flaw #11: the agent probes each service's /health this often (1 s timeout; unhealthy after 3 "
+        "failures in a row, healthy after 1 success, the Kubernetes defaults) and sends a heartbeat at once when a "
+        "status changes; with `service_health` the heartbeat reports these verdicts. None: no active probes.",
+    )
     service_timeouts: dict[str, PositiveDuration] = Field(
         default_factory=dict,
         description="Flaw #10: a forward timeout per service name (`{upload: 2s}`); other services use "
@@ -200,6 +206,7 @@ register_preset(
     request_timeout="10s",
     outlier_ejection=True,
     service_discovery="configured",
+    probe_interval="10s",
     identity="fingerprint",
     registry_layout="strong",
     leader="lease",

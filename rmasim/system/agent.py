@@ -49,6 +49,9 @@ HEALTH_TIMEOUT = 2.0
 
 _CALL_FAILURES = (ConnectError, RequestTimeout, KVFailure)
 _MONOTONIC = Now(monotonic=True)
+#: Active probes (Kubernetes' defaults): timeout, and failures in a row before a service is unhealthy.
+PROBE_TIMEOUT = 1.0
+PROBE_FAILURES = 3
 #: ``ReadLoad`` before each heartbeat takes this long.
 LOAD_SAMPLE = 1.0
 
@@ -80,6 +83,9 @@ class Agent:
         self.worker_id: str | None = None
         self.services: list[dict[str, Any]] = []
         self.elector: LeaseElector | None = None
+        self.probe_status: dict[str, str] = {}
+        """Service name -> healthy | unhealthy, from the active probes (``probe_interval``)."""
+        self.probe_failures: dict[str, int] = {}
         self.epoch: Any = None
         """The registration's epoch, when the coordinator fences registrations; sent back with heartbeats and the
         unregister."""
@@ -92,6 +98,7 @@ class Agent:
             if self.policy.leader == "lease" and self.policy.wants_heartbeat_leadership:
                 assert self.worker_id is not None
                 self.elector = LeaseElector(self.worker_id, self.policy, self.call, AGENT_HTTP_TIMEOUT)
+            if self.elector is not None or self.policy.probe_interval is not None:
                 yield from self.heartbeat_and_elect(self.elector)
             while True:
                 yield Sleep(self.policy.heartbeat_interval)
@@ -166,31 +173,70 @@ class Agent:
             yield Trace("leadership", {"worker_id": worker_id, "leader": True})
         return worker_id
 
-    def heartbeat_and_elect(self, elector: LeaseElector) -> Generator[Any, Any, None]:
-        """The agent's loop with a lease elector: heartbeats every ``heartbeat_interval`` after the last one, and
-        lease actions when due; a leader's heartbeat waits when it could not end before its lease does."""
-        next_heartbeat = (yield _MONOTONIC) + self.policy.heartbeat_interval
+    def heartbeat_and_elect(self, elector: LeaseElector | None) -> Generator[Any, Any, None]:
+        """The agent's loop when it has more than heartbeats to do: heartbeats every ``heartbeat_interval`` after
+        the last one; lease actions when due (a leader's heartbeat waits when it could not end before its lease
+        does); with ``probe_interval``, a probe round when due, and a heartbeat at once when a status changed."""
+        interval = self.policy.heartbeat_interval
+        next_heartbeat = (yield _MONOTONIC) + interval
+        probe_every = self.policy.probe_interval
+        next_probe = next_heartbeat - interval + probe_every if probe_every is not None else float("inf")
         while True:
             now = yield _MONOTONIC
-            yield from elector.expire(now)
-            if now >= elector.next_action:
-                yield from elector.step()
+            if elector is not None:
+                yield from elector.expire(now)
+                if now >= elector.next_action:
+                    yield from elector.step()
+                    continue
+            lease_end = elector.lease_end if elector is not None and elector.leading else float("inf")
+            room = lease_end - now > LOAD_SAMPLE + 0.1
+            if probe_every is not None and now >= next_probe:
+                changed = yield from self.probe_round()
+                next_probe = (yield _MONOTONIC) + probe_every
+                if changed and room:
+                    next_heartbeat = now  # report the change at once
                 continue
-            lease_end = elector.lease_end if elector.leading else float("inf")
-            if now >= next_heartbeat and lease_end - now > LOAD_SAMPLE + 0.1:
-                yield from self.send_heartbeat(elector.timeout(now + LOAD_SAMPLE))
-                next_heartbeat = (yield _MONOTONIC) + self.policy.heartbeat_interval
+            if now >= next_heartbeat and room:
+                yield from self.send_heartbeat(elector.timeout(now + LOAD_SAMPLE) if elector else AGENT_HTTP_TIMEOUT)
+                next_heartbeat = (yield _MONOTONIC) + interval
                 continue
-            wake = min(elector.next_action, lease_end)
+            wake = min(elector.next_action if elector is not None else float("inf"), lease_end, next_probe)
             if now < next_heartbeat:
                 wake = min(wake, next_heartbeat)
             yield Sleep(max(wake - now, 1e-3))
+
+    def probe_round(self) -> Generator[Any, Any, bool]:
+        """Active probes (flaw #11), Kubernetes' defaults: /health with a 1 s timeout; a service turns unhealthy
+        after 3 failures in a row and healthy again after 1 success. True when some status changed."""
+        changed = False
+        for service in self.services:
+            name = service["name"]
+            try:
+                resp = yield HttpCall(f"http://localhost:{service['port']}", "GET", "/health", None, PROBE_TIMEOUT)
+                ok = resp.status == 200
+            except _CALL_FAILURES:
+                ok = False
+            failures = 0 if ok else self.probe_failures.get(name, 0) + 1
+            self.probe_failures[name] = failures
+            status = self.probe_status.get(name, "healthy")
+            new = "healthy" if ok else ("unhealthy" if failures >= PROBE_FAILURES else status)
+            if new != status:
+                self.probe_status[name] = new
+                changed = True
+        return changed
 
     def send_heartbeat(self, timeout: float = AGENT_HTTP_TIMEOUT) -> Generator[Any, Any, None]:
         """With ``service_health`` (Fix #3) probe each service's /health first; sample CPU for a second, then POST
         /api/worker/heartbeat. Errors are logged and ignored, a 404 (the coordinator purged this worker) too,
         unless ``rejoin``: then the agent registers again."""
-        health = (yield from self.probe_services()) if self.policy.service_health else None
+        health = None
+        if self.policy.service_health:
+            if self.policy.probe_interval is not None:  # the active probes' verdicts
+                health = [
+                    {"name": s["name"], "status": self.probe_status.get(s["name"], "healthy")} for s in self.services
+                ]
+            else:
+                health = yield from self.probe_services()
         stats: MachineStats = yield ReadLoad(LOAD_SAMPLE)
         body: dict[str, Any] = {
             "worker_id": self.worker_id,

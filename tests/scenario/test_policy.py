@@ -28,6 +28,7 @@ def test_baseline_defaults_are_the_seed_code():
         "identity": "random",
         "rejoin": False,
         "service_health": False,
+        "probe_interval": None,
         "service_timeouts": {},
         "retries": 0,
         "retry_budget_percent": 0.2,

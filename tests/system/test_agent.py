@@ -158,3 +158,41 @@ def test_configured_discovery_probes_every_configured_service(harness):
     harness.step(agent.run(), 4)  # probe upload, probe custom, register, trace
     assert [c.url for c in calls[:2]] == ["http://localhost:8103", "http://localhost:9000"]
     assert [s["name"] for s in calls[2].body["services"]] == ["upload", "custom"]
+
+
+def test_active_probes_mark_a_service_unhealthy_after_3_failures_and_report_it_at_once(harness):
+    """Kubernetes' defaults: probes every 10 s with a 1 s timeout; the third failure in a row turns the service
+    unhealthy and a heartbeat carrying it goes out at once, not at the next 30 s heartbeat; one success heals."""
+    down = {"since": float("inf"), "until": float("inf")}
+
+    def answer(call: HttpCall):
+        if call.url.startswith("http://localhost:"):
+            if down["since"] <= harness.now < down["until"]:
+                return ConnectError("refused")
+            return Response(200, {"version": "1"})
+        if call.path == "/api/worker/register":
+            return Response(200, {"worker_id": "w-1"})
+        return Response(200, {"status": "ok"})
+
+    harness.http = answer
+    agent = Agent(machine(upload=8103), Policy(probe_interval="10s", service_health=True))
+    gen = agent.run()
+    op, reports = next(gen), []
+    while harness.now < 1200.0:
+        if isinstance(op, HttpCall) and op.path == "/api/worker/heartbeat":
+            reports.append((harness.now, op.body["service_health"][0]["status"]))
+        if harness.now >= 1040.0 and down["since"] == float("inf"):
+            down["since"], down["until"] = harness.now, harness.now + 60.0
+        try:
+            value, error = harness.answer(op), None
+        except ConnectError as exc:
+            value, error = None, exc
+        op = gen.throw(error) if error is not None else gen.send(value)
+    probes = [
+        o for o in harness.log if isinstance(o, HttpCall) and o.url.startswith("http://localhost") and o.timeout == 1.0
+    ]
+    assert probes and all(p.timeout == 1.0 for p in probes)
+    went_down = next(t for t, status in reports if status == "unhealthy")
+    assert down["since"] + 20.0 <= went_down <= down["since"] + 30.0 + 1.0  # the 3rd failing probe, then at once
+    came_back = next(t for t, status in reports if t > went_down and status == "healthy")
+    assert down["until"] <= came_back <= down["until"] + 10.0 + 1.0  # the first probe that succeeds
