@@ -117,15 +117,19 @@ class Agent:
             if self.worker_id is None:
                 yield Sleep(self.policy.heartbeat_interval)
 
+    def health(self, port: int, timeout: float) -> Generator[Any, Any, Response | None]:
+        """GET ``http://localhost:{port}/health``; the answer, or None when there was none in ``timeout``."""
+        try:
+            return (yield HttpCall(f"http://localhost:{port}", "GET", "/health", None, timeout))
+        except _CALL_FAILURES:
+            return None
+
     def probe_services(self) -> Generator[Any, Any, list[dict[str, str]]]:
         """Fix #3's health check: ``healthy`` on a 200, ``degraded`` on another status, ``unhealthy`` on none."""
         health = []
         for service in self.services:
-            try:
-                resp = yield HttpCall(f"http://localhost:{service['port']}", "GET", "/health", None, HEALTH_TIMEOUT)
-                status = "healthy" if resp.status == 200 else "degraded"
-            except _CALL_FAILURES:
-                status = "unhealthy"
+            resp = yield from self.health(service["port"], HEALTH_TIMEOUT)
+            status = "unhealthy" if resp is None else "healthy" if resp.status == 200 else "degraded"
             health.append({"name": service["name"], "status": status})
         return health
 
@@ -143,11 +147,8 @@ class Agent:
             }
         found = []
         for name, port in candidates.items():
-            try:
-                resp = yield HttpCall(f"http://localhost:{port}", "GET", "/health", None, HEALTH_TIMEOUT)
-            except _CALL_FAILURES:
-                continue
-            if resp.status == 200:
+            resp = yield from self.health(port, HEALTH_TIMEOUT)
+            if resp is not None and resp.status == 200:
                 version = (resp.body or {}).get("version", "unknown")
                 found.append({"name": name, "version": version, "port": port})
         return found
@@ -211,11 +212,8 @@ class Agent:
         changed = False
         for service in self.services:
             name = service["name"]
-            try:
-                resp = yield HttpCall(f"http://localhost:{service['port']}", "GET", "/health", None, PROBE_TIMEOUT)
-                ok = resp.status == 200
-            except _CALL_FAILURES:
-                ok = False
+            resp = yield from self.health(service["port"], PROBE_TIMEOUT)
+            ok = resp is not None and resp.status == 200
             failures = 0 if ok else self.probe_failures.get(name, 0) + 1
             self.probe_failures[name] = failures
             status = self.probe_status.get(name, "healthy")
