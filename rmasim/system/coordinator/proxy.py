@@ -43,13 +43,18 @@ def healthy_candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
     return [r for r in records if r is not None and r.get("status") == "healthy" and r.get("tunnel_url")]
 
 
+def serves(record: dict[str, Any], service: str) -> bool:
+    """Fix #3: false only when the worker's last report says ``service`` is unhealthy."""
+    return record.get("service_health", {}).get(service) != "unhealthy"
+
+
 @functools.lru_cache(maxsize=1024)
 def serving_candidates(service: str) -> Callable[[tuple[Any, ...]], list[dict[str, Any]]]:
     """Fix #3's filter for ``service``: the baseline's candidates less those whose last report says the service is
     unhealthy (a provider that never reported is kept)."""
 
     def candidates(records: tuple[Any, ...]) -> list[dict[str, Any]]:
-        return [r for r in healthy_candidates(records) if r.get("service_health", {}).get(service) != "unhealthy"]
+        return [r for r in healthy_candidates(records) if serves(r, service)]
 
     return candidates
 
@@ -107,7 +112,7 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
         if len(candidates) < len(ids):
             layout.forget_route_table(service, isolate)
         if policy.service_health:
-            candidates = [r for r in candidates if r.get("service_health", {}).get(service) != "unhealthy"]
+            candidates = [r for r in candidates if serves(r, service)]
     elif policy.service_health:
         candidates = isolate.derived("serving:" + service, records, serving_candidates(service))
     else:
@@ -148,14 +153,15 @@ def forward_with_retries(
     """``retries``: after a failed forward (connection failure, timeout, 5xx), wait a jittered backoff and try
     another provider, while providers remain and the edge's retry budget pays (see :mod:`.retry`).
     ``outlier_ejection``: skip the providers this edge ejected, and report every forward (see :mod:`.outlier`)."""
-    budget = isolate.state.get("retry_budget")
-    if budget is None:
+    budget = isolate.state.get("retry_budget") if policy.retries else None
+    if budget is None and policy.retries:
         budget = isolate.state["retry_budget"] = RetryBudget(
             policy.retry_budget_percent, policy.retry_budget_min_per_sec
         )
     detector = isolate.state.setdefault("outliers", OutlierDetector()) if policy.outlier_ejection else None
     now = yield _MONOTONIC
-    budget.deposit(now)
+    if budget is not None:
+        budget.deposit(now)
     left = list(candidates)
     if detector is not None:
         left = detector.admitted(service, left, now) or left  # all ejected: route anyway (Envoy's panic mode)
@@ -170,7 +176,7 @@ def forward_with_retries(
         if response.status < 500:
             return response
         left = [c for c in left if c["id"] != target["id"]]
-        if retries <= 0 or not left or not budget.withdraw((yield _MONOTONIC)):
+        if budget is None or retries <= 0 or not left or not budget.withdraw((yield _MONOTONIC)):
             return response
         retries -= 1
         yield Sleep(BACKOFF_MIN + (yield Random()) * (BACKOFF_MAX - BACKOFF_MIN))
