@@ -68,8 +68,11 @@ class Harness:
             return None
         raise AssertionError(f"unexpected op {op!r}")
 
-    def run(self, gen: Generator[Any, Any, Any], max_ops: int = 10_000) -> Any:
-        """Run ``gen`` to completion; failures of an op are thrown into it, as a runtime would."""
+    def run(
+        self, gen: Generator[Any, Any, Any], before: Callable[[Any], None] | None = None, max_ops: int = 10_000
+    ) -> Any:
+        """Run ``gen`` to completion; failures of an op are thrown into it, as a runtime would. ``before(op)`` is
+        called before each operation is answered (to land a racing write from elsewhere)."""
         value: Any = None
         exc: BaseException | None = None
         for _ in range(max_ops):
@@ -78,6 +81,8 @@ class Harness:
             except StopIteration as stop:
                 return stop.value
             exc = None
+            if before is not None:
+                before(op)
             try:
                 value = self.answer(op)
             except Exception as error:  # thrown back into the generator

@@ -55,16 +55,14 @@ def test_a_compare_and_set_that_loses_a_race_is_retried_on_the_new_value(harness
     gen = Coordinator(STRONG_LISTS).handle(
         Request("POST", "/api/worker/register", {"tunnel_url": "u", "services": SERVICES[:1], "fingerprint": "x"})
     )
-    value, raced = None, False
-    while True:
-        try:
-            op = gen.send(value)
-        except StopIteration:
-            break
+    raced = []
+
+    def race(op):
         if isinstance(op, KvCas) and op.key == "service:upload" and not raced:
             harness.kv["service:upload"] = {"old": "e0", "racer": "e1"}  # the other edge's write
-            raced = True
-        value = harness.answer(op)
+            raced.append(op)
+
+    harness.run(gen, race)
     assert list(harness.kv["service:upload"]) == ["old", "racer", "worker-x"]
 
 
@@ -74,15 +72,12 @@ def test_shared_lists_lose_that_race(harness):
     gen = Coordinator(Policy()).handle(
         Request("POST", "/api/worker/register", {"tunnel_url": "u", "services": SERVICES[:1]})
     )
-    value = None
-    while True:
-        try:
-            op = gen.send(value)
-        except StopIteration:
-            break
+
+    def race(op):
         if isinstance(op, KvPut) and op.key == "service:upload":
             harness.kv["service:upload"] = ["old", "racer"]
-        value = harness.answer(op)
+
+    harness.run(gen, race)
     assert "racer" not in harness.kv["service:upload"]
 
 
@@ -117,33 +112,15 @@ def test_strong_sweeper_keeps_a_worker_whose_record_changed_since_it_was_judged(
         "worker:back": {"id": "back", "last_heartbeat": 800.0, "epoch": "e1"},
         "worker:dead": {"id": "dead", "last_heartbeat": 800.0, "epoch": "e2"},
     }
-    gen = Coordinator(policy).scheduled()
-    value = None
-    while True:
-        try:
-            op = gen.send(value)
-        except StopIteration as stop:
-            response = stop.value
-            break
+
+    def heartbeat_lands(op):
         if isinstance(op, KvCas) and op.key == "worker:back":
-            harness.kv["worker:back"] = {"id": "back", "last_heartbeat": 999.0, "epoch": "e1"}  # a heartbeat lands
-        value = harness.answer(op)
+            harness.kv["worker:back"] = {"id": "back", "last_heartbeat": 999.0, "epoch": "e1"}
+
+    response = harness.run(Coordinator(policy).scheduled(), heartbeat_lands)
     assert response.body == {"purged": ["dead"]}
     assert harness.kv["service:upload"] == {"back": "e1"} and harness.kv["worker_ids"] == {"back": "e1"}
     assert "worker:dead" not in harness.kv and harness.kv["worker:back"]["last_heartbeat"] == 999.0
-
-
-def _drive(harness, gen, before=None):
-    """Run ``gen``; ``before(op)`` is called before each operation is answered (to land a racing write)."""
-    value = None
-    while True:
-        try:
-            op = gen.send(value)
-        except StopIteration as stop:
-            return stop.value
-        if before is not None:
-            before(op)
-        value = harness.answer(op)
 
 
 SWEEPING = Policy(registry_layout="strong", stale_cleanup="sweeper", identity="fingerprint", unregister_cleanup=True)
@@ -162,7 +139,7 @@ def test_a_purge_racing_the_same_ids_return_keeps_the_new_registration(harness):
         if removing and harness.kv.get(f"worker:{wid}") is None:
             register(harness, SWEEPING)  # lands between the record delete and the index update
 
-    response = _drive(harness, Coordinator(SWEEPING).scheduled(Isolate()), return_now)
+    response = harness.run(Coordinator(SWEEPING).scheduled(Isolate()), return_now)
     assert response.body["purged"] == [wid]
     new = harness.kv[f"worker:{wid}"]
     assert new["epoch"] != old["epoch"]
@@ -193,7 +170,7 @@ def test_a_heartbeat_does_not_bring_back_a_record_purged_under_it(harness):
         if isinstance(op, KvCas) and op.key == f"worker:{wid}":
             harness.kv.pop(f"worker:{wid}")
 
-    resp = _drive(
-        harness, Coordinator(SWEEPING).handle(Request("POST", "/api/worker/heartbeat", {"worker_id": wid})), purge
+    resp = harness.run(
+        Coordinator(SWEEPING).handle(Request("POST", "/api/worker/heartbeat", {"worker_id": wid})), purge
     )
     assert resp.status == 404 and f"worker:{wid}" not in harness.kv

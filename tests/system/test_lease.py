@@ -90,15 +90,7 @@ class Cluster:
         """Run one ``expire`` + ``step`` at the current time; returns the traces it reported."""
         traces: list[Trace] = []
         for gen in (elector.expire(self.store.now), elector.step()):
-            value = None
-            while True:
-                try:
-                    op = gen.send(value)
-                except StopIteration:
-                    break
-                value = self.store.answer(op)
-                if isinstance(op, Trace):
-                    traces.append(op)
+            self.store.run(gen, lambda op: traces.append(op) if isinstance(op, Trace) else None)
         return traces
 
 
