@@ -2,7 +2,8 @@
 
 ``Coordinator(policy).handle(request)`` returns a generator that yields :mod:`rmasim.system.ops` operations and
 returns a :class:`~rmasim.system.ops.Response`. Routes are one table; an unknown route is a 404 and a handler
-that raises (a KV 429, say) becomes a 500, as an uncaught exception does in a Worker.
+that raises (a KV 429, say) becomes a 500, as an uncaught exception does in a Worker. With ``policy.metrics``,
+each edge counts its proxied requests per service (see :mod:`.metrics`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ..ops import KVFailure, Request, Response
+from ..ops import KVFailure, Now, Request, Response
 from .balancers import BALANCERS, register_balancer
 from .isolate import Isolate
 from .keys import (
@@ -26,8 +27,9 @@ from .keys import (
 )
 from .layout import LAYOUTS
 from .leader import change_lease, read_lease
+from .metrics import EdgeMetrics, ServiceMetrics, admin_metrics, edge_metrics
 from .proxy import service_proxy
-from .registry import heartbeat, register, unregister
+from .registry import Handler, heartbeat, register, unregister
 from .sweeper import sweep_stale_workers
 from .views import RegistrySnapshot, admin_services, list_workers, registry_snapshot
 
@@ -40,11 +42,14 @@ __all__ = [
     "PROXY_PREFIX",
     "ROUTES",
     "SERVICE_PREFIX",
+    "WITH_ISOLATE",
     "WORKER_IDS",
     "WORKER_PREFIX",
     "Coordinator",
+    "EdgeMetrics",
     "Isolate",
     "RegistrySnapshot",
+    "ServiceMetrics",
     "provider_key",
     "register_balancer",
     "registry_snapshot",
@@ -54,7 +59,7 @@ __all__ = [
 
 PROXY_PREFIX = "/api/service/"
 
-#: (method, path) -> handler(request, policy)
+#: (method, path) -> handler(request, policy), or handler(request, policy, isolate) for those in WITH_ISOLATE
 ROUTES: dict[tuple[str, str], Callable[..., Generator[Any, Any, Response]]] = {
     ("POST", "/api/worker/register"): register,
     ("POST", "/api/worker/heartbeat"): heartbeat,
@@ -63,7 +68,18 @@ ROUTES: dict[tuple[str, str], Callable[..., Generator[Any, Any, Response]]] = {
     ("GET", "/api/admin/services"): admin_services,
     ("GET", "/api/leader"): read_lease,
     ("POST", "/api/leader"): change_lease,
+    ("GET", "/api/admin/metrics"): admin_metrics,
 }
+
+#: The handlers in ROUTES that read the edge's memory, called with the isolate as a third argument.
+WITH_ISOLATE = frozenset({admin_metrics})
+
+_MONOTONIC = Now(monotonic=True)
+
+
+def _kv_error(failure: KVFailure) -> Response:
+    """The answer to a KV failure nobody caught: the Worker invocation fails (HTTP 500)."""
+    return Response(500, {"error": str(failure), "kv_status": failure.status})
 
 
 class Coordinator:
@@ -80,7 +96,7 @@ class Coordinator:
         try:
             return (yield from sweep_stale_workers(self.policy, isolate if isolate is not None else Isolate()))
         except KVFailure as failure:
-            return Response(500, {"error": str(failure), "kv_status": failure.status})
+            return _kv_error(failure)
 
     def _proxy_route(self, path: str) -> tuple[str, str]:
         """``/api/service/{name}/{rest}`` -> ``(name, "/rest")`` (parsed once per distinct path)."""
@@ -99,10 +115,27 @@ class Coordinator:
         try:
             if req.path.startswith(PROXY_PREFIX):
                 service, rest = self._proxy_route(req.path)
-                return (yield from service_proxy(req, self.policy, isolate, service, rest))
+                proxied = service_proxy(req, self.policy, isolate, service, rest)
+                if self.policy.metrics:
+                    return (yield from _measured(proxied, service, isolate))
+                return (yield from proxied)
             handler = ROUTES.get((req.method, req.path))
             if handler is None:
                 return Response(404, {"error": "not found"})
+            if handler in WITH_ISOLATE:
+                return (yield from handler(req, self.policy, isolate))
             return (yield from handler(req, self.policy))
         except KVFailure as failure:
-            return Response(500, {"error": str(failure), "kv_status": failure.status})
+            return _kv_error(failure)
+
+
+def _measured(proxied: Handler, service: str, isolate: Isolate) -> Handler:
+    """Serve a proxied request between two readings of the edge's monotonic clock and count it in the edge's
+    metrics, a KV failure as the 500 it is answered with."""
+    start = yield _MONOTONIC
+    try:
+        response = yield from proxied
+    except KVFailure as failure:
+        response = _kv_error(failure)
+    edge_metrics(isolate).record(service, response.status, (yield _MONOTONIC) - start)
+    return response
