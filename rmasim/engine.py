@@ -130,7 +130,8 @@ class _Simulation:
             for index in range(cfg.count + cfg.spares):
                 self.machines[(group, index)] = self._build_machine(group, index, cfg, streams)
         by_tunnel = {m.tunnel_url: m for m in self.machines.values()}
-        self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup, self.strong)
+        phases = {name: (phase.start, phase.end) for name, phase in scenario.phases.items()}
+        self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup, self.strong, phases)
         coordinator = Coordinator(policy)
 
         def agent_factory(machine: Machine) -> Agent:

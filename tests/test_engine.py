@@ -202,7 +202,7 @@ def test_the_retry_budget_caps_retries_during_a_total_outage():
     text = """\
 name: outage
 duration: 4m
-coordinator: {preset: reference, service_health: false}  # health checks would see the hang and route nowhere
+coordinator: {preset: reference, service_health: false, circuit_breaker: false}  # neither may stop the forwards
 fleet:
   gpu:
     count: 3

@@ -1,9 +1,10 @@
 """Service-container faults: one container on the target machines breaks while its agent runs on.
 
 ``service_crash`` (optionally restarting after ``down_for``), ``service_slow`` (service time x ``factor``),
-``service_errors`` (a share of 500s), ``service_hang`` (accepts, never answers) and ``service_flap`` (down for the
-first half of every ``period``). The lasting ones end after ``duration``; a container of a machine that is not up
-is left alone (the machine's own start brings its containers back).
+``service_errors`` (a share of 500s), ``service_hang`` (accepts, never answers), ``service_flap`` (down for the
+first half of every ``period``) and ``rolling_upgrade`` (each machine's container replaced by a new version in
+turn). The lasting ones end after ``duration``; a container of a machine that is not up is left alone (the
+machine's own start brings its containers back).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from .base import Chaos, register_fault
 
-__all__ = ["service_crash", "service_errors", "service_flap", "service_hang", "service_slow"]
+__all__ = ["rolling_upgrade", "service_crash", "service_errors", "service_flap", "service_hang", "service_slow"]
 
 
 def _containers(spec: Any, chaos: Chaos) -> list[tuple[Any, Any]]:
@@ -94,3 +95,24 @@ def service_flap(spec: Any, chaos: Chaos) -> None:
             chaos.after(t, down)
             chaos.after(min(t + half, spec.duration), up)
             t += spec.period
+
+
+@register_fault("rolling_upgrade")
+def rolling_upgrade(spec: Any, chaos: Chaos) -> None:
+    """Replace the container by ``spec.version`` on one target machine every ``spec.every``, in index order."""
+    for turn, (machine, container) in enumerate(_containers(spec, chaos)):
+
+        def replace(machine: Any = machine, container: Any = container) -> None:
+            if machine.state != "up" or container.version == spec.version:
+                chaos.record("rolling_upgrade", machine, False)
+                return
+            container.crash(chaos.env.now)
+            chaos.record("rolling_upgrade", machine, True)
+
+            def start_new(machine: Any = machine, container: Any = container) -> None:
+                container.version = spec.version
+                chaos.record("service_restart", machine, _restart(machine, container, chaos))
+
+            chaos.after(spec.down_for, start_new)
+
+        chaos.after(turn * spec.every, replace)

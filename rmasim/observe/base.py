@@ -92,6 +92,16 @@ class Observations:
     purges: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     """(time, ids purged, of which live) for each run of the coordinator's sweeper that purged."""
     extra: dict[str, Any] = field(default_factory=dict)
+    until: float = float("inf")
+    """Request figures count the requests that arrived in [warmup, until)."""
+    phases: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """The scenario's phases: name -> (start, end)."""
+
+    def measured(self, t_arrival: Any) -> Any:
+        """The mask of the requests (arrival times, a numpy array) that request figures count."""
+        if self.until == float("inf"):
+            return t_arrival >= self.warmup
+        return (t_arrival >= self.warmup) & (t_arrival < self.until)
 
 
 class Checker:
@@ -99,6 +109,9 @@ class Checker:
 
     name: ClassVar[str] = ""
     keys: ClassVar[tuple[SummaryKey, ...]] = ()
+    per_request: ClassVar[bool] = False
+    """True when the figures come from the requests alone (``Observations.measured``): they are then also
+    computed for each phase of the scenario."""
 
     def sample(self, view: SampleView) -> dict[str, float]:
         """Columns for the time series at one sample (default: none)."""

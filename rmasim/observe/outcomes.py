@@ -32,16 +32,20 @@ _outcome("no_provider", "fail", "the coordinator found no candidate and answered
 _outcome("dead_target", "fail", "forwarded to a worker whose tunnel did not accept the connection")
 _outcome("timeout", "unknown", "no answer within the request timeout; the target may still finish the work")
 _outcome("service_error", "fail", "the machine answered, but its service failed (5xx, container down)")
+_outcome("shed", "fail", "the coordinator refused to forward: every provider's circuit breaker was open (503)")
 _outcome("coordinator_error", "fail", "the coordinator itself failed (500, e.g. a KV 429 or outage)")
 
 #: outcome name -> small integer code (the order of the table), for compact request columns
 OUTCOME_CODES = {name: i for i, name in enumerate(OUTCOMES)}
 
 
-def classify(status: int, forward: str | None) -> str:
-    """The outcome of a request from the coordinator's status and the low-level result of its last forward."""
+def classify(status: int, forward: str | None, reason: str | None = None) -> str:
+    """The outcome of a request from the coordinator's status, the low-level result of its last forward and the
+    reason the coordinator gave for a 503."""
     if 200 <= status < 300:
         return "ok"
+    if reason == "breaker_open":
+        return "shed"
     if forward == "connect_error":
         return "dead_target"
     if forward == "timeout":

@@ -34,8 +34,11 @@ class RequestLog:
         self.target_up = array("b")
         self.target_broken = array("b")
         self.attempts = array("B")
+        self.version = array("h")
         self.services: dict[str, int] = {}
         self.targets: dict[str, int] = {}
+        self.versions: dict[str, int] = {}
+        """Version served -> code in ``version`` (-1: not served)."""
 
     def __len__(self) -> int:
         return len(self.t_arrival)
@@ -58,6 +61,13 @@ class RequestLog:
         self.target_up.append(-1 if record.target_up is None else int(record.target_up))
         self.target_broken.append(-1 if record.target_broken is None else int(record.target_broken))
         self.attempts.append(min(record.attempts, 255))
+        if record.version is None:
+            self.version.append(-1)
+        else:
+            version = self.versions.get(record.version)
+            if version is None:
+                version = self.versions[record.version] = len(self.versions)
+            self.version.append(version)
 
     def outcome_names(self) -> np.ndarray:
         return np.array(list(OUTCOMES), dtype=object)[np.frombuffer(self.outcome, dtype=np.uint8)]
@@ -71,6 +81,7 @@ class RequestLog:
             "attempts": np.frombuffer(self.attempts, dtype=np.uint8),
             "service": np.frombuffer(self.service, dtype=np.uint16),
             "target_broken": np.frombuffer(self.target_broken, dtype=np.int8),
+            "version": np.frombuffer(self.version, dtype=np.int16),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -93,6 +104,7 @@ class RequestLog:
                 "target_up": pd.arrays.BooleanArray(up > 0, up < 0),
                 "target_broken": pd.arrays.BooleanArray(a["target_broken"] > 0, a["target_broken"] < 0),
                 "attempts": a["attempts"],
+                "version": pd.Categorical.from_codes(a["version"], list(self.versions)),
             }
         )
 
@@ -101,7 +113,13 @@ class Observer:
     """Implements the runtime's hooks and the periodic sample; ``observations()`` closes the record."""
 
     def __init__(
-        self, kv: Any, machines_by_tunnel: dict[str, Any], duration: float, warmup: float, strong: Any = None
+        self,
+        kv: Any,
+        machines_by_tunnel: dict[str, Any],
+        duration: float,
+        warmup: float,
+        strong: Any = None,
+        phases: dict[str, tuple[float, float]] | None = None,
     ) -> None:
         self.kv = kv
         self.strong = strong
@@ -109,6 +127,7 @@ class Observer:
         self.truth = GroundTruth(machines_by_tunnel)
         self.duration = duration
         self.warmup = warmup
+        self.phases = dict(phases or {})
         self.requests = RequestLog()
         self.samples: list[dict[str, Any]] = []
         self.events: list[MachineEvent] = []
@@ -139,7 +158,7 @@ class Observer:
         self.traces.append((now, node, event, fields))
 
     def request_done(self, record: Any) -> None:
-        outcome = classify(record.status, record.forward)
+        outcome = classify(record.status, record.forward, record.reason)
         self.requests.append(record, outcome)
         self._interval_counts[OUTCOME_CODES[outcome]] += 1
 
@@ -189,6 +208,7 @@ class Observer:
             final_serving=self.last_serving,
             traces=self.traces,
             purges=self.purges,
+            phases=self.phases,
         )
 
     def timeseries(self) -> pd.DataFrame:

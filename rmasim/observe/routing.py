@@ -22,11 +22,13 @@ _PERCENTILES = {"latency.p50": 50.0, "latency.p95": 95.0, "latency.p99": 99.0}
 @register_checker
 class Routing(Checker):
     name = "routing"
+    per_request = True
     keys = (
         SummaryKey("routing.requests", "client requests that arrived after warmup", "count", "none"),
         SummaryKey("routing.success_rate", "share of those requests served ok", "ratio", "higher"),
         SummaryKey("routing.failures.*", "requests per non-ok outcome (see the outcome table)", "count"),
         SummaryKey("routing.attempts_per_request", "forward attempts per request", "count"),
+        SummaryKey("routing.retries_per_request", "forwards per request beyond the first (retries)", "count"),
         SummaryKey("latency.mean", "mean latency of successful requests", "s"),
         SummaryKey("latency.p50", "median latency of successful requests", "s"),
         SummaryKey("latency.p95", "95th percentile latency of successful requests", "s"),
@@ -35,14 +37,16 @@ class Routing(Checker):
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
         a = obs.requests.arrays()
-        measured = a["t_arrival"] >= obs.warmup
+        measured = obs.measured(a["t_arrival"])
         outcomes = a["outcome"][measured]
         n = int(outcomes.size)
         counts = np.bincount(outcomes, minlength=len(OUTCOMES))
+        retries = np.clip(a["attempts"][measured].astype(np.int64) - 1, 0, None)
         out: dict[str, Any] = {
             "routing.requests": n,
             "routing.success_rate": float(counts[OUTCOME_CODES["ok"]] / n) if n else None,
             "routing.attempts_per_request": float(a["attempts"][measured].mean()) if n else None,
+            "routing.retries_per_request": float(retries.sum() / n) if n else None,
         }
         for name, code in OUTCOME_CODES.items():
             if name != "ok":

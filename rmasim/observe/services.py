@@ -22,6 +22,7 @@ __all__ = ["ServiceFigures"]
 @register_checker
 class ServiceFigures(Checker):
     name = "services"
+    per_request = True
     keys = (
         SummaryKey("service.*.requests", "client requests for the service after warmup", "count", "none"),
         SummaryKey("service.*.success_rate", "share of the service's requests served ok", "ratio", "higher"),
@@ -33,7 +34,7 @@ class ServiceFigures(Checker):
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
         a = obs.requests.arrays()
-        measured = a["t_arrival"] >= obs.warmup
+        measured = obs.measured(a["t_arrival"])
         ok = a["outcome"] == OUTCOME_CODES["ok"]
         latency = a["t_done"] - a["t_arrival"]
         out: dict[str, Any] = {}

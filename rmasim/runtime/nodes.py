@@ -112,7 +112,12 @@ class RequestRecord:
     target_broken: bool | None = None
     """Some forward reached a live machine whose container was down, hung, erroring or slowed."""
     forward: str | None = None
-    """Low-level result of the last forward: ok, connect_error, timeout, service_error (None: none tried)."""
+    """Low-level result of the last forward: ok, connect_error, timeout, service_error, version_mismatch (None:
+    none tried)."""
+    version: str | None = None
+    """The version of the container that served the request (None: not served)."""
+    reason: str | None = None
+    """Why the coordinator answered 503 without forwarding (``no_provider``, ``breaker_open``), when it said."""
 
 
 @dataclass(eq=False, slots=True)

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from ..system.ops import (
     COORDINATOR,
+    EXPECTED_VERSION,
     KV,
     STRONG,
     ConnectError,
@@ -200,6 +201,8 @@ class Runtime:
             raise exc
         record.t_done = self.env.now
         record.status = response.status if response is not None else 500
+        if record.status == 503 and response is not None and isinstance(response.body, dict):
+            record.reason = response.body.get("reason")
         self.hooks.request_done(record)
 
     # --- sync operations: (result, delay) -----------------------------------------------------------------
@@ -342,6 +345,9 @@ class Runtime:
         incarnation = machine.incarnation
         service = op.path.split("/", 2)[1]
         container = machine.containers.get(service)
+        if op.headers and container is not None and container.up and not _accepts(container, op.headers):
+            yield net.latency(dst, src)
+            return self._answer(record, "version_mismatch", Response(412, {"error": "version mismatch"}))
         if record is not None:  # sticky: did any forward of this request reach a broken container?
             record.target_broken = bool(record.target_broken) or (
                 container is None
@@ -371,6 +377,7 @@ class Runtime:
             return self._answer(record, "service_error", Response(500, {"error": "internal error"}))
         if record is not None:
             record.forward = "ok"
+            record.version = container.version
         ok = self._ok_responses.get((machine.name, service, container.version))
         if ok is None:
             ok = Response(200, {"served_by": machine.name, "version": container.version})
@@ -394,6 +401,12 @@ class Runtime:
         if record is not None:
             record.forward = forward
         return response
+
+
+def _accepts(container: Any, headers: tuple[tuple[str, str], ...]) -> bool:
+    """False when the forward names a version (:data:`EXPECTED_VERSION`) other than the container's."""
+    expected = dict(headers).get(EXPECTED_VERSION)
+    return expected is None or expected == container.version
 
 
 def _status_result(status: Any, key: str) -> Any:

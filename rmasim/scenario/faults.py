@@ -41,6 +41,7 @@ from typing import Annotated, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .units import Duration, PositiveDuration, SignedDuration, format_duration
+from .versions import Version
 
 __all__ = [
     "FAULT_SPECS",
@@ -56,6 +57,7 @@ __all__ = [
     "MachineFault",
     "Partition",
     "Restart",
+    "RollingUpgrade",
     "ServiceCrash",
     "ServiceErrors",
     "ServiceFault",
@@ -333,3 +335,15 @@ class ServiceFlap(ServiceFault):
     action: Literal["service_flap"] = "service_flap"
     period: PositiveDuration = Field(description="One down + up cycle.")
     duration: PositiveDuration = Field(description="How long the flapping lasts.")
+
+
+@register_fault_spec
+class RollingUpgrade(ServiceFault):
+    """The container is replaced by ``version`` on each target machine in turn, one every ``every``: the old one
+    stops (its unfinished requests fail), the new one answers after ``down_for``. A machine already on
+    ``version``, or not up when its turn comes, is skipped."""
+
+    action: Literal["rolling_upgrade"] = "rolling_upgrade"
+    version: Version = Field(description="The new version, e.g. '1.1'.")
+    every: Duration = Field(default=30.0, description="Time between two machines' replacements.")
+    down_for: Duration = Field(default=5.0, description="How long a replacement leaves the service down.")

@@ -40,6 +40,7 @@ from .faults import FaultSpec, fault_spec_union
 from .overrides import override_label, plain, set_path
 from .policy import PRESETS, Policy
 from .units import Duration, PositiveDuration, Rate, SignedDuration, format_duration
+from .versions import Version
 
 __all__ = [
     "ClockConfig",
@@ -47,6 +48,7 @@ __all__ = [
     "GroupConfig",
     "KVConfig",
     "NetworkConfig",
+    "Phase",
     "Scenario",
     "ServiceConfig",
     "WorkloadSpec",
@@ -82,7 +84,7 @@ class ServiceConfig(_Section):
     port: int | None = Field(default=None, ge=1, le=65535)
     capacity: int = Field(default=1, ge=1, description="Concurrent requests served; more wait in a FIFO queue.")
     service_time: Dist = Field(default_factory=lambda: Exponential.model_validate({"mean": "100ms"}))
-    version: str = "1.0"
+    version: Version = Field(default="1.0", description='What the container\'s /health reports (quote it: "1.10").')
 
 
 class GroupConfig(_Section):
@@ -115,6 +117,19 @@ class GroupConfig(_Section):
     def _has_machines(self) -> GroupConfig:
         if self.count + self.spares < 1:
             raise ValueError("a group needs at least one machine (count + spares >= 1)")
+        return self
+
+
+class Phase(_Section):
+    """A window of the run, ``start`` to ``end`` (the request figures of the requests that arrived in it)."""
+
+    start: Duration
+    end: PositiveDuration
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Phase:
+        if self.end <= self.start:
+            raise ValueError(f"end ({format_duration(self.end)}) must be after start ({format_duration(self.start)})")
         return self
 
 
@@ -262,6 +277,11 @@ class Scenario(BaseModel):
     fleet: dict[Name, GroupConfig] = Field(min_length=1)
     workload: list[WorkloadSpec] = Field(default_factory=list)
     faults: list[fault_spec_union()] = Field(default_factory=list)  # type: ignore[valid-type]  # union built at import from FAULT_SPECS
+    phases: dict[Name, Phase] = Field(
+        default_factory=dict,
+        description="Named time windows (`{canary: {start: 3m, end: 14m}}`): the request figures are also computed "
+        "over the requests that arrived in each, as `phase.<name>.<key>`.",
+    )
     expect: list[Expectation] | dict[str, list[Expectation]] = Field(
         default_factory=list,
         description="Assertions on the summary: a list (whatever the preset), or a mapping from preset name (or "
@@ -332,6 +352,19 @@ class Scenario(BaseModel):
             shown = format_duration(warmup), format_duration(duration)
             raise ValueError(f"warmup ({shown[0]}) must be shorter than duration ({shown[1]})")
         return warmup
+
+    @field_validator("phases")
+    @classmethod
+    def _phases_within_run(cls, phases: dict[str, Phase], info: ValidationInfo) -> dict[str, Phase]:
+        duration = info.data.get("duration")
+        errors = [
+            ((name, "end"), f"end ({format_duration(p.end)}) is after the run's duration ({format_duration(duration)})")
+            for name, p in phases.items()
+            if duration is not None and p.end > duration
+        ]
+        if errors:
+            raise LocatedErrors(errors)
+        return phases
 
     @field_validator("workload")
     @classmethod

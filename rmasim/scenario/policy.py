@@ -20,8 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .units import PositiveDuration
+from .versions import VersionRule
 
-__all__ = ["PRESETS", "Policy", "Preset", "register_preset"]
+__all__ = ["PRESETS", "Policy", "Preset", "VersionRule", "register_preset"]
 
 
 class Policy(BaseModel):
@@ -116,6 +117,40 @@ class Policy(BaseModel):
         description="Flaw #9, Envoy's outlier detection per edge: 5 consecutive failed forwards to a provider eject "
         "it for 30 s x its ejections (at most 300 s), never more than 10% of a service's providers (at least one).",
     )
+    circuit_breaker: bool = Field(
+        default=False,
+        description="Flaw #9, a circuit breaker per (edge, worker, service) in the edge's memory (resilience4j): it "
+        "opens when at least breaker_min_calls of the last breaker_window forwards were seen and breaker_failure_rate "
+        "of them failed; open, the provider gets nothing for breaker_open_for; then breaker_half_open_calls trial "
+        "forwards decide between closing and opening again. A request whose providers are all open is shed (503).",
+    )
+    breaker_failure_rate: float = Field(
+        default=0.5, gt=0.0, le=1.0, description="Failure share of the window that opens a breaker."
+    )
+    breaker_window: int = Field(default=100, ge=1, description="Forwards in a breaker's sliding window.")
+    breaker_min_calls: int = Field(default=20, ge=1, description="Forwards seen before a breaker may open.")
+    breaker_open_for: PositiveDuration = Field(default=60.0, description="How long an open breaker stays open.")
+    breaker_half_open_calls: int = Field(
+        default=10, ge=1, description="Trial forwards a half-open breaker lets through before it decides."
+    )
+    version_routing: bool = Field(
+        default=False,
+        description="Flaw #6: the agent reports each service's version (from /health) with every heartbeat, the "
+        "registry keeps it, admin services shows versions per service, the proxy routes by the `versions` rules and "
+        "names the version it expects on each forward (a container of another version refuses with 412 and the "
+        "proxy tries another provider). Off: versions are stored at registration and never used.",
+    )
+    versions: dict[str, VersionRule] = Field(
+        default_factory=dict,
+        description="The rollout plan per service, used with version_routing: `any`, `{pin: '1.0'}` (only that "
+        "version) or `{canary: {version: '1.1', weight: 0.1}}` (that share of requests to that version, the rest "
+        "to the others; all to whichever exists when only one does).",
+    )
+    metrics: bool = Field(
+        default=False,
+        description="Flaw #12: each edge counts requests, errors (5xx) and latency per service in its memory and "
+        "answers GET /api/admin/metrics with them.",
+    )
     service_discovery: Literal["known_list", "configured"] = Field(
         default="known_list",
         description="Flaw #7: `known_list` detects only the seed's hard-coded services (upload, rag); `configured` "
@@ -194,8 +229,9 @@ register_preset(
     "Our design beyond the review: the registry in a Durable Object (compare-and-set, no lost update, no stale "
     "read), the stale sweeper judging ages by its own observation with "
     "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
-    "agents that register again after a purge; per-service health, retries with a budget, outlier ejection, "
-    "configured service discovery.",
+    "agents that register again after a purge; per-service health with 10 s active probes, per-service timeouts, "
+    "retries with a budget, circuit breakers, outlier ejection, version-aware routing, configured service discovery, "
+    "per-edge metrics.",
     unregister_cleanup=True,
     stale_cleanup="sweeper",
     stale_by="observation",
@@ -204,7 +240,11 @@ register_preset(
     service_health=True,
     retries=1,
     request_timeout="10s",
+    service_timeouts={"upload": "2s", "rag": "10s"},
+    circuit_breaker=True,
     outlier_ejection=True,
+    version_routing=True,
+    metrics=True,
     service_discovery="configured",
     probe_interval="10s",
     identity="fingerprint",

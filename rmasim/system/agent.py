@@ -86,6 +86,8 @@ class Agent:
         self.probe_status: dict[str, str] = {}
         """Service name -> healthy | unhealthy, from the active probes (``probe_interval``)."""
         self.probe_failures: dict[str, int] = {}
+        self.versions: dict[str, str] = {}
+        """Service name -> version its /health reported last (``version_routing`` sends them with heartbeats)."""
         self.epoch: Any = None
         """The registration's epoch, when the coordinator fences registrations; sent back with heartbeats and the
         unregister."""
@@ -117,18 +119,22 @@ class Agent:
             if self.worker_id is None:
                 yield Sleep(self.policy.heartbeat_interval)
 
-    def health(self, port: int, timeout: float) -> Generator[Any, Any, Response | None]:
-        """GET ``http://localhost:{port}/health``; the answer, or None when there was none in ``timeout``."""
+    def health(self, port: int, timeout: float, name: str = "") -> Generator[Any, Any, Response | None]:
+        """GET ``http://localhost:{port}/health``; the answer, or None when there was none in ``timeout``. The
+        version a 200 reports is remembered for service ``name``."""
         try:
-            return (yield HttpCall(f"http://localhost:{port}", "GET", "/health", None, timeout))
+            resp = yield HttpCall(f"http://localhost:{port}", "GET", "/health", None, timeout)
         except _CALL_FAILURES:
             return None
+        if resp.status == 200 and name:
+            self.versions[name] = str((resp.body or {}).get("version", "unknown"))
+        return resp
 
     def probe_services(self) -> Generator[Any, Any, list[dict[str, str]]]:
         """Fix #3's health check: ``healthy`` on a 200, ``degraded`` on another status, ``unhealthy`` on none."""
         health = []
         for service in self.services:
-            resp = yield from self.health(service["port"], HEALTH_TIMEOUT)
+            resp = yield from self.health(service["port"], HEALTH_TIMEOUT, service["name"])
             status = "unhealthy" if resp is None else "healthy" if resp.status == 200 else "degraded"
             health.append({"name": service["name"], "status": status})
         return health
@@ -147,10 +153,9 @@ class Agent:
             }
         found = []
         for name, port in candidates.items():
-            resp = yield from self.health(port, HEALTH_TIMEOUT)
+            resp = yield from self.health(port, HEALTH_TIMEOUT, name)
             if resp is not None and resp.status == 200:
-                version = (resp.body or {}).get("version", "unknown")
-                found.append({"name": name, "version": version, "port": port})
+                found.append({"name": name, "version": self.versions[name], "port": port})
         return found
 
     def register(self) -> Generator[Any, Any, str | None]:
@@ -212,8 +217,11 @@ class Agent:
         changed = False
         for service in self.services:
             name = service["name"]
-            resp = yield from self.health(service["port"], PROBE_TIMEOUT)
+            version = self.versions.get(name)
+            resp = yield from self.health(service["port"], PROBE_TIMEOUT, name)
             ok = resp is not None and resp.status == 200
+            if self.policy.version_routing and self.versions.get(name) != version:
+                changed = True  # a new version answers: report it at once
             failures = 0 if ok else self.probe_failures.get(name, 0) + 1
             self.probe_failures[name] = failures
             status = self.probe_status.get(name, "healthy")
@@ -225,8 +233,9 @@ class Agent:
 
     def send_heartbeat(self, timeout: float = AGENT_HTTP_TIMEOUT) -> Generator[Any, Any, None]:
         """With ``service_health`` (Fix #3) probe each service's /health first; sample CPU for a second, then POST
-        /api/worker/heartbeat. Errors are logged and ignored, a 404 (the coordinator purged this worker) too,
-        unless ``rejoin``: then the agent registers again."""
+        /api/worker/heartbeat (with ``version_routing``, with each service's version as /health last said). Errors
+        are logged and ignored, a 404 (the coordinator purged this worker) too, unless ``rejoin``: then the agent
+        registers again."""
         health = None
         if self.policy.service_health:
             if self.policy.probe_interval is not None:  # the active probes' verdicts
@@ -235,6 +244,8 @@ class Agent:
                 ]
             else:
                 health = yield from self.probe_services()
+        elif self.policy.version_routing and self.policy.probe_interval is None:
+            yield from self.probe_services()  # learn the versions now answering
         stats: MachineStats = yield ReadLoad(LOAD_SAMPLE)
         body: dict[str, Any] = {
             "worker_id": self.worker_id,
@@ -244,6 +255,8 @@ class Agent:
         }
         if health is not None:
             body["service_health"] = health
+        if self.policy.version_routing:
+            body["versions"] = {s["name"]: self.versions.get(s["name"], s["version"]) for s in self.services}
         resp = yield from self.call("POST", "/api/worker/heartbeat", self._identified(body), timeout)
         if resp is not None and resp.status == 404 and self.policy.rejoin:
             yield Trace("rejoin", {"worker_id": self.worker_id})

@@ -24,6 +24,7 @@ from typing import Any
 
 __all__ = [
     "COORDINATOR",
+    "EXPECTED_VERSION",
     "KV",
     "STRONG",
     "ConnectError",
@@ -112,6 +113,11 @@ class KvCas:
     store: str = STRONG
 
 
+EXPECTED_VERSION = "x-expected-version"
+"""Header of a forward naming the service version the proxy routed for (``version_routing``): a container of
+another version refuses with 412 without serving."""
+
+
 @dataclass(frozen=True, slots=True)
 class HttpCall:
     """An HTTP request to ``url`` (a tunnel URL, ``http://localhost:PORT`` or :data:`COORDINATOR`).
@@ -125,6 +131,8 @@ class HttpCall:
     path: str
     body: Any = None
     timeout: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Request headers, as (name, value) pairs; e.g. :data:`EXPECTED_VERSION`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ def test_purge_times_from_index_changes():
     }
 
 
-def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0", broken=None):
+def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0", broken=None, version=None, reason=None):
     return SimpleNamespace(
         service=service,
         edge=0,
@@ -101,6 +101,8 @@ def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0", broken
         target=target,
         target_up=True,
         target_broken=broken,
+        version=version,
+        reason=reason,
     )
 
 
@@ -112,19 +114,22 @@ def test_routing_summary_counts_outcomes_and_latency_after_warmup():
         _record("upload", 11.0, 12.5, 200, "ok"),
         _record("upload", 12.0, 27.0, 502, "connect_error"),
         _record("rag", 13.0, 13.0, 503, None, attempts=0, target=None),
-        _record("rag", 14.0, 64.0, 504, "timeout"),
+        _record("rag", 14.0, 64.0, 504, "timeout", attempts=2),
+        _record("rag", 15.0, 15.0, 503, None, attempts=0, target=None, reason="breaker_open"),
     ]
     for r in history:
-        log.append(r, classify(r.status, r.forward))
+        log.append(r, classify(r.status, r.forward, r.reason))
     summary = CHECKERS["routing"].summarize(observations(requests=log, warmup=10.0))
     assert summary == {
-        "routing.requests": 5,
-        "routing.success_rate": 0.4,
-        "routing.attempts_per_request": 0.8,
+        "routing.requests": 6,
+        "routing.success_rate": 2 / 6,
+        "routing.attempts_per_request": 5 / 6,
+        "routing.retries_per_request": 1 / 6,
         "routing.failures.no_provider": 1,
         "routing.failures.dead_target": 1,
         "routing.failures.timeout": 1,
         "routing.failures.service_error": 0,
+        "routing.failures.shed": 1,
         "routing.failures.coordinator_error": 0,
         "latency.mean": 1.0,
         "latency.p50": 1.0,
@@ -132,8 +137,8 @@ def test_routing_summary_counts_outcomes_and_latency_after_warmup():
         "latency.p99": pytest.approx(0.5 + 0.99),
     }
     frame = log.to_frame()
-    assert list(frame["outcome"]) == ["ok", "ok", "ok", "dead_target", "no_provider", "timeout"]
-    assert list(frame["latency"]) == [8.0, 0.5, 1.5, 15.0, 0.0, 50.0]
+    assert list(frame["outcome"]) == ["ok", "ok", "ok", "dead_target", "no_provider", "timeout", "shed"]
+    assert list(frame["latency"]) == [8.0, 0.5, 1.5, 15.0, 0.0, 50.0, 0.0]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from rmasim.scenario.faults import (
     EdgeLag,
     KvOutage,
     Partition,
+    RollingUpgrade,
     ServiceCrash,
     ServiceErrors,
     ServiceFlap,
@@ -38,6 +39,7 @@ BUILT_IN = {
     "service_errors": ServiceErrors,
     "service_hang": ServiceHang,
     "service_flap": ServiceFlap,
+    "rolling_upgrade": RollingUpgrade,
 }
 
 

@@ -90,6 +90,7 @@ def test_defaults(minimal_data):
         },
         "workload": [],
         "faults": [],
+        "phases": {},
         "expect": [],
     }
     assert scenario.fleet["gpu"].model_dump() == {

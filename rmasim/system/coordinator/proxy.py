@@ -13,7 +13,9 @@ import functools
 from collections.abc import Callable, Generator
 from typing import Any
 
+from ...scenario.versions import PinRule
 from ..ops import (
+    EXPECTED_VERSION,
     ConnectError,
     HttpCall,
     KvGet,
@@ -27,6 +29,7 @@ from ..ops import (
     Trace,
 )
 from .balancers import BALANCERS
+from .breaker import Breakers
 from .isolate import Isolate
 from .keys import service_key, worker_key
 from .layout import LAYOUTS, Layout
@@ -73,9 +76,9 @@ def index_read(service: str) -> KvGet:
 
 
 @functools.lru_cache(maxsize=4096)
-def forward(url: str, method: str, path: str, timeout: float) -> HttpCall:
+def forward(url: str, method: str, path: str, timeout: float, headers: tuple[tuple[str, str], ...] = ()) -> HttpCall:
     """A body-less forward to a tunnel."""
-    return HttpCall(url, method, path, None, timeout)
+    return HttpCall(url, method, path, None, timeout, headers)
 
 
 def clean_stale_entries(
@@ -117,11 +120,39 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
         candidates = isolate.derived("serving:" + service, records, serving_candidates(service))
     else:
         candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
+    expected = False
+    if policy.version_routing:
+        rule = policy.versions.get(service, "any")
+        if rule != "any":
+            candidates = yield from versioned(rule, service, candidates)
+            expected = True
     if not candidates:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
-    if not policy.retries and not policy.outlier_ejection:
+    if not (policy.retries or policy.outlier_ejection or policy.circuit_breaker or expected):
         return (yield from forward_once(req, policy, isolate, service, rest, candidates))
-    return (yield from forward_with_retries(req, policy, isolate, service, rest, candidates))
+    return (yield from forward_with_retries(req, policy, isolate, service, rest, candidates, expected))
+
+
+def version_of(record: dict[str, Any], service: str) -> str | None:
+    """The version the worker's record gives for ``service`` (None when it lists no such service)."""
+    for entry in record.get("services", ()):
+        if entry.get("name") == service:
+            return str(entry.get("version"))
+    return None
+
+
+def versioned(rule: Any, service: str, candidates: list[dict[str, Any]]) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """The candidates a version rule allows (:mod:`rmasim.scenario.versions`): the pinned version's; or, for a
+    canary split with providers on both sides, one side drawn by weight (all candidates when one side is empty)."""
+    if isinstance(rule, PinRule):
+        return [c for c in candidates if version_of(c, service) == rule.pin]
+    split = rule.canary
+    canary = [c for c in candidates if version_of(c, service) == split.version]
+    if not canary or len(canary) == len(candidates):
+        return candidates
+    if (yield Random()) < split.weight:
+        return canary
+    return [c for c in candidates if version_of(c, service) != split.version]
 
 
 def forward_once(
@@ -132,15 +163,19 @@ def forward_once(
     return (yield from forward_to(target, req, policy, service, rest))
 
 
-def forward_to(target: dict[str, Any], req: Request, policy: Any, service: str, rest: str) -> Handler:
+def forward_to(
+    target: dict[str, Any], req: Request, policy: Any, service: str, rest: str, expected: bool = False
+) -> Handler:
     """Forward to ``target``'s tunnel within the service's timeout (``service_timeouts``, else ``request_timeout``):
-    its answer, 502 on a connection failure, 504 on a timeout."""
+    its answer, 502 on a connection failure, 504 on a timeout. ``expected``: name the version the target's record
+    gives (a container of another version answers 412)."""
     timeout = policy.service_timeouts.get(service, policy.request_timeout)
+    headers = ((EXPECTED_VERSION, str(version_of(target, service))),) if expected else ()
     try:
         path = f"/{service}{rest}"
         if req.body is None:
-            return (yield forward(target["tunnel_url"], req.method, path, timeout))
-        return (yield HttpCall(target["tunnel_url"], req.method, path, req.body, timeout))
+            return (yield forward(target["tunnel_url"], req.method, path, timeout, headers))
+        return (yield HttpCall(target["tunnel_url"], req.method, path, req.body, timeout, headers))
     except ConnectError:
         return Response(502, {"error": "worker unreachable", "worker_id": target["id"]})
     except RequestTimeout:
@@ -148,34 +183,61 @@ def forward_to(target: dict[str, Any], req: Request, policy: Any, service: str, 
 
 
 def forward_with_retries(
-    req: Request, policy: Any, isolate: Isolate, service: str, rest: str, candidates: list[dict[str, Any]]
+    req: Request,
+    policy: Any,
+    isolate: Isolate,
+    service: str,
+    rest: str,
+    candidates: list[dict[str, Any]],
+    expected: bool = False,
 ) -> Handler:
-    """``retries``: after a failed forward (connection failure, timeout, 5xx), wait a jittered backoff and try
-    another provider, while providers remain and the edge's retry budget pays (see :mod:`.retry`).
-    ``outlier_ejection``: skip the providers this edge ejected, and report every forward (see :mod:`.outlier`)."""
-    budget = isolate.state.get("retry_budget") if policy.retries else None
+    """The resilient forward. ``circuit_breaker``: only providers whose breaker lets a forward through (none: the
+    request is shed, 503), every result reported (see :mod:`.breaker`). ``outlier_ejection``: skip the providers
+    this edge ejected, and report every forward (see :mod:`.outlier`). ``retries``: after a failed forward
+    (connection failure, timeout, 5xx), wait a jittered backoff and try another provider, while providers remain
+    and the edge's retry budget pays (see :mod:`.retry`). ``expected``: a provider refusing for its version (412,
+    stale registry data) is dropped and another tried at once - no work was done, so no retry is spent."""
+    state = isolate.state
+    budget = state.get("retry_budget") if policy.retries else None
     if budget is None and policy.retries:
-        budget = isolate.state["retry_budget"] = RetryBudget(
-            policy.retry_budget_percent, policy.retry_budget_min_per_sec
-        )
-    detector = isolate.state.setdefault("outliers", OutlierDetector()) if policy.outlier_ejection else None
+        budget = state["retry_budget"] = RetryBudget(policy.retry_budget_percent, policy.retry_budget_min_per_sec)
+    detector = state.setdefault("outliers", OutlierDetector()) if policy.outlier_ejection else None
+    breakers = None
+    if policy.circuit_breaker:
+        breakers = state.get("breakers") or state.setdefault("breakers", Breakers(policy))
     now = yield _MONOTONIC
     if budget is not None:
         budget.deposit(now)
     left = list(candidates)
+    if breakers is not None:
+        left = breakers.permitted(service, left, now)
+        if not left:
+            return Response(503, {"error": f"service {service} unavailable", "reason": "breaker_open"})
     if detector is not None:
         left = detector.admitted(service, left, now) or left  # all ejected: route anyway (Envoy's panic mode)
     retries = policy.retries
     while True:
         target = yield from BALANCERS[policy.balancer](left, isolate)
-        response = yield from forward_to(target, req, policy, service, rest)
-        if detector is not None:
-            now = yield _MONOTONIC
-            if detector.report(service, target["id"], response.status < 500, now, len(candidates)):
-                yield Trace("outlier_ejected", {"worker_id": target["id"], "service": service})
-        if response.status < 500:
-            return response
+        if breakers is not None:
+            breakers.acquire(target["id"], service)
+        response = yield from forward_to(target, req, policy, service, rest, expected)
         left = [c for c in left if c["id"] != target["id"]]
+        if response.status == 412 and expected:
+            if not left:
+                return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+            continue
+        ok = response.status < 500
+        if detector is not None or breakers is not None:
+            now = yield _MONOTONIC
+            if detector is not None and detector.report(service, target["id"], ok, now, len(candidates)):
+                yield Trace("outlier_ejected", {"worker_id": target["id"], "service": service})
+            opened = breakers.report(target["id"], service, ok, now) if breakers is not None else None
+            if opened is not None:
+                failures, calls = opened
+                yield Trace("breaker_opened", {"worker_id": target["id"], "service": service, "failures": failures,
+                                               "calls": calls})  # fmt: skip
+        if ok:
+            return response
         if budget is None or retries <= 0 or not left or not budget.withdraw((yield _MONOTONIC)):
             return response
         retries -= 1

@@ -96,6 +96,9 @@ def heartbeat(req: Request, policy: Any) -> Handler:
     }
     if "service_health" in body:  # Fix #3: store the agent's per-service report
         updated["service_health"] = {h["name"]: h["status"] for h in body["service_health"]}
+    versions = body.get("versions")
+    if versions and policy.version_routing:  # flaw #6: keep each service's version current
+        updated["services"] = [{**s, "version": versions.get(s["name"], s.get("version"))} for s in record["services"]]
     if layout.fenced:  # compare-and-set, so a record purged meanwhile is not brought back without its entries
         ok, current = yield KvCas(worker_key(worker_id), record, updated, store)
         if not ok:

@@ -45,9 +45,23 @@ def list_workers(req: Request, policy: Any) -> Handler:
 
 
 def admin_services(req: Request, policy: Any) -> Handler:
-    """GET /api/admin/services: service name -> worker ids, read from the service indexes."""
-    indexes = yield from LAYOUTS[policy.registry_layout].indexes()
-    return Response(200, {"services": indexes})
+    """GET /api/admin/services: service name -> worker ids, read from the service indexes; with
+    ``version_routing`` (flaw #6) also ``versions``: service name -> version -> ids of the workers whose record
+    gives that version."""
+    layout = LAYOUTS[policy.registry_layout]
+    indexes = yield from layout.indexes()
+    if not policy.version_routing:
+        return Response(200, {"services": indexes})
+    listed = sorted({i for ids in indexes.values() for i in ids})
+    records = dict(zip(listed, (yield from read_many([worker_key(i) for i in listed], layout.store)), strict=True))
+    versions: dict[str, dict[str, list[str]]] = {}
+    for service, ids in indexes.items():
+        by_version = versions[service] = {}
+        for worker_id in ids:
+            entry = next((s for s in (records[worker_id] or {}).get("services", ()) if s["name"] == service), None)
+            if entry is not None:
+                by_version.setdefault(str(entry.get("version")), []).append(worker_id)
+    return Response(200, {"services": indexes, "versions": versions})
 
 
 @dataclass(frozen=True, slots=True)

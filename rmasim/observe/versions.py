@@ -1,0 +1,44 @@
+"""Which versions served the requests (flaw #6): the share of each service's served requests per version.
+
+``version.<service>.<version>.share`` = requests of the service served ok by a container of that version / the
+service's requests served ok, over the measured requests (per phase too: a canary's share during its phase).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Checker, Observations, SummaryKey, register_checker
+from .outcomes import OUTCOME_CODES
+
+__all__ = ["VersionShares"]
+
+
+@register_checker
+class VersionShares(Checker):
+    name = "versions"
+    per_request = True
+    keys = (
+        SummaryKey("version.*.share", "share of a service's served requests that a version served "
+                   "(`version.<service>.<version>.share`)", "ratio", "none"),
+    )  # fmt: skip
+
+    def summarize(self, obs: Observations) -> dict[str, Any]:
+        log = obs.requests
+        if not log.versions:
+            return {}
+        a = log.arrays()
+        served = obs.measured(a["t_arrival"]) & (a["outcome"] == OUTCOME_CODES["ok"])
+        versions = list(log.versions)
+        out: dict[str, Any] = {}
+        for service, code in sorted(log.services.items()):
+            mine = served & (a["service"] == code)
+            n = int(mine.sum())
+            if not n:
+                continue
+            counts = np.bincount(a["version"][mine], minlength=len(versions))
+            for version, count in zip(versions, counts, strict=True):
+                out[f"version.{service}.{version}.share"] = float(count / n)
+        return out
