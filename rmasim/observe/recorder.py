@@ -35,6 +35,7 @@ class RequestLog:
         self.target_broken = array("b")
         self.attempts = array("B")
         self.version = array("h")
+        self.refused = array("B")
         self.services: dict[str, int] = {}
         self.targets: dict[str, int] = {}
         self.versions: dict[str, int] = {}
@@ -61,6 +62,7 @@ class RequestLog:
         self.target_up.append(-1 if record.target_up is None else int(record.target_up))
         self.target_broken.append(-1 if record.target_broken is None else int(record.target_broken))
         self.attempts.append(min(record.attempts, 255))
+        self.refused.append(min(record.refused, 255))
         if record.version is None:
             self.version.append(-1)
         else:
@@ -82,6 +84,7 @@ class RequestLog:
             "service": np.frombuffer(self.service, dtype=np.uint16),
             "target_broken": np.frombuffer(self.target_broken, dtype=np.int8),
             "version": np.frombuffer(self.version, dtype=np.int16),
+            "refused": np.frombuffer(self.refused, dtype=np.uint8),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -105,6 +108,7 @@ class RequestLog:
                 "target_broken": pd.arrays.BooleanArray(a["target_broken"] > 0, a["target_broken"] < 0),
                 "attempts": a["attempts"],
                 "version": pd.Categorical.from_codes(a["version"], list(self.versions)),
+                "refused": a["refused"],
             }
         )
 

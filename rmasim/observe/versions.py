@@ -2,6 +2,8 @@
 
 ``version.<service>.<version>.share`` = requests of the service served ok by a container of that version / the
 service's requests served ok, over the measured requests (per phase too: a canary's share during its phase).
+``version.refused`` counts the forwards a container refused because the proxy expected another version (the
+registry was behind an upgrade): requests that reached a wrong version and were not served by it.
 """
 
 from __future__ import annotations
@@ -23,16 +25,17 @@ class VersionShares(Checker):
     keys = (
         SummaryKey("version.*.share", "share of a service's served requests that a version served "
                    "(`version.<service>.<version>.share`)", "ratio", "none"),
+        SummaryKey("version.refused", "forwards refused (412) by a container of another version than expected",
+                   "count", "none"),
     )  # fmt: skip
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
         log = obs.requests
-        if not log.versions:
-            return {}
         a = log.arrays()
-        served = obs.measured(a["t_arrival"]) & (a["outcome"] == OUTCOME_CODES["ok"])
+        measured = obs.measured(a["t_arrival"])
+        out: dict[str, Any] = {"version.refused": int(a["refused"][measured].sum())}
+        served = measured & (a["outcome"] == OUTCOME_CODES["ok"])
         versions = list(log.versions)
-        out: dict[str, Any] = {}
         for service, code in sorted(log.services.items()):
             mine = served & (a["service"] == code)
             n = int(mine.sum())

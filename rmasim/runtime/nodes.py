@@ -116,6 +116,8 @@ class RequestRecord:
     none tried)."""
     version: str | None = None
     """The version of the container that served the request (None: not served)."""
+    refused: int = 0
+    """Forwards a container refused because the proxy expected another version (412)."""
     reason: str | None = None
     """Why the coordinator answered 503 without forwarding (``no_provider``, ``breaker_open``), when it said."""
 

@@ -347,6 +347,8 @@ class Runtime:
         container = machine.containers.get(service)
         if op.headers and container is not None and container.up and not _accepts(container, op.headers):
             yield net.latency(dst, src)
+            if record is not None:
+                record.refused += 1
             return self._answer(record, "version_mismatch", Response(412, {"error": "version mismatch"}))
         if record is not None:  # sticky: did any forward of this request reach a broken container?
             record.target_broken = bool(record.target_broken) or (

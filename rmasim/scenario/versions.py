@@ -11,9 +11,9 @@ refused. A rule says which versions of a service the proxy may route to:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 __all__ = ["CanaryRule", "CanarySplit", "PinRule", "Version", "VersionRule"]
 
@@ -46,4 +46,22 @@ class CanaryRule(BaseModel):
     canary: CanarySplit
 
 
-VersionRule = Literal["any"] | PinRule | CanaryRule
+def _rule_kind(value: Any) -> str | None:
+    """Which rule ``value`` is, by its shape (None: none, reported as one clear error)."""
+    if isinstance(value, str):
+        return "any"
+    if isinstance(value, PinRule) or (isinstance(value, dict) and "pin" in value):
+        return "pin"
+    if isinstance(value, CanaryRule) or (isinstance(value, dict) and "canary" in value):
+        return "canary"
+    return None
+
+
+VersionRule = Annotated[
+    Annotated[Literal["any"], Tag("any")] | Annotated[PinRule, Tag("pin")] | Annotated[CanaryRule, Tag("canary")],
+    Discriminator(
+        _rule_kind,
+        custom_error_type="version_rule",
+        custom_error_message="expected `any`, {pin: VERSION} or {canary: {version: VERSION, weight: SHARE}}",
+    ),
+]

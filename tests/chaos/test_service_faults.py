@@ -91,3 +91,61 @@ def test_a_flapping_container_is_down_for_the_first_half_of_each_period():
 def test_a_service_fault_on_a_service_the_group_lacks_is_a_located_error():
     with pytest.raises(rmasim.ScenarioError, match="group 'gpu' runs no 'rag'"):
         run("{at: 2m, action: service_crash, target: gpu/0, service: rag}")
+
+
+TWO_VERSIONS = """\
+name: rollout
+duration: 8m
+coordinator: {{preset: {preset}, request_timeout: 5s, probe_interval: 10s, versions: {{upload: {rule}}}}}
+fleet:
+  gpu:
+    count: 3
+    start_within: 5s
+    services:
+      upload: {{port: 8103, capacity: 4, service_time: 100ms, version: "1.0"}}
+workload:
+  - {{service: upload, rate: 6/s}}
+faults:
+  - {{at: 2m, action: rolling_upgrade, target: gpu/*, service: upload, version: "1.1", every: 1m, down_for: 5s}}
+"""
+
+
+def rollout(preset: str, rule: str, seed: int = 1) -> rmasim.RunResult:
+    return rmasim.run(load_scenario_text(TWO_VERSIONS.format(preset=preset, rule=rule)), seed=seed)
+
+
+def test_a_rolling_upgrade_replaces_one_machine_a_minute_with_a_5_s_gap():
+    result = rollout("baseline", "any")
+    assert [(f.t, f.action, f.target) for f in result.faults] == [
+        (120.0, "rolling_upgrade", "gpu/0"), (125.0, "service_restart", "gpu/0"),
+        (180.0, "rolling_upgrade", "gpu/1"), (185.0, "service_restart", "gpu/1"),
+        (240.0, "rolling_upgrade", "gpu/2"), (245.0, "service_restart", "gpu/2"),
+    ]  # fmt: skip
+    r = result.requests
+    served = r[r.outcome == "ok"]
+    assert set(served[served.t_arrival < 119].version) == {"1.0"}
+    assert set(served[served.t_arrival > 246].version) == {"1.1"}
+    # each replacement's 5 s gap: the baseline sends that machine's third of the traffic there and it fails
+    gaps = r[((r.t_arrival > 120.5) & (r.t_arrival < 124.5)) & (r.target == "gpu/0")]
+    assert len(gaps) > 0 and set(gaps.outcome) == {"service_error"}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_pinned_requests_never_reach_the_new_version(seed):
+    """``pin: 1.0`` with version routing: between a machine's replacement and its agent's report, the proxy
+    still believes it runs 1.0 and forwards there; the container refuses (412) and the request goes elsewhere.
+    Once every machine runs 1.1, nothing is left to serve 1.0: 503s."""
+    result = rollout("reference", '{pin: "1.0"}', seed)
+    r = result.requests
+    assert "1.1" not in set(r[r.outcome == "ok"].version.dropna())
+    assert (r[(r.t_arrival > 30) & (r.t_arrival < 119)].outcome == "ok").all()  # registered by 30 s
+    late = r[r.t_arrival > 270]  # gpu/2 was replaced at 240 s and reported within a probe interval + caches
+    assert set(late.outcome) == {"no_provider"}
+    assert result.summary["version.refused"] == int(r.refused.sum()) > 0  # the guard was needed, and held
+
+
+def test_the_baseline_ignores_the_pin_and_serves_the_new_version():
+    result = rollout("baseline", '{pin: "1.0"}')
+    r = result.requests
+    assert "1.1" in set(r[r.outcome == "ok"].version.dropna())
+    assert result.summary["version.refused"] == 0  # no version named, nothing refused

@@ -103,6 +103,7 @@ def _record(service, t0, t1, status, forward, attempts=1, target="gpu/0", broken
         target_broken=broken,
         version=version,
         reason=reason,
+        refused=0,
     )
 
 
@@ -261,3 +262,43 @@ def test_service_figures_per_service_and_requests_to_broken_containers():
         "routing.to_broken": 2,
         "routing.broken_exposure": 9.0,  # from 11.0 to 20.0
     }
+
+
+def test_phase_figures_recount_the_per_request_keys_over_the_phase_window():
+    """Phase [11, 13.5): the requests arriving at 11, 12 and 13 only; the run-wide keys are unchanged."""
+    log = RequestLog()
+    for r in [
+        _record("upload", 10.0, 10.5, 200, "ok", version="1.0"),
+        _record("upload", 11.0, 12.5, 200, "ok", version="1.1"),
+        _record("upload", 12.0, 27.0, 502, "connect_error"),
+        _record("upload", 13.0, 13.25, 200, "ok", version="1.0"),
+        _record("upload", 14.0, 14.5, 200, "ok", version="1.1"),
+    ]:
+        log.append(r, classify(r.status, r.forward, r.reason))
+    obs = observations(requests=log, warmup=10.0, phases={"mid": (11.0, 13.5)})
+    summary = CHECKERS["phases"].summarize(obs)
+    assert summary["phase.mid.routing.requests"] == 3
+    assert summary["phase.mid.routing.success_rate"] == 2 / 3
+    assert summary["phase.mid.latency.mean"] == (1.5 + 0.25) / 2
+    assert summary["phase.mid.version.upload.1.1.share"] == 0.5
+    assert summary["phase.mid.service.upload.requests"] == 3
+    assert not any(key.startswith("phase.mid.phase.") for key in summary)  # phases do not nest
+    assert {k.split(".")[2] for k in summary} == {"routing", "latency", "service", "version"}
+    whole = CHECKERS["versions"].summarize(obs)
+    assert whole == {"version.refused": 0, "version.upload.1.0.share": 0.5, "version.upload.1.1.share": 0.5}
+
+
+def test_resilience_reads_the_breaker_and_ejection_traces():
+    traces = [
+        (100.0, "edge-0", "outlier_ejected", {"worker_id": "a", "service": "rag"}),
+        (130.0, "edge-0", "breaker_opened", {"worker_id": "a", "service": "rag", "failures": 27, "calls": 54}),
+        (200.0, "edge-0", "breaker_opened", {"worker_id": "a", "service": "rag", "failures": 10, "calls": 10}),
+    ]
+    assert CHECKERS["resilience"].summarize(observations(traces=traces)) == {
+        "breaker.opened": 2,
+        "breaker.first_open_at": 130.0,
+        "breaker.first_open_failures": 27,
+        "outlier.ejections": 1,
+        "outlier.first_ejection_at": 100.0,
+    }
+    assert CHECKERS["resilience"].summarize(observations())["breaker.first_open_failures"] is None

@@ -130,3 +130,13 @@ def test_every_breaker_open_sheds_the_request_and_the_opening_is_traced(harness)
     harness.now += 60.0  # open_for: half-open, a trial goes through
     harness.http = lambda call: Response(200, {})
     assert harness.run(coordinator.handle(PROXY, isolate)).status == 200
+
+
+def test_a_canary_side_that_cannot_serve_falls_back_to_the_other_side(harness):
+    """The draw sends the request to the 1.0 side, whose providers (a, b) both refuse for their version: the 1.1
+    side (c) serves it; a pin has no such fallback (above)."""
+    harness.kv = dict(FLEET)
+    harness.randoms = [0.5, 0.0, 0.0, 0.0]
+    harness.http = lambda call: Response(200, {"served_by": call.url}) if "c." in call.url else Response(412, {})
+    coordinator = routing(versions={"upload": {"canary": {"version": "1.1", "weight": 0.1}}})
+    assert harness.run(coordinator.handle(PROXY, Isolate())).body == {"served_by": "https://c.tunnel"}

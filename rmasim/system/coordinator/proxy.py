@@ -121,16 +121,17 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
     else:
         candidates = isolate.derived("healthy:" + service, records, healthy_candidates)
     expected = False
+    others: list[dict[str, Any]] = []
     if policy.version_routing:
         rule = policy.versions.get(service, "any")
         if rule != "any":
-            candidates = yield from versioned(rule, service, candidates)
+            candidates, others = yield from versioned(rule, service, candidates)
             expected = True
     if not candidates:
         return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
     if not (policy.retries or policy.outlier_ejection or policy.circuit_breaker or expected):
         return (yield from forward_once(req, policy, isolate, service, rest, candidates))
-    return (yield from forward_with_retries(req, policy, isolate, service, rest, candidates, expected))
+    return (yield from forward_with_retries(req, policy, isolate, service, rest, candidates, expected, others))
 
 
 def version_of(record: dict[str, Any], service: str) -> str | None:
@@ -141,18 +142,23 @@ def version_of(record: dict[str, Any], service: str) -> str | None:
     return None
 
 
-def versioned(rule: Any, service: str, candidates: list[dict[str, Any]]) -> Generator[Any, Any, list[dict[str, Any]]]:
-    """The candidates a version rule allows (:mod:`rmasim.scenario.versions`): the pinned version's; or, for a
-    canary split with providers on both sides, one side drawn by weight (all candidates when one side is empty)."""
+def versioned(
+    rule: Any, service: str, candidates: list[dict[str, Any]]
+) -> Generator[Any, Any, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """The candidates a version rule allows (:mod:`rmasim.scenario.versions`), and the fallback when none of them
+    can serve. A pin allows its version's providers, with no fallback. A canary split with providers on both sides
+    draws a side by weight, the other side being the fallback (a split shares traffic; it must not fail a request
+    that the other side could serve); with one side empty, every candidate is allowed."""
     if isinstance(rule, PinRule):
-        return [c for c in candidates if version_of(c, service) == rule.pin]
+        return [c for c in candidates if version_of(c, service) == rule.pin], []
     split = rule.canary
     canary = [c for c in candidates if version_of(c, service) == split.version]
     if not canary or len(canary) == len(candidates):
-        return candidates
+        return candidates, []
+    rest = [c for c in candidates if version_of(c, service) != split.version]
     if (yield Random()) < split.weight:
-        return canary
-    return [c for c in candidates if version_of(c, service) != split.version]
+        return canary, rest
+    return rest, canary
 
 
 def forward_once(
@@ -190,13 +196,15 @@ def forward_with_retries(
     rest: str,
     candidates: list[dict[str, Any]],
     expected: bool = False,
+    fallback: list[dict[str, Any]] | None = None,
 ) -> Handler:
     """The resilient forward. ``circuit_breaker``: only providers whose breaker lets a forward through (none: the
     request is shed, 503), every result reported (see :mod:`.breaker`). ``outlier_ejection``: skip the providers
     this edge ejected, and report every forward (see :mod:`.outlier`). ``retries``: after a failed forward
     (connection failure, timeout, 5xx), wait a jittered backoff and try another provider, while providers remain
     and the edge's retry budget pays (see :mod:`.retry`). ``expected``: a provider refusing for its version (412,
-    stale registry data) is dropped and another tried at once - no work was done, so no retry is spent."""
+    stale registry data) is dropped and another tried at once - no work was done, so no retry is spent. When no
+    candidate is left, the ``fallback`` providers (the other side of a canary split) take their place, once."""
     state = isolate.state
     budget = state.get("retry_budget") if policy.retries else None
     if budget is None and policy.retries:
@@ -222,6 +230,8 @@ def forward_with_retries(
             breakers.acquire(target["id"], service)
         response = yield from forward_to(target, req, policy, service, rest, expected)
         left = [c for c in left if c["id"] != target["id"]]
+        if not left and fallback:
+            left, fallback = fallback, None
         if response.status == 412 and expected:
             if not left:
                 return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
