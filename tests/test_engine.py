@@ -193,6 +193,13 @@ def test_service_crash_baseline_sends_half_the_rag_requests_to_the_dead_containe
     assert abs(broken - len(after) / 2) < 4 * (len(after) * 0.25) ** 0.5
     assert set(after[after.target_broken.astype(bool)].outcome) == {"service_error"}
     assert result.summary["routing.to_broken"] == int(r[r.t_arrival >= 30].target_broken.sum())
+    assert result.summary["routing.last_to_broken"] == float(r[r.target_broken.fillna(False)].t_arrival.max())
+    # the time series counts per service: every rag request in a sample interval, and the share served ok
+    ts = result.timeseries
+    assert int(ts["service.rag.requests"].sum()) == int((r.service == "rag").sum())
+    late = ts[ts.t > 310]
+    served = late["service.rag.success_rate"].mean()
+    assert abs(served - 0.5) < 0.1 and (late["service.upload.success_rate"] == 1).all()
 
 
 def test_the_retry_budget_caps_retries_during_a_total_outage():

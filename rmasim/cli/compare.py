@@ -41,13 +41,16 @@ def compare(
         list[str] | None,
         typer.Option("--keys", help="Print only these summary keys (comma-separated, repeatable); files keep all."),
     ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the table as Markdown (the --keys in their order).")
+    ] = False,
 ) -> None:
     """Run every variant with every seed; print and write each summary key's mean and 95% interval per variant."""
     from rich.console import Console
     from rich.table import Table
 
     from ..observe import declaration_of
-    from ..report.compare import family_plots, interval_cells, variant_label
+    from ..report.compare import family_plots, interval_cells, markdown_cells, variant_label
     from ..report.stats import interval_table, summary_columns
     from ..scenario import Problem, ScenarioError
     from ..sweep import plan_runs
@@ -85,6 +88,10 @@ def compare(
     _write_atomic(out_dir / "intervals.csv", lambda tmp: labelled.to_csv(tmp, index=False))
     plots = family_plots(table, variants, out_dir)
 
+    if markdown:
+        console.print(f"{name}: mean ± 95% interval over {seeds} seeds\n", markup=False)
+        console.print(markdown_cells(cells, wanted), markup=False, soft_wrap=True)
+        return
     shown = Table(title=f"{name}: mean ± 95% interval over {seeds} seeds", title_justify="left")
     shown.add_column("key", no_wrap=True)
     shown.add_column("better", justify="center", min_width=6)

@@ -1,7 +1,8 @@
 """The observer: receives the runtime's hooks, samples the registry, and keeps the run's record.
 
 Requests are stored column-wise in typed arrays (a fleet-day is millions of rows); the time series holds one
-row per ``sample_every``: the sampling checkers' columns plus the requests and KV writes of that interval.
+row per ``sample_every``: the sampling checkers' columns plus the requests and KV writes of that interval, in all
+and per service (``service.<name>.requests``, ``service.<name>.success_rate``).
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ class Observer:
         self.traces: list[tuple[float, str, str, dict[str, Any]]] = []
         self.registered: dict[str, tuple[float, frozenset[str]]] = {}
         self._interval_counts = [0] * len(OUTCOMES)
+        self._service_counts: dict[str, list[int]] = {}
+        """Service -> [requests, ok] finished in the current sample interval."""
         self._last_writes = 0
         self.last_snapshot: Any = None
         self.purges: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = []
@@ -165,6 +168,12 @@ class Observer:
         outcome = classify(record.status, record.forward, record.reason)
         self.requests.append(record, outcome)
         self._interval_counts[OUTCOME_CODES[outcome]] += 1
+        counts = self._service_counts.get(record.service)
+        if counts is None:
+            counts = self._service_counts[record.service] = [0, 0]
+        counts[0] += 1
+        if outcome == "ok":
+            counts[1] += 1
 
     def machine_event(self, kind: str, machine: Any, now: float) -> None:
         ids = tuple(self.truth.ids_of.get((machine.name, machine.incarnation), ()))
@@ -190,6 +199,11 @@ class Observer:
         row["requests_ok"] = counts[OUTCOME_CODES["ok"]]
         row["success_rate"] = counts[OUTCOME_CODES["ok"]] / total if total else float("nan")
         self._interval_counts = [0] * len(OUTCOMES)
+        for service in self.requests.services:  # every service seen so far: a column from its first request on
+            n, served = self._service_counts.get(service, (0, 0))
+            row[f"service.{service}.requests"] = n
+            row[f"service.{service}.success_rate"] = served / n if n else float("nan")
+        self._service_counts = {}
         writes = self.kv.stats.mutations()
         row["kv_writes"] = writes - self._last_writes
         self._last_writes = writes

@@ -4,7 +4,8 @@ For each service with requests after warmup: ``service.<name>.requests``, ``.suc
 (of its successful requests). A request went to a *broken container* when one of its forwards (a retry included)
 reached a live machine whose container for the service was down, hung, erroring or slowed at that moment (a service
 fault); ``routing.to_broken`` counts them and ``routing.broken_exposure`` is the time from the first to the last of
-them: how long routing kept choosing a container that could not serve (0 with at most one such request).
+them: how long routing kept choosing a container that could not serve (0 with at most one such request), and
+``routing.last_to_broken`` the arrival time of the last of them (minus a fault's time: how long after it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class ServiceFigures(Checker):
         SummaryKey("routing.to_broken", "requests forwarded to a live machine whose container was broken", "count"),
         SummaryKey("routing.broken_exposure", "seconds from the first to the last request sent to a broken "
                    "container", "s"),
+        SummaryKey("routing.last_to_broken", "arrival time of the last request sent to a broken container", "s",
+                   "none"),
     )  # fmt: skip
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
@@ -51,4 +54,5 @@ class ServiceFigures(Checker):
         times = a["t_arrival"][broken]
         out["routing.to_broken"] = int(broken.sum())
         out["routing.broken_exposure"] = float(times.max() - times.min()) if times.size else 0.0
+        out["routing.last_to_broken"] = float(times.max()) if times.size else None
         return out

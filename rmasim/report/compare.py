@@ -102,6 +102,17 @@ def interval_cells(table: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame
     return pd.DataFrame(list(rows.values()), columns=["key", "better", *labels]).fillna("-")
 
 
+def markdown_cells(cells: pd.DataFrame, keys: Sequence[str] = ()) -> str:
+    """``cells`` (from :func:`interval_cells`) as a Markdown table, only ``keys`` (in that order) when given."""
+    if keys:
+        cells = cells.set_index("key").reindex(list(keys)).reset_index().fillna("-")
+    labels = [str(c) for c in cells.columns[2:]]
+    lines = ["| key | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    for row in cells.itertuples(index=False):
+        lines.append(f"| `{row[0]}` | " + " | ".join(str(c) for c in row[2:]) + " |")
+    return "\n".join(lines)
+
+
 def plot_intervals(
     table: pd.DataFrame, variants: Sequence[str], path: Path, keys: Sequence[str], title: str = ""
 ) -> Path:

@@ -261,6 +261,7 @@ def test_service_figures_per_service_and_requests_to_broken_containers():
         "service.upload.latency.p99": 0.5,
         "routing.to_broken": 2,
         "routing.broken_exposure": 9.0,  # from 11.0 to 20.0
+        "routing.last_to_broken": 20.0,
     }
 
 

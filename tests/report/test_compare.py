@@ -15,6 +15,7 @@ from rmasim.report.compare import (
     family_plots,
     format_interval,
     interval_cells,
+    markdown_cells,
     plot_intervals,
     variant_label,
 )
@@ -174,6 +175,14 @@ def test_interval_cells_and_formatting():
     ]  # fmt: skip
     assert format_interval(45.312, 2.1) == "45.31 ± 2.10"
     assert format_interval(math.nan, math.nan) == "-"
+    assert markdown_cells(cells, ["kv.reads", "routing.success_rate", "nope"]).splitlines() == [
+        "| key | edges=1 | edges=2 |",
+        "|---|---|---|",
+        "| `kv.reads` | 3412 ± 0 | 12 ± 0 |",
+        f"| `routing.success_rate` | 0.7163 ± 0.1000 | {fewer} |",
+        "| `nope` | - | - |",
+    ]
+    assert len(markdown_cells(cells).splitlines()) == 2 + 3  # no keys: every row
 
 
 def test_plot_intervals_draws_one_series_per_value(tmp_path):
