@@ -7,7 +7,7 @@ from its keys. Built-ins register the same way a user's own extension would::
     BALANCERS = Registry("balancer")
 
     @BALANCERS.register("random")
-    def uniform_random(candidates, isolate): ...
+    class UniformRandom(Balancer): ...
 """
 
 from __future__ import annotations

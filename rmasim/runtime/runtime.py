@@ -43,6 +43,7 @@ from ..system.ops import (
     KvGetMany,
     KvList,
     KvPut,
+    LiveLoad,
     MachineStats,
     Now,
     Random,
@@ -113,6 +114,7 @@ class Runtime:
             Random: self._random,
             Sleep: self._sleep,
             Trace: self._trace,
+            LiveLoad: self._live_load,
         }
         self.timed_ops: dict[type, Callable[[Ctx, Any, Driver], Generator[Any, Any, Any]]] = {
             HttpCall: self._http,
@@ -264,11 +266,16 @@ class Runtime:
         machine = ctx.machine
         assert machine is not None, "ReadLoad outside a machine"
         now = self.env.now
-        busy = capacity = 0.0
-        for container in machine.containers.values():
-            busy += container.busy_fraction(now - window, now) * container.capacity
-            capacity += container.capacity
-        return MachineStats(min(1.0, busy / capacity) if capacity else 0.0, machine.memory_gb)
+        return MachineStats(machine_load(machine, now, "cpu", window), machine.memory_gb,
+                            machine_load(machine, now, "queue"))  # fmt: skip
+
+    def _live_load(self, ctx: Ctx, op: LiveLoad) -> tuple[tuple[float, ...], float]:
+        now, tunnels = self.env.now, self.tunnels
+        loads = []
+        for url in op.tunnels:
+            machine = tunnels.get(url)
+            loads.append(machine_load(machine, now, op.signal) if machine is not None else 0.0)
+        return tuple(loads), 0.0
 
     def _http(self, ctx: Ctx, op: HttpCall, driver: Driver) -> Generator[Any, Any, Response]:
         """The generator that carries out one HTTP call, chosen by its URL."""
@@ -403,6 +410,21 @@ class Runtime:
         if record is not None:
             record.forward = forward
         return response
+
+
+def machine_load(machine: Machine, now: float, signal: str, window: float = 1.0) -> float:
+    """A machine's load over its containers: ``cpu``, busy slot-seconds over the last ``window`` / capacity (at
+    most 1, as psutil); ``queue``, requests in flight / capacity (unbounded)."""
+    used = capacity = 0.0
+    for container in machine.containers.values():
+        if signal == "cpu":
+            used += container.busy_fraction(now - window, now) * container.capacity
+        else:
+            used += container.in_flight(now)
+        capacity += container.capacity
+    if not capacity:
+        return 0.0
+    return min(1.0, used / capacity) if signal == "cpu" else used / capacity
 
 
 def _accepts(container: Any, headers: tuple[tuple[str, str], ...]) -> bool:

@@ -42,6 +42,17 @@ class Policy(BaseModel):
         default="random",
         description="How the proxy picks among candidates (a name registered in rmasim.system BALANCERS).",
     )
+    load_info: Literal["reported", "live", "local"] = Field(
+        default="reported",
+        description="Where a load-aware balancer's figures come from. `reported`: the `current_load` in the worker "
+        "record as read at the edge (as old as the heartbeat plus the KV cache); `live`: the machine's true current "
+        "figure (simulation only: the reference point); `local`: the edge's own count of requests in flight.",
+    )
+    load_signal: Literal["cpu", "queue"] = Field(
+        default="cpu",
+        description="What the agent reports as `current_load` (and `live` reads). `cpu`: busy slots / capacity over "
+        "the last second, at most 1.0 (psutil's cpu_percent); `queue`: requests in flight / capacity, unbounded.",
+    )
     unregister_cleanup: bool = Field(
         default=False,
         description="Fix #1: unregister also removes the worker from every service index and the leader key.",

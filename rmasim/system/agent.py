@@ -250,7 +250,7 @@ class Agent:
         body: dict[str, Any] = {
             "worker_id": self.worker_id,
             "status": "healthy",
-            "current_load": stats.cpu,
+            "current_load": stats.queue if self.policy.load_signal == "queue" else stats.cpu,
             "available_memory": f"{stats.free_memory_gb:.1f}GB",
         }
         if health is not None:

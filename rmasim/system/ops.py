@@ -36,6 +36,7 @@ __all__ = [
     "KvGetMany",
     "KvList",
     "KvPut",
+    "LiveLoad",
     "MachineStats",
     "Now",
     "Op",
@@ -166,6 +167,16 @@ class ReadLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class LiveLoad:
+    """Simulation only: the true current load of the machines behind ``tunnels`` (``load_info: live``, the
+    reference point stale figures are compared with); result a tuple of floats, one per tunnel, at once. ``signal``
+    ``cpu``: busy slots / capacity over the last second, at most 1; ``queue``: requests in flight / capacity."""
+
+    tunnels: tuple[str, ...]
+    signal: str = "cpu"
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
     """Report a fact to the observer (a real runtime logs it); result ``None``, costs no time."""
 
@@ -173,7 +184,21 @@ class Trace:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-Op = KvGet | KvGetMany | KvPut | KvDelete | KvList | KvCas | HttpCall | Sleep | Now | Random | ReadLoad | Trace
+Op = (
+    KvGet
+    | KvGetMany
+    | KvPut
+    | KvDelete
+    | KvList
+    | KvCas
+    | HttpCall
+    | Sleep
+    | Now
+    | Random
+    | ReadLoad
+    | LiveLoad
+    | Trace
+)
 
 
 # --- values --------------------------------------------------------------------------------------------
@@ -206,6 +231,9 @@ class MachineStats:
 
     cpu: float
     free_memory_gb: float
+    queue: float = 0.0
+    """Requests in flight / capacity over the machine's containers at the end of the sample (``load_signal:
+    queue``: what a process-level agent could read from its services' queues)."""
 
 
 # --- failures thrown into a generator ------------------------------------------------------------------

@@ -19,6 +19,8 @@ def test_baseline_defaults_are_the_seed_code():
         "request_timeout": "50s",
         "wants_heartbeat_leadership": True,
         "balancer": "random",
+        "load_info": "reported",
+        "load_signal": "cpu",
         "unregister_cleanup": False,
         "stale_cleanup": "none",
         "sweep_interval": "1m",

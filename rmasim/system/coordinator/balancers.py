@@ -1,32 +1,214 @@
 """Load balancers: how the proxy picks one provider among the candidates it found.
 
-A balancer is a generator function ``(candidates, isolate) -> chosen record`` that may yield operations (a
-random draw, the clock) and may keep state in the edge's :class:`~.isolate.Isolate` (a round-robin counter, say).
-``candidates`` is a non-empty list of worker records. Register one with ``@register_balancer("name")``; the
-policy knob ``balancer`` selects it by name, and the engine refuses unknown names with the scenario's line.
+A balancer is a small class registered by name (``@register_balancer("name")``; the policy knob ``balancer``
+selects it, and the engine refuses unknown names with the scenario's line). The proxy keeps one instance per edge
+in the edge's :class:`~.isolate.Isolate`, so what a balancer remembers (a round-robin position, the requests in
+flight, latency averages) is that edge's alone, as in a Worker isolate. ``pick`` is a generator: it may yield
+operations (a random draw, a live-load reading) and returns one of ``candidates`` (a non-empty list of worker
+records). A balancer that sets ``tracks`` is told when a forward starts and ends (``started``/``finished``), which
+is how it counts its own requests in flight and measures latencies.
+
+The load figure a load-aware balancer compares comes from ``load_info``: ``reported`` (the worker record's
+``current_load`` as this edge read it: as old as the heartbeat plus the KV cache), ``live`` (the machine's true
+current figure, a simulation-only reference point) or ``local`` (this edge's own requests in flight to the
+worker). Ties are broken uniformly at random.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
+import math
+from collections.abc import Generator
+from typing import Any, ClassVar
 
 from ...registry import Registry
-from ..ops import Random
+from ..ops import LiveLoad, Random
 from .isolate import Isolate
 
-__all__ = ["BALANCERS", "Balancer", "register_balancer"]
+__all__ = ["BALANCERS", "Balancer", "edge_balancer", "register_balancer"]
 
-Balancer = Callable[[list[dict[str, Any]], Isolate], Generator[Any, Any, dict[str, Any]]]
-BALANCERS: Registry[Balancer] = Registry("balancer")
-#: Decorator: ``@register_balancer("name")`` registers a balancer.
+Record = dict[str, Any]
+Pick = Generator[Any, Any, Record]
+
+BALANCERS: Registry[type[Balancer]] = Registry("balancer")
+#: Decorator: ``@register_balancer("name")`` registers a :class:`Balancer` subclass.
 register_balancer = BALANCERS.register
-
 
 _RANDOM = Random()  # an immutable operation: one instance serves every draw
 
 
+class Balancer:
+    """Base of the balancers: the policy's load settings, this edge's requests in flight, the helpers."""
+
+    uses_load: ClassVar[bool] = False
+    """True when ``pick`` compares load figures (so ``load_info: local`` makes it track requests)."""
+    tracks_requests: ClassVar[bool] = False
+    """True when the balancer needs ``started``/``finished`` whatever ``load_info`` says."""
+
+    def __init__(self, policy: Any) -> None:
+        self.load_info: str = getattr(policy, "load_info", "reported")
+        self.load_signal: str = getattr(policy, "load_signal", "cpu")
+        self.tracks = self.tracks_requests or (self.uses_load and self.load_info == "local")
+        self.in_flight: dict[str, int] = {}
+        """Worker id -> this edge's forwards to it not yet answered (kept when ``tracks``)."""
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        """Choose one of ``candidates`` for a request for ``service``."""
+        raise NotImplementedError
+
+    def started(self, worker_id: str, now: float) -> None:
+        """A forward to the worker leaves (``now``: the edge's monotonic clock)."""
+        self.in_flight[worker_id] = self.in_flight.get(worker_id, 0) + 1
+
+    def finished(self, worker_id: str, now: float, elapsed: float) -> None:
+        """The forward to the worker ended after ``elapsed`` seconds (answered, failed or timed out)."""
+        self.in_flight[worker_id] -= 1
+
+    def loads(self, candidates: list[Record]) -> Generator[Any, Any, list[float]]:
+        """The load figure of each candidate, per ``load_info``."""
+        if self.load_info == "reported":
+            return [float(r.get("current_load") or 0.0) for r in candidates]
+        if self.load_info == "local":
+            counts = self.in_flight
+            return [float(counts.get(r["id"], 0)) for r in candidates]
+        return list((yield LiveLoad(tuple(r["tunnel_url"] for r in candidates), self.load_signal)))
+
+    @staticmethod
+    def lowest(candidates: list[Record], costs: list[float]) -> Pick:
+        """The candidate of lowest cost; among equal lowest costs, one uniformly at random."""
+        best = min(costs)
+        tied = [c for c, cost in zip(candidates, costs, strict=True) if cost == best]
+        if len(tied) == 1:
+            return tied[0]
+        return tied[int((yield _RANDOM) * len(tied))]
+
+    @staticmethod
+    def two_distinct(candidates: list[Record]) -> Generator[Any, Any, tuple[Record, Record]]:
+        """Two different candidates drawn uniformly at random (``candidates`` has at least two)."""
+        n = len(candidates)
+        i = int((yield _RANDOM) * n)
+        j = int((yield _RANDOM) * (n - 1))
+        return candidates[i], candidates[j + 1 if j >= i else j]
+
+
 @register_balancer("random")
-def uniform_random(candidates: list[dict[str, Any]], isolate: Isolate) -> Generator[Any, Any, dict[str, Any]]:
+class UniformRandom(Balancer):
     """The seed's ``healthyWorkers[Math.floor(Math.random() * healthyWorkers.length)]`` (flaw #8)."""
-    return candidates[int((yield _RANDOM) * len(candidates))]
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        return candidates[int((yield _RANDOM) * len(candidates))]
+
+
+@register_balancer("round-robin")
+class RoundRobin(Balancer):
+    """Each edge walks the candidate list in turn, per service (the list as the index gives it)."""
+
+    def __init__(self, policy: Any) -> None:
+        super().__init__(policy)
+        self.next: dict[str, int] = {}
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        position = self.next.get(service, 0)
+        self.next[service] = position + 1
+        return candidates[position % len(candidates)]
+        yield  # a generator that needs no operation
+
+
+@register_balancer("inverse-load")
+class InverseLoad(Balancer):
+    """Fix #4 as the review writes it: weighted random with weight 1 / (load + 0.1)."""
+
+    uses_load = True
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        weights = [1.0 / (load + 0.1) for load in (yield from self.loads(candidates))]
+        threshold = (yield _RANDOM) * math.fsum(weights)
+        total = 0.0
+        for record, weight in zip(candidates, weights, strict=True):
+            total += weight
+            if threshold < total:
+                return record
+        return candidates[-1]  # rounding: the threshold fell on the very end
+
+
+@register_balancer("least-loaded")
+class LeastLoaded(Balancer):
+    """The candidate with the lowest load figure."""
+
+    uses_load = True
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        return (yield from self.lowest(candidates, (yield from self.loads(candidates))))
+
+
+@register_balancer("p2c")
+class PowerOfTwoChoices(Balancer):
+    """Two distinct candidates at random; the lower load wins (Mitzenmacher's power of two choices)."""
+
+    uses_load = True
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        if len(candidates) == 1:
+            return candidates[0]
+        pair = list((yield from self.two_distinct(candidates)))
+        return (yield from self.lowest(pair, (yield from self.loads(pair))))
+
+
+@register_balancer("least-outstanding")
+class LeastOutstanding(Balancer):
+    """The candidate to which this edge has the fewest requests in flight (its own count: always fresh)."""
+
+    tracks_requests = True
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        counts = self.in_flight
+        return (yield from self.lowest(candidates, [float(counts.get(r["id"], 0)) for r in candidates]))
+
+
+#: p2c-ewma (Finagle's and Linkerd's peak-EWMA): decay time and the cost of a worker never measured.
+EWMA_DECAY = 10.0
+EWMA_INITIAL = 0.030
+
+
+@register_balancer("p2c-ewma")
+class PeakEwma(Balancer):
+    """Two distinct candidates at random; the lower cost wins, cost = peak-EWMA latency x (in flight + 1).
+
+    The latency estimate of a worker jumps up to a slower observation at once (the peak) and decays towards faster
+    ones with time constant ``EWMA_DECAY``, weighting each observation by the time since the previous one; a
+    worker not yet measured costs ``EWMA_INITIAL``.
+    """
+
+    tracks_requests = True
+
+    def __init__(self, policy: Any) -> None:
+        super().__init__(policy)
+        self.ewma: dict[str, tuple[float, float]] = {}
+        """Worker id -> (latency estimate, time of its last update)."""
+
+    def finished(self, worker_id: str, now: float, elapsed: float) -> None:
+        super().finished(worker_id, now, elapsed)
+        cost, stamp = self.ewma.get(worker_id, (EWMA_INITIAL, now))
+        if elapsed > cost:
+            cost = elapsed
+        else:
+            weight = math.exp(-max(now - stamp, 0.0) / EWMA_DECAY)
+            cost = cost * weight + elapsed * (1.0 - weight)
+        self.ewma[worker_id] = (cost, now)
+
+    def cost(self, worker_id: str) -> float:
+        estimate = self.ewma.get(worker_id, (EWMA_INITIAL, 0.0))[0]
+        return estimate * (self.in_flight.get(worker_id, 0) + 1)
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        if len(candidates) == 1:
+            return candidates[0]
+        pair = list((yield from self.two_distinct(candidates)))
+        return (yield from self.lowest(pair, [self.cost(r["id"]) for r in pair]))
+
+
+def edge_balancer(isolate: Isolate, policy: Any) -> Balancer:
+    """This edge's balancer for the policy (created on the edge's first request)."""
+    balancer = isolate.state.get("balancer")
+    if balancer is None:
+        balancer = isolate.state["balancer"] = BALANCERS[policy.balancer](policy)
+    return balancer  # type: ignore[no-any-return]

@@ -28,7 +28,7 @@ from ..ops import (
     Sleep,
     Trace,
 )
-from .balancers import BALANCERS
+from .balancers import edge_balancer
 from .breaker import Breakers
 from .isolate import Isolate
 from .keys import service_key, worker_key
@@ -165,8 +165,23 @@ def forward_once(
     req: Request, policy: Any, isolate: Isolate, service: str, rest: str, candidates: list[dict[str, Any]]
 ) -> Handler:
     """Pick one provider and forward once (the seed)."""
-    target = yield from BALANCERS[policy.balancer](candidates, isolate)
-    return (yield from forward_to(target, req, policy, service, rest))
+    balancer = edge_balancer(isolate, policy)
+    target = yield from balancer.pick(service, candidates)
+    if not balancer.tracks:
+        return (yield from forward_to(target, req, policy, service, rest))
+    return (yield from tracked_forward(balancer, target, req, policy, service, rest))
+
+
+def tracked_forward(
+    balancer: Any, target: dict[str, Any], req: Request, policy: Any, service: str, rest: str, expected: bool = False
+) -> Handler:
+    """``forward_to``, telling the balancer when it starts and ends (its in-flight counts, its latencies)."""
+    start = yield _MONOTONIC
+    balancer.started(target["id"], start)
+    response = yield from forward_to(target, req, policy, service, rest, expected)  # failures come back as answers
+    end = yield _MONOTONIC
+    balancer.finished(target["id"], end, end - start)
+    return response
 
 
 def forward_to(
@@ -224,11 +239,15 @@ def forward_with_retries(
     if detector is not None:
         left = detector.admitted(service, left, now) or left  # all ejected: route anyway (Envoy's panic mode)
     retries = policy.retries
+    balancer = edge_balancer(isolate, policy)
     while True:
-        target = yield from BALANCERS[policy.balancer](left, isolate)
+        target = yield from balancer.pick(service, left)
         if breakers is not None:
             breakers.acquire(target["id"], service)
-        response = yield from forward_to(target, req, policy, service, rest, expected)
+        if balancer.tracks:
+            response = yield from tracked_forward(balancer, target, req, policy, service, rest, expected)
+        else:
+            response = yield from forward_to(target, req, policy, service, rest, expected)
         left = [c for c in left if c["id"] != target["id"]]
         if not left and fallback:
             left, fallback = fallback, None
