@@ -9,6 +9,7 @@ scenario and seed, so rows are identical whichever executor ran them.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -29,10 +30,13 @@ Progress = Callable[[int, int, RunSpec | None], None]
 
 
 def run_row(spec: RunSpec) -> dict[str, Any]:
-    """Run one spec and return its row: run index and id, scenario, grid values, seed, then every summary key."""
+    """Run one spec and return its row: run index and id, scenario, grid values (a mapping or list value as its
+    JSON text, so rows can be grouped by it), seed, then every summary key."""
     result = run(spec.scenario, seed=spec.seed)
     row: dict[str, Any] = {"run": spec.index, "run_id": spec.run_id, "scenario": spec.scenario.name}
-    row.update(spec.grid_point)
+    row.update(
+        {k: json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v for k, v in spec.grid_point.items()}
+    )
     row["seed"] = spec.seed
     row.update(dict(sorted(result.summary.items())))
     return row

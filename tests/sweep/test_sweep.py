@@ -131,3 +131,15 @@ def test_rmasim_sweep_is_the_function_and_the_package_stays_importable(small):
     assert rmasim.sweep is sweep and again is plan_runs
     frame = rmasim.sweep([small], {"coordinator.edges": [1]}, range(1), jobs=1)
     assert list(frame["seed"]) == [0]
+
+
+def test_a_mapping_grid_value_is_stored_as_its_json_text(small):
+    """``--grid 'coordinator.versions.upload={pin: "1.0"}'``: the row keeps the value as text, so the intervals
+    can group by it."""
+    from rmasim.report.stats import interval_table
+
+    grid = {"coordinator.versions.upload": [{"pin": "1.0"}, "any"]}
+    rows = sweep([small], grid, range(2), jobs=1)
+    assert list(rows["coordinator.versions.upload"]) == ['{"pin": "1.0"}'] * 2 + ["any"] * 2
+    table = interval_table(rows, list(grid))
+    assert set(table["coordinator.versions.upload"]) == {'{"pin": "1.0"}', "any"}
