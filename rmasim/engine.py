@@ -117,7 +117,7 @@ class _Simulation:
 
     def __init__(self, scenario: Scenario, seed: int) -> None:
         self.scenario = scenario
-        policy = scenario.policy
+        self.policy = policy = scenario.policy
         streams = Streams(seed)
         self.env = env = simpy.Environment()
         n_edges = scenario.coordinator.edges
@@ -151,10 +151,13 @@ class _Simulation:
         if policy.stale_cleanup == "sweeper":
             self.runtime.start_cron(policy.sweep_interval, self.edges[0])
         self._schedule_boots(streams)
+        clients: dict[str, list[PoissonClients]] = {}
         for j, spec in enumerate(scenario.workload):
             rng = streams.generator(f"workload/{j}/{spec.service}")
-            PoissonClients(spec, self.runtime, self.edges, rng, scenario.duration).install(env)
-        self.chaos = Chaos(env, self.runtime, self.machines, scenario.fleet, self.edges, seed=seed)
+            client = PoissonClients(spec, self.runtime, self.edges, rng, scenario.duration)
+            client.install(env)
+            clients.setdefault(spec.service, []).append(client)
+        self.chaos = Chaos(env, self.runtime, self.machines, scenario.fleet, self.edges, seed=seed, clients=clients)
         for spec in scenario.faults:
             if spec.action not in FAULTS:
                 raise ValueError(f"fault action {spec.action!r} has a spec but no injector")
@@ -164,7 +167,7 @@ class _Simulation:
     def _build_machine(self, group: str, index: int, cfg: Any, streams: Streams) -> Machine:
         containers = {
             name: ServiceContainer.from_config(
-                svc, name, streams.generator(f"service/{group}/{index}/{name}"), cfg.speed
+                svc, name, streams.generator(f"service/{group}/{index}/{name}"), cfg.speed_of(index)
             )
             for name, svc in cfg.services.items()
         }
@@ -187,7 +190,8 @@ class _Simulation:
     def _schedule_boots(self, streams: Streams) -> None:
         for group, cfg in self.scenario.fleet.items():
             rng = streams.generator(f"fleet/{group}/start")
-            offsets = rng.uniform(0.0, cfg.start_within, cfg.count).tolist() if cfg.start_within else [0.0] * cfg.count
+            within = self.policy.heartbeat_interval if cfg.start_within is None else cfg.start_within
+            offsets = rng.uniform(0.0, within, cfg.count).tolist() if within else [0.0] * cfg.count
             for index in range(cfg.count):
                 self._at(cfg.start_at + offsets[index], self.runtime.start_machine, self.machines[(group, index)])
 

@@ -46,7 +46,8 @@ class FaultRecord:
 @dataclass
 class Chaos:
     """What injectors act on: the SimPy environment, the runtime (its ``kv`` and ``net`` are the world's store and
-    network), the machines by (group, index), the coordinator edges, and the fleet config fault targets name.
+    network), the machines by (group, index), the coordinator edges, the fleet config fault targets name, and the
+    workload's clients by service.
 
     ``seed`` is the run's root seed, from which :meth:`generator` derives the injectors' random streams (None is
     read as 0: the draws are then the same for every run seed)."""
@@ -60,6 +61,8 @@ class Chaos:
     seed: int | None = None
     windows: dict[str, list[Any]] = field(default_factory=dict)
     """Open windows of the faults that last (outages, lags) by key, each with its value; see ``open_window``."""
+    clients: dict[str, list[Any]] = field(default_factory=dict)
+    """The workload's client generators by service (what traffic faults act on)."""
 
     def targets(self, spec: Any) -> list[Any]:
         return [self.machines[key] for key in spec.machines(self.fleet)]

@@ -73,6 +73,9 @@ class Machine:
     incarnation: int = 0
     driver: Any = None
     agent: Any = None
+    cpu_hog: float = 0.0
+    """CPU share taken by a background process (a ``cpu_hog`` fault): it adds to the ``cpu`` load signal but
+    takes no service slot."""
 
     name: str = field(init=False)
     """``group/index``, as fault targets write it."""

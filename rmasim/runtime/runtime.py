@@ -413,8 +413,8 @@ class Runtime:
 
 
 def machine_load(machine: Machine, now: float, signal: str, window: float = 1.0) -> float:
-    """A machine's load over its containers: ``cpu``, busy slot-seconds over the last ``window`` / capacity (at
-    most 1, as psutil); ``queue``, requests in flight / capacity (unbounded)."""
+    """A machine's load over its containers: ``cpu``, busy slot-seconds over the last ``window`` / capacity plus
+    a background process's share (at most 1, as psutil); ``queue``, requests in flight / capacity (unbounded)."""
     used = capacity = 0.0
     for container in machine.containers.values():
         if signal == "cpu":
@@ -422,9 +422,9 @@ def machine_load(machine: Machine, now: float, signal: str, window: float = 1.0)
         else:
             used += container.in_flight(now)
         capacity += container.capacity
-    if not capacity:
-        return 0.0
-    return min(1.0, used / capacity) if signal == "cpu" else used / capacity
+    if signal == "cpu":
+        return min(1.0, (used / capacity if capacity else 0.0) + machine.cpu_hog)
+    return used / capacity if capacity else 0.0
 
 
 def _accepts(container: Any, headers: tuple[tuple[str, str], ...]) -> bool:

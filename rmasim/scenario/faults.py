@@ -48,11 +48,13 @@ __all__ = [
     "TARGET_PATTERN",
     "Burst",
     "ClockJump",
+    "CpuHog",
     "Crash",
     "CrashLoop",
     "EdgeFault",
     "EdgeLag",
     "FaultSpec",
+    "HotService",
     "KvOutage",
     "MachineFault",
     "Partition",
@@ -66,6 +68,8 @@ __all__ = [
     "ServiceSlow",
     "Start",
     "Stop",
+    "TrafficBurst",
+    "TrafficFault",
     "register_fault_spec",
 ]
 
@@ -347,3 +351,45 @@ class RollingUpgrade(ServiceFault):
     version: Version = Field(description="The new version, e.g. '1.1'.")
     every: Duration = Field(default=30.0, description="Time between two machines' replacements.")
     down_for: Duration = Field(default=5.0, description="How long a replacement leaves the service down.")
+
+
+class TrafficFault(FaultSpec):
+    """Base of the faults that change the clients' traffic to one ``service`` (no machine target)."""
+
+    service: str = Field(description="The service whose traffic changes, e.g. 'upload'.")
+
+    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+        """Some group must run ``service``."""
+        offered = {name for group in fleet.values() for name in getattr(group, "services", ())}
+        if offered and self.service not in offered:
+            return [("service", f"no fleet group runs {self.service!r}; they run {', '.join(sorted(offered))}")]
+        return []
+
+
+@register_fault_spec
+class HotService(TrafficFault):
+    """The service's request rate is multiplied by ``factor`` for ``duration`` (a hot service, a flash crowd)."""
+
+    action: Literal["hot_service"] = "hot_service"
+    factor: float = Field(gt=0, description="Rate multiplier, e.g. 3.")
+    duration: PositiveDuration = Field(description="How long the rate stays multiplied.")
+
+
+@register_fault_spec
+class TrafficBurst(TrafficFault):
+    """``requests`` extra requests for the service at independent uniform times within ``within`` of ``at`` (a
+    batch job's burst), on top of the Poisson traffic."""
+
+    action: Literal["traffic_burst"] = "traffic_burst"
+    requests: int = Field(ge=1, description="How many extra requests.")
+    within: PositiveDuration = Field(default=1.0, description="Window after `at` over which they arrive.")
+
+
+@register_fault_spec
+class CpuHog(MachineFault):
+    """A background process takes ``load`` of the target machines' CPU for ``duration``: their `cpu` load signal
+    rises by that much (at most 1) while their service slots are untouched."""
+
+    action: Literal["cpu_hog"] = "cpu_hog"
+    load: float = Field(gt=0, le=1, description="CPU share taken, e.g. 0.5.")
+    duration: PositiveDuration = Field(description="How long the hog runs.")

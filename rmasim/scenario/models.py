@@ -45,6 +45,7 @@ from .versions import Version
 __all__ = [
     "ClockConfig",
     "CoordinatorConfig",
+    "Diurnal",
     "GroupConfig",
     "KVConfig",
     "NetworkConfig",
@@ -93,8 +94,16 @@ class GroupConfig(_Section):
     count: int = Field(default=1, ge=0)
     spares: int = Field(default=0, ge=0)
     start_at: Duration = Field(default=0.0, description="When the group's machines boot.")
-    start_within: Duration = Field(default=0.0, description="Boots are spread uniformly over this window.")
+    start_within: Duration | None = Field(
+        default=None,
+        description="Boots are spread uniformly at random over this window (default: one heartbeat interval, so "
+        "the machines' heartbeats are not in step unless asked with 0s).",
+    )
     speed: float = Field(default=1.0, gt=0, description="Service-time divisor: 2.0 serves twice as fast.")
+    speeds: list[Annotated[float, Field(gt=0)]] | None = Field(
+        default=None,
+        description="A speed per machine (index order, count + spares of them), instead of one `speed` for all.",
+    )
     memory_gb: float = Field(default=16.0, gt=0)
     clock: ClockConfig = Field(default_factory=ClockConfig)
     services: dict[Name, ServiceConfig] = Field(min_length=1)
@@ -118,6 +127,18 @@ class GroupConfig(_Section):
         if self.count + self.spares < 1:
             raise ValueError("a group needs at least one machine (count + spares >= 1)")
         return self
+
+    @model_validator(mode="after")
+    def _a_speed_per_machine(self) -> GroupConfig:
+        if self.speeds is not None and len(self.speeds) != self.count + self.spares:
+            raise LocatedErrors(
+                [(("speeds",), f"{len(self.speeds)} speeds for {self.count + self.spares} machines (count + spares)")]
+            )
+        return self
+
+    def speed_of(self, index: int) -> float:
+        """The speed of machine ``index``."""
+        return self.speeds[index] if self.speeds is not None else self.speed
 
 
 class Phase(_Section):
@@ -236,6 +257,14 @@ else:
     """The ``coordinator`` section: ``preset``, ``edges`` and one optional field per ``Policy`` knob."""
 
 
+class Diurnal(_Section):
+    """A daily rate curve: rate x (1 + amplitude x cos(2 pi (t - peak_at) / period))."""
+
+    amplitude: float = Field(ge=0.0, le=1.0, description="0.5: the rate swings between 0.5x and 1.5x.")
+    period: PositiveDuration = Field(default=86400.0)
+    peak_at: Duration = Field(default=50400.0, description="When the rate peaks (default 14h).")
+
+
 class WorkloadSpec(_Section):
     """Poisson client traffic to one service between ``start`` and ``stop`` (the end of the run if unset)."""
 
@@ -243,6 +272,7 @@ class WorkloadSpec(_Section):
     rate: Rate
     start: Duration = 0.0
     stop: Duration | None = None
+    diurnal: Diurnal | None = Field(default=None, description="Modulate the rate along a daily curve.")
 
     @field_validator("stop")
     @classmethod

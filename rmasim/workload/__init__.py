@@ -1,16 +1,24 @@
 """Client traffic: open-loop Poisson clients per service (DESIGN.md section 3, the Jepsen "workload").
 
-Each :class:`PoissonClients` sends requests for one service with exponentially distributed gaps of mean
-``1/rate`` between ``start`` and ``stop``; each request arrives at an edge drawn uniformly (clients spread over
-the coordinator's locations) and its outcome is recorded by the observer. Open loop: a slow or failing system
-does not slow the arrivals down, as with real users.
+Each :class:`PoissonClients` sends requests for one service between ``start`` and ``stop``; each request arrives
+at an edge drawn uniformly (clients spread over the coordinator's locations) and its outcome is recorded by the
+observer. Open loop: a slow or failing system does not slow the arrivals down, as with real users.
+
+The rate is ``rate x multiplier x diurnal(t)``. ``multiplier`` is piecewise constant (a ``hot_service`` fault
+sets it); as Poisson arrivals are memoryless, a change simply discards the pending arrival and draws the next gap
+at the new rate from the moment of the change, which is exact. A ``diurnal`` curve is followed by thinning: gaps
+are drawn at the curve's peak rate and each candidate arrival is kept with probability rate(t) / peak (Lewis and
+Shedler). Without either, the gaps are exponential with mean ``1/rate``, one SimPy timeout per request.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 __all__ = ["PoissonClients"]
+
+_BLOCK = 4096
 
 
 class PoissonClients:
@@ -24,33 +32,82 @@ class PoissonClients:
         self.runtime = runtime
         self.edges = edges
         self.rng = rng
+        self.diurnal = getattr(spec, "diurnal", None)
+        self.multiplier = 1.0
         self.sent = 0
+        self._scale = 1.0 / self.rate if self.rate > 0 else math.inf
+        """Mean gap at the current peak rate."""
         self._gaps: list[float] = []
         self._picks: list[int] = []
+        self._keeps: list[float] = []
+        self._pending: Any = None
+        self._discarded: Any = None
 
     def install(self, env: Any) -> None:
         """Schedule the first arrival."""
+        self._set_scale()
         if self.rate > 0 and self.stop > self.start:
             self._schedule(env, self.start + self._gap() - env.now)
 
+    def set_multiplier(self, env: Any, multiplier: float) -> None:
+        """From now on, send ``multiplier`` times the configured rate (memoryless: the pending arrival is redrawn)."""
+        self.multiplier = multiplier
+        self._set_scale()
+        if self._pending is not None and env.now >= self.start:
+            self._discarded = self._pending
+            self._pending = None
+            self._schedule(env, self._gap())
+
+    def extra_requests(self, env: Any, times: list[float]) -> None:
+        """Send one request at each of ``times`` (absolute), besides the Poisson arrivals (a burst)."""
+        for t in times:
+            env.timeout(max(0.0, t - env.now)).callbacks.append(self._send_one)
+
+    def rate_at(self, t: float) -> float:
+        """The arrival rate at time ``t``."""
+        rate = self.rate * self.multiplier
+        if self.diurnal is not None:
+            d = self.diurnal
+            rate *= 1.0 + d.amplitude * math.cos(2.0 * math.pi * (t - d.peak_at) / d.period)
+        return rate
+
+    def _set_scale(self) -> None:
+        peak = self.rate * self.multiplier * (1.0 + (self.diurnal.amplitude if self.diurnal is not None else 0.0))
+        self._scale = 1.0 / peak if peak > 0 else math.inf
+
     def _gap(self) -> float:
         if not self._gaps:
-            self._gaps = self.rng.exponential(1.0 / self.rate, 4096).tolist()[::-1]
-        return self._gaps.pop()
+            self._gaps = self.rng.exponential(1.0, _BLOCK).tolist()[::-1]
+        return self._scale * self._gaps.pop()
 
     def _edge(self) -> Any:
         if len(self.edges) == 1:
             return self.edges[0]
         if not self._picks:
-            self._picks = self.rng.integers(0, len(self.edges), 4096).tolist()[::-1]
+            self._picks = self.rng.integers(0, len(self.edges), _BLOCK).tolist()[::-1]
         return self.edges[self._picks.pop()]
 
     def _schedule(self, env: Any, delay: float) -> None:
-        if env.now + delay < self.stop:
-            env.timeout(delay).callbacks.append(self._arrive)
+        if delay < math.inf and env.now + delay < self.stop:
+            self._pending = env.timeout(delay)
+            self._pending.callbacks.append(self._arrive)
+        else:
+            self._pending = None
 
     def _arrive(self, event: Any) -> None:
+        if event is self._discarded:
+            return
         env = event.env
+        if self.diurnal is None or self._kept(env.now):
+            self._send_one(event)
+        self._schedule(env, self._gap())
+
+    def _kept(self, now: float) -> bool:
+        """Thinning: keep a candidate arrival with probability rate(now) / peak rate."""
+        if not self._keeps:
+            self._keeps = self.rng.random(_BLOCK).tolist()[::-1]
+        return self._keeps.pop() < self._scale * self.rate_at(now)
+
+    def _send_one(self, _event: Any) -> None:
         self.sent += 1
         self.runtime.client_request(self.service, self._edge())
-        self._schedule(env, self._gap())

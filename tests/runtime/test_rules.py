@@ -19,6 +19,7 @@ kv: {read_latency: 0s, write_latency: 0s}
 fleet:
   box:
     count: 1
+    start_within: 0s
     services:
       upload: {port: 8103, capacity: 1, service_time: 10s}
 workload:

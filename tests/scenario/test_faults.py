@@ -5,8 +5,10 @@ from rmasim.scenario import FAULT_SPECS, Crash, FaultSpec, GroupConfig, Restart,
 from rmasim.scenario.faults import (
     Burst,
     ClockJump,
+    CpuHog,
     CrashLoop,
     EdgeLag,
+    HotService,
     KvOutage,
     Partition,
     RollingUpgrade,
@@ -15,6 +17,7 @@ from rmasim.scenario.faults import (
     ServiceFlap,
     ServiceHang,
     ServiceSlow,
+    TrafficBurst,
     fault_spec_union,
 )
 
@@ -40,6 +43,9 @@ BUILT_IN = {
     "service_hang": ServiceHang,
     "service_flap": ServiceFlap,
     "rolling_upgrade": RollingUpgrade,
+    "hot_service": HotService,
+    "traffic_burst": TrafficBurst,
+    "cpu_hog": CpuHog,
 }
 
 

@@ -97,8 +97,9 @@ def test_defaults(minimal_data):
         "count": 2,
         "spares": 0,
         "start_at": "0s",
-        "start_within": "0s",
+        "start_within": None,
         "speed": 1.0,
+        "speeds": None,
         "memory_gb": 16.0,
         "clock": {"offset": "0s", "drift": 0.0},
         "services": {
