@@ -96,6 +96,8 @@ class Observations:
     """Request figures count the requests that arrived in [warmup, until)."""
     phases: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     """The scenario's phases: name -> (start, end)."""
+    containers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Machine name -> service -> :class:`rmasim.world.service.ContainerStats` over [warmup, duration]."""
 
     def measured(self, t_arrival: Any) -> Any:
         """The mask of the requests (arrival times, a numpy array) that request figures count."""

@@ -130,6 +130,10 @@ class Observer:
         self.strong = strong
         """The Durable Object beside the KV, when there is one: the registry may live in either."""
         self.truth = GroundTruth(machines_by_tunnel)
+        self.machines = list(machines_by_tunnel.values())
+        for machine in self.machines:  # the containers' load accounting starts at warmup
+            for container in machine.containers.values():
+                container.measure_from = warmup
         self.duration = duration
         self.warmup = warmup
         self.phases = dict(phases or {})
@@ -227,6 +231,7 @@ class Observer:
             traces=self.traces,
             purges=self.purges,
             phases=self.phases,
+            containers={m.name: {s: c.stats(self.duration) for s, c in m.containers.items()} for m in self.machines},
         )
 
     def timeseries(self) -> pd.DataFrame:

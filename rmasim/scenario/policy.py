@@ -229,7 +229,11 @@ register_preset("baseline", "The seed's code as reviewed: all twelve flaws repro
 register_preset(
     "seed-fixes",
     "The review's own fixes as written: Fix #1 (unregister cleanup), Fix #2 (stale cleanup while routing), Fix #3 "
-    "(service health in heartbeats), Fix #5 (fingerprint identity).",
+    "(service health in heartbeats), Fix #4 (weighted random by inverse reported CPU load), Fix #5 (fingerprint "
+    "identity).",
+    balancer="inverse-load",
+    load_info="reported",
+    load_signal="cpu",
     unregister_cleanup=True,
     stale_cleanup="on_route",
     identity="fingerprint",
@@ -242,7 +246,9 @@ register_preset(
     "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
     "agents that register again after a purge; per-service health with 10 s active probes, per-service timeouts, "
     "retries with a budget, circuit breakers, outlier ejection, version-aware routing, configured service discovery, "
-    "per-edge metrics.",
+    "per-edge metrics; the balancer notebooks/balancing_strategies recommends (least-outstanding: the edge's own "
+    "requests in flight, no stale load figure).",
+    balancer="least-outstanding",
     unregister_cleanup=True,
     stale_cleanup="sweeper",
     stale_by="observation",

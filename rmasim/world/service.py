@@ -23,6 +23,22 @@ Load signals the agent reports (DESIGN.md section 4): ``cpu`` = :meth:`busy_frac
 busy slot-seconds / (capacity x window), saturating at 1.0 like psutil; ``queue`` = :meth:`in_flight` /
 capacity, where in-flight counts admitted and unfinished requests (running plus queued).
 
+Accounting for the load figures (:mod:`rmasim.observe.load`), exact and kept at admission over the measurement
+window from :attr:`ServiceContainer.measure_from` (the scenario's warmup) on; :meth:`ServiceContainer.stats`
+closes it at the end of the run:
+
+- *busy slot-seconds* in the window: each admission adds the part of ``[start, finish]`` after
+  ``measure_from``; a crash takes back what it cancels (running work stops at the crash, queued work never runs)
+  and ``stats(end)`` what would run after ``end``;
+- per admission that arrives in the window: whether it *waited* (``start > arrival``) and how long, as
+  scheduled at arrival (the Erlang C figures);
+- the *in-flight count each such arrival finds* (admitted and unfinished, itself excluded), as a histogram.
+  Sampling at arrivals is cheap (the unfinished finishes are already in a heap) and is what a request
+  experiences; when arrivals are Poisson (the workload, thinned by a random balancer) it has the time-average
+  distribution too (PASTA).
+
+Hung admissions (no schedule, no slot) are left out of all three.
+
 Example (capacity 2, three arrivals at t=0, 1 s each)::
 
     >>> c = ServiceContainer("rag", capacity=2, service_time=lambda: 1.0)
@@ -42,7 +58,7 @@ import numpy as np
 
 from rmasim.world.rng import Sampler
 
-__all__ = ["Admission", "ServiceContainer"]
+__all__ = ["Admission", "ContainerStats", "ServiceContainer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +70,23 @@ class Admission:
     finish: float
     epoch: int
     error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerStats:
+    """A container's accounting over the measurement window ``[measure_from, end]`` (see the module docstring)."""
+
+    capacity: int
+    busy: float
+    """Busy slot-seconds within the window."""
+    arrivals: int
+    """Admissions that arrived in the window."""
+    waited: int
+    """Of those, the ones that queued for a slot (``start > arrival``)."""
+    wait: float
+    """Their total wait, seconds."""
+    in_flight_seen: tuple[int, ...]
+    """``in_flight_seen[k]``: arrivals in the window that found ``k`` admissions in flight."""
 
 
 class ServiceContainer:
@@ -93,6 +126,12 @@ class ServiceContainer:
         self._recent: deque[tuple[float, float]] = deque()  # (start, finish) by start time
         self._finishes: list[float] = []  # heap of unfinished admissions' finish times
         self._crashed_at: dict[int, float] = {}  # epoch -> true time it ended by a crash
+        self.measure_from = 0.0
+        """Start of the measurement window of :meth:`stats` (the observer sets the scenario's warmup)."""
+        self._busy = 0.0  # busy slot-seconds from measure_from on, as scheduled (crashes take back what they cancel)
+        self._waited = 0
+        self._wait = 0.0
+        self._seen: list[int] = []  # _seen[k]: arrivals from measure_from on that found k in flight
 
     @classmethod
     def from_config(cls, cfg: Any, name: str, rng: np.random.Generator, speed: float = 1.0) -> ServiceContainer:
@@ -117,7 +156,22 @@ class ServiceContainer:
         start = now if now > free else free
         finish = start + self.service_time() / self.speed * self.slow
         heapq.heappush(self._free, finish)
-        heapq.heappush(self._finishes, finish)
+        finishes = self._finishes
+        while finishes and finishes[0] <= now:
+            heapq.heappop(finishes)
+        if now >= self.measure_from:
+            n = len(finishes)
+            try:
+                self._seen[n] += 1
+            except IndexError:  # the longest queue yet: grow the histogram
+                self._seen.extend([0] * (n - len(self._seen)) + [1])
+            if start > now:
+                self._waited += 1
+                self._wait += start - now
+            self._busy += finish - start
+        elif finish > self.measure_from:
+            self._busy += finish - max(start, self.measure_from)
+        heapq.heappush(finishes, finish)
         recent = self._recent
         recent.append((start, finish))
         cutoff = now - self.history
@@ -138,6 +192,7 @@ class ServiceContainer:
         if not self.up:
             return 0
         failed = self.in_flight(now)
+        self._busy -= self._busy_after(now)
         self.up = False
         self._crashed_at[self.epoch] = now
         self.epoch += 1
@@ -153,6 +208,22 @@ class ServiceContainer:
             self.crash(now)
         self.up = True
         self._free = [now] * self.capacity
+
+    def _busy_after(self, t: float) -> float:
+        """Busy slot-seconds counted in the window that the schedule puts after ``t``."""
+        cut = max(t, self.measure_from)
+        return sum(f - max(s, cut) for s, f in self._recent if f > cut)
+
+    def stats(self, end: float) -> ContainerStats:
+        """The accounting over ``[measure_from, end]``, ``end`` at or after the latest arrival."""
+        return ContainerStats(
+            capacity=self.capacity,
+            busy=self._busy - self._busy_after(end),
+            arrivals=sum(self._seen),
+            waited=self._waited,
+            wait=self._wait,
+            in_flight_seen=tuple(self._seen),
+        )
 
     def in_flight(self, now: float) -> int:
         """Admitted requests not finished at ``now`` (running plus queued)."""
