@@ -25,12 +25,14 @@
 # recommendation computed from its own numbers.
 #
 # **The model.** `MACHINES` single-slot machines, exponential service time of mean 1 s (so a machine's load
-# equals its utilization), open-loop Poisson clients at `load x MACHINES` requests a second, one coordinator
-# edge, the registry in a strongly consistent store (so the only staleness is the heartbeat's), and zero network
-# and KV latency (a request's time is queueing plus service). Load-aware balancers read the `cpu` figure the
-# agent reported at its last heartbeat (`load_info: reported`); `least-outstanding` and `p2c-ewma` use what the
-# edge itself knows: its own requests in flight, and the latencies it measured. Latency figures are over served
-# requests: the platform's 50 s limit fails the rest, so read them with the success rate.
+# equals its utilization), open-loop Poisson clients at `load x MACHINES` requests a second from 60 s on (once
+# every machine, booted within 30 s, has registered), one coordinator edge, the registry in a strongly consistent
+# store with stable ids, read at every request (`route_cache: 0s`: nothing lost, nothing cached, so the only
+# staleness is the heartbeat's), and zero network and KV latency (a request's time is queueing plus service).
+# Load-aware balancers read the `cpu` figure the agent reported at its last heartbeat (`load_info: reported`);
+# `least-outstanding` and `p2c-ewma` use what the edge itself knows: its own requests in flight, and the
+# latencies it measured. Latency figures are over served requests: the platform's 50 s limit fails the rest, so
+# read them with the success rate.
 
 # %% tags=["parameters"]
 import os
@@ -68,16 +70,17 @@ name: balancing
 duration: {DURATION}s
 warmup: {WARMUP}s
 sample_every: 10s
-coordinator: {{preset: baseline}}
+coordinator: {{preset: baseline, registry_layout: strong, identity: fingerprint, route_cache: 0s}}
 kv: {{model: strong, read_latency: 0s, write_latency: 0s, strong: {{read_latency: 0s, write_latency: 0s}}}}
 network: {{latency: 0s}}
 fleet:
   m:
     count: {MACHINES}
+    start_within: 30s
 {speed_line}    services:
       upload: {{port: 8103, capacity: 1, service_time: {{dist: exponential, mean: 1s}}}}
 workload:
-  - {{service: upload, rate: {load * capacity:.6f}/s}}
+  - {{service: upload, rate: {load * capacity:.6f}/s, start: 60s}}
 faults: {faults}
 """
     return load_scenario_text(text, "balancing.yaml")
@@ -98,7 +101,10 @@ def intervals(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def run(scenario: rmasim.Scenario, grid: dict) -> pd.DataFrame:
-    return sweep([scenario], grid, range(SEEDS), jobs=JOBS)
+    """Every grid point x seed; each run must have had every machine in the registry throughout."""
+    rows = sweep([scenario], grid, range(SEEDS), jobs=JOBS)
+    assert (rows["registry.loss.max"] == 0).all() and (rows["load.workers"] == MACHINES).all()
+    return rows
 
 
 # %% [markdown]

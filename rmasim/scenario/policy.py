@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .units import PositiveDuration
+from .units import Duration, PositiveDuration
 from .versions import VersionRule
 
 __all__ = ["PRESETS", "Policy", "Preset", "VersionRule", "register_preset"]
@@ -166,6 +166,12 @@ class Policy(BaseModel):
         default="known_list",
         description="Flaw #7: `known_list` detects only the seed's hard-coded services (upload, rag); `configured` "
         "probes every service configured on the machine.",
+    )
+    route_cache: Duration = Field(
+        default=10.0,
+        description="With a registry_layout other than `shared_lists`: how long an edge reuses a service's provider "
+        "list and worker records from its memory before reading them again (0s: every request reads them; the "
+        "records' load figures are then as fresh as the store).",
     )
     registry_layout: Literal["shared_lists", "per_worker_keys", "strong"] = Field(
         default="shared_lists",

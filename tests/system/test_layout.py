@@ -100,6 +100,8 @@ def test_the_proxy_reuses_its_route_table_for_the_ttl(harness, policy):
     assert (first, route()) == (2, 0)  # index + records, then nothing within the TTL
     harness.now += 1
     assert route() == 2
+    coordinator = Coordinator(policy.model_copy(update={"route_cache": 0.0}))  # no cache: read at every request
+    assert (route(), route()) == (2, 2)
 
 
 def test_strong_sweeper_keeps_a_worker_whose_record_changed_since_it_was_judged(harness):

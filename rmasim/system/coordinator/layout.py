@@ -47,7 +47,8 @@ Gen = Generator[Any, Any, Any]
 
 #: Workers KV's bulk get takes at most this many keys.
 BULK_GET_LIMIT = 100
-#: ``per_worker_keys``: seconds an edge's isolate reuses a service's provider list before listing again.
+#: Default of the ``route_cache`` knob: seconds an edge's isolate reuses a service's provider list and records
+#: (layouts other than the seed's) before reading them again.
 PROVIDER_LIST_TTL = 10.0
 
 
@@ -104,13 +105,13 @@ class Layout:
         """The ids the index lists for ``service``."""
         raise NotImplementedError
 
-    def route_table(self, service: str, isolate: Isolate) -> Gen:
-        """``(ids, records)`` the proxy routes ``service`` among, kept in the isolate's memory for
-        :data:`PROVIDER_LIST_TTL` (both the same objects while unchanged, so derived results are reused)."""
+    def route_table(self, service: str, isolate: Isolate, ttl: float = PROVIDER_LIST_TTL) -> Gen:
+        """``(ids, records)`` the proxy routes ``service`` among, kept in the isolate's memory for ``ttl`` seconds
+        (the ``route_cache`` knob; both the same objects while unchanged, so derived results are reused)."""
         tables = isolate.state.setdefault("route_tables", {})
         now = yield Now()
         hit = tables.get(service)
-        if hit is not None and now - hit[2] < PROVIDER_LIST_TTL:
+        if hit is not None and now - hit[2] < ttl:
             return hit[0], hit[1]
         ids = yield from self.providers(service)
         records = tuple((yield from read_many([worker_key(i) for i in ids], self.store)))

@@ -107,7 +107,7 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
             return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
         records = yield isolate.derived("keys:" + service, ids, record_reads)
     else:
-        ids, records = yield from layout.route_table(service, isolate)
+        ids, records = yield from layout.route_table(service, isolate, policy.route_cache)
         if not ids:
             return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
     if policy.stale_cleanup == "on_route":
