@@ -46,6 +46,7 @@ def test_baseline_defaults_are_the_seed_code():
         "metrics": False,
         "outlier_ejection": False,
         "service_discovery": "known_list",
+        "route_cache": "10s",
         "registry_layout": "shared_lists",
         "leader": "naive",
         "lease_duration": "15s",
