@@ -208,7 +208,4 @@ class PeakEwma(Balancer):
 
 def edge_balancer(isolate: Isolate, policy: Any) -> Balancer:
     """This edge's balancer for the policy (created on the edge's first request)."""
-    balancer = isolate.state.get("balancer")
-    if balancer is None:
-        balancer = isolate.state["balancer"] = BALANCERS[policy.balancer](policy)
-    return balancer  # type: ignore[no-any-return]
+    return isolate.kept("balancer", lambda: BALANCERS[policy.balancer](policy))

@@ -28,6 +28,13 @@ class Isolate:
         self.state: dict[str, Any] = {}
         """Named state a handler keeps between requests (breakers, round-robin counters, ...)."""
 
+    def kept(self, name: str, create: Callable[[], R]) -> R:
+        """The state kept under ``name``, created by ``create()`` on first use."""
+        value = self.state.get(name)
+        if value is None:
+            value = self.state[name] = create()
+        return value  # type: ignore[no-any-return]
+
     def derived(self, tag: str, source: S, compute: Callable[[S], R]) -> R:
         """``compute(source)``, remembered under ``tag`` while ``source`` is the same (immutable) object."""
         hit = self._derived.get(tag)

@@ -93,10 +93,7 @@ class EdgeMetrics:
 
 def edge_metrics(isolate: Isolate) -> EdgeMetrics:
     """The metrics in ``isolate``'s memory, created on first use."""
-    metrics = isolate.state.get("metrics")
-    if metrics is None:
-        metrics = isolate.state["metrics"] = EdgeMetrics()
-    return metrics
+    return isolate.kept("metrics", EdgeMetrics)
 
 
 def admin_metrics(req: Request, policy: Any, isolate: Isolate) -> Handler:

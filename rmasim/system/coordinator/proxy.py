@@ -62,6 +62,11 @@ def serving_candidates(service: str) -> Callable[[tuple[Any, ...]], list[dict[st
     return candidates
 
 
+def unavailable(service: str, reason: str = "no_provider") -> Response:
+    """The 503 of a request the proxy cannot forward (the seed's ``gracefulFallback``), with why."""
+    return Response(503, {"error": f"service {service} unavailable", "reason": reason})
+
+
 def record_reads(ids: list[str]) -> KvGetMany:
     """The bulk read of the ``worker:{id}`` records an index value lists."""
     return KvGetMany(tuple(worker_key(i) for i in ids))
@@ -104,12 +109,12 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
     if layout is SHARED_LISTS:  # the hot path of the seed's layout, inline
         ids = yield index_read(service)
         if not ids:
-            return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+            return unavailable(service)
         records = yield isolate.derived("keys:" + service, ids, record_reads)
     else:
         ids, records = yield from layout.route_table(service, isolate, policy.route_cache)
         if not ids:
-            return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+            return unavailable(service)
     if policy.stale_cleanup == "on_route":
         candidates = yield from clean_stale_entries(service, ids, records, policy.offline_after, layout)
         if len(candidates) < len(ids):
@@ -128,7 +133,7 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
             candidates, others = yield from versioned(rule, service, candidates)
             expected = True
     if not candidates:
-        return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+        return unavailable(service)
     if not (policy.retries or policy.outlier_ejection or policy.circuit_breaker or expected):
         return (yield from forward_once(req, policy, isolate, service, rest, candidates))
     return (yield from forward_with_retries(req, policy, isolate, service, rest, candidates, expected, others))
@@ -167,15 +172,16 @@ def forward_once(
     """Pick one provider and forward once (the seed)."""
     balancer = edge_balancer(isolate, policy)
     target = yield from balancer.pick(service, candidates)
-    if not balancer.tracks:
-        return (yield from forward_to(target, req, policy, service, rest))
-    return (yield from tracked_forward(balancer, target, req, policy, service, rest))
+    return (yield from forward_through(balancer, target, req, policy, service, rest))
 
 
-def tracked_forward(
+def forward_through(
     balancer: Any, target: dict[str, Any], req: Request, policy: Any, service: str, rest: str, expected: bool = False
 ) -> Handler:
-    """``forward_to``, telling the balancer when it starts and ends (its in-flight counts, its latencies)."""
+    """``forward_to``; when the balancer tracks requests, telling it when the forward starts and ends (its
+    in-flight counts, its latencies)."""
+    if not balancer.tracks:
+        return (yield from forward_to(target, req, policy, service, rest, expected))
     start = yield _MONOTONIC
     balancer.started(target["id"], start)
     response = yield from forward_to(target, req, policy, service, rest, expected)  # failures come back as answers
@@ -220,14 +226,13 @@ def forward_with_retries(
     and the edge's retry budget pays (see :mod:`.retry`). ``expected``: a provider refusing for its version (412,
     stale registry data) is dropped and another tried at once - no work was done, so no retry is spent. When no
     candidate is left, the ``fallback`` providers (the other side of a canary split) take their place, once."""
-    state = isolate.state
-    budget = state.get("retry_budget") if policy.retries else None
-    if budget is None and policy.retries:
-        budget = state["retry_budget"] = RetryBudget(policy.retry_budget_percent, policy.retry_budget_min_per_sec)
-    detector = state.setdefault("outliers", OutlierDetector()) if policy.outlier_ejection else None
-    breakers = None
-    if policy.circuit_breaker:
-        breakers = state.get("breakers") or state.setdefault("breakers", Breakers(policy))
+    budget = (
+        isolate.kept("retry_budget", lambda: RetryBudget(policy.retry_budget_percent, policy.retry_budget_min_per_sec))
+        if policy.retries
+        else None
+    )
+    detector = isolate.kept("outliers", OutlierDetector) if policy.outlier_ejection else None
+    breakers = isolate.kept("breakers", lambda: Breakers(policy)) if policy.circuit_breaker else None
     now = yield _MONOTONIC
     if budget is not None:
         budget.deposit(now)
@@ -235,7 +240,7 @@ def forward_with_retries(
     if breakers is not None:
         left = breakers.permitted(service, left, now)
         if not left:
-            return Response(503, {"error": f"service {service} unavailable", "reason": "breaker_open"})
+            return unavailable(service, "breaker_open")
     if detector is not None:
         left = detector.admitted(service, left, now) or left  # all ejected: route anyway (Envoy's panic mode)
     retries = policy.retries
@@ -244,16 +249,13 @@ def forward_with_retries(
         target = yield from balancer.pick(service, left)
         if breakers is not None:
             breakers.acquire(target["id"], service)
-        if balancer.tracks:
-            response = yield from tracked_forward(balancer, target, req, policy, service, rest, expected)
-        else:
-            response = yield from forward_to(target, req, policy, service, rest, expected)
+        response = yield from forward_through(balancer, target, req, policy, service, rest, expected)
         left = [c for c in left if c["id"] != target["id"]]
         if not left and fallback:
             left, fallback = fallback, None
         if response.status == 412 and expected:
             if not left:
-                return Response(503, {"error": f"service {service} unavailable", "reason": "no_provider"})
+                return unavailable(service)
             continue
         ok = response.status < 500
         if detector is not None or breakers is not None:
