@@ -228,3 +228,15 @@ faults:
     assert 0.9 * allowed <= retries <= allowed + 0.2 * 500 + 100  # one window's worth of slack at the edges
     early = r[(r.t_arrival >= 121) & (r.t_arrival < 169)]  # a retry of a later request can land after the hang
     assert set(early.outcome) == {"timeout"}
+
+
+def test_a_service_with_250_providers_runs_and_routes_to_all_of_them():
+    """More providers than one bulk get reads (100): the proxy reads the records in chunks, so the run ends and
+    requests reach machines listed past the first 100 ids. At 18/s over ~250 single-slot machines (rho < 0.1) no
+    request waits long enough to fail."""
+    scenario = load("stale_herd").with_overrides({"fleet.m.count": 250, "duration": "240s", "warmup": "60s"})
+    result = rmasim.run(scenario, seed=1)
+    assert result.summary["routing.success_rate"] == 1.0
+    assert result.summary["load.workers"] == 250
+    served = set(result.requests["target"])
+    assert len(served) > 150  # beyond one chunk of 100 (lost registrations keep some out of the index)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "BULK_GET_LIMIT",
     "COORDINATOR",
     "EXPECTED_VERSION",
     "KV",
@@ -54,6 +55,8 @@ __all__ = [
 COORDINATOR = "coordinator"
 
 #: The coordinator's two storage bindings: the Workers KV namespace (eventually consistent, edge-cached) ...
+#: Workers KV's bulk get reads at most this many keys in one operation.
+BULK_GET_LIMIT = 100
 KV = "kv"
 #: ... and a Durable Object (one linearizable store with compare-and-set), used by the reference design.
 STRONG = "strong"
@@ -76,6 +79,10 @@ class KvGetMany:
 
     keys: tuple[str, ...]
     store: str = KV
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.keys) <= BULK_GET_LIMIT:
+            raise ValueError(f"a bulk get reads 1 to {BULK_GET_LIMIT} keys, got {len(self.keys)}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from rmasim.scenario import Policy
 from rmasim.system import Coordinator, registry_snapshot
 from rmasim.system.coordinator import Isolate
@@ -316,6 +318,30 @@ def test_index_reads_respect_the_100_key_bulk_limit(harness):
     resp = harness.run(coordinator().handle(Request("GET", "/api/admin/services")))
     assert len(resp.body["services"]) == 150 and resp.body["services"]["s149"] == ["w149"]
     assert [len(op.keys) for op in harness.log if isinstance(op, KvGetMany)] == [100, 50]
+
+
+def test_the_proxy_reads_a_large_index_in_bulk_gets_of_100_and_routes_to_any_provider(harness):
+    """250 providers of one service: the records are read in bulk gets of 100, 100 and 50 keys, in index order,
+    and a draw just below 1 picks the last provider (so every record was read and kept)."""
+    ids = [f"w{i:03d}" for i in range(250)]
+    harness.kv = {"service:upload": ids, **{f"worker:{i}": record(i) for i in ids}}
+    calls = []
+    harness.http = lambda call: calls.append(call) or Response(200, {"ok": True})
+    harness.randoms = [0.9999]
+    assert harness.run(coordinator().handle(Request("POST", "/api/service/upload/x"))).status == 200
+    reads = [op.keys for op in harness.log if isinstance(op, KvGetMany)]
+    assert [len(keys) for keys in reads] == [100, 100, 50]
+    assert [k for keys in reads for k in keys] == [f"worker:{i}" for i in ids]
+    assert [call.url for call in calls] == ["https://w249.tunnel"]
+
+
+def test_a_bulk_get_validates_its_own_size():
+    """The operation refuses what Workers KV refuses (more than 100 keys), at construction, like h11's events."""
+    KvGetMany(tuple(f"k{i}" for i in range(100)))
+    with pytest.raises(ValueError, match="1 to 100 keys, got 101"):
+        KvGetMany(tuple(f"k{i}" for i in range(101)))
+    with pytest.raises(ValueError, match="got 0"):
+        KvGetMany(())
 
 
 OBSERVING = Policy(stale_cleanup="sweeper", stale_by="observation")

@@ -27,7 +27,7 @@ from collections.abc import Callable, Generator
 from typing import Any, ClassVar
 
 from ...registry import Registry
-from ..ops import KV, STRONG, KvCas, KvDelete, KvGet, KvGetMany, KvList, KvPut, Now
+from ..ops import BULK_GET_LIMIT, KV, STRONG, KvCas, KvDelete, KvGet, KvGetMany, KvList, KvPut, Now
 from .isolate import Isolate
 from .keys import (
     PROVIDER_PREFIX,
@@ -45,8 +45,6 @@ __all__ = ["BULK_GET_LIMIT", "LAYOUTS", "PROVIDER_LIST_TTL", "Layout", "list_key
 
 Gen = Generator[Any, Any, Any]
 
-#: Workers KV's bulk get takes at most this many keys.
-BULK_GET_LIMIT = 100
 #: Default of the ``route_cache`` knob: seconds an edge's isolate reuses a service's provider list and records
 #: (layouts other than the seed's) before reading them again.
 PROVIDER_LIST_TTL = 10.0

@@ -15,6 +15,7 @@ from typing import Any
 
 from ...scenario.versions import PinRule
 from ..ops import (
+    BULK_GET_LIMIT,
     EXPECTED_VERSION,
     ConnectError,
     HttpCall,
@@ -67,9 +68,10 @@ def unavailable(service: str, reason: str = "no_provider") -> Response:
     return Response(503, {"error": f"service {service} unavailable", "reason": reason})
 
 
-def record_reads(ids: list[str]) -> KvGetMany:
-    """The bulk read of the ``worker:{id}`` records an index value lists."""
-    return KvGetMany(tuple(worker_key(i) for i in ids))
+def record_reads(ids: list[str]) -> tuple[KvGetMany, ...]:
+    """The bulk reads of the ``worker:{id}`` records an index value lists: one per 100 ids (Workers KV's limit)."""
+    keys = tuple(worker_key(i) for i in ids)
+    return tuple(KvGetMany(keys[i : i + BULK_GET_LIMIT]) for i in range(0, len(keys), BULK_GET_LIMIT))
 
 
 # Operations are immutable values, so the proxy reuses equal ones instead of building them per request (a
@@ -110,7 +112,13 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
         ids = yield index_read(service)
         if not ids:
             return unavailable(service)
-        records = yield isolate.derived("keys:" + service, ids, record_reads)
+        reads = isolate.derived("keys:" + service, ids, record_reads)
+        if len(reads) == 1:
+            records = yield reads[0]
+        else:
+            records = ()
+            for read in reads:
+                records += yield read
     else:
         ids, records = yield from layout.route_table(service, isolate, policy.route_cache)
         if not ids:
