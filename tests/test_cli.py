@@ -87,12 +87,15 @@ def test_run_writes_every_artifact_and_the_same_seed_gives_the_same_bytes(tmp_pa
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary directories left
 
 
-def test_rerun_replaces_the_directory_whole(tmp_path):
+def test_rerun_replaces_a_report_whole(tmp_path):
+    """A report directory (it carries the marker) is replaced whole: a file left in it by hand goes with it."""
     out = tmp_path / "out"
-    out.mkdir()
+    scenario = ROOT / "scenarios" / "routing_resilience.yaml"
+    assert invoke("run", scenario, "--out", out, "-q", "--set", "duration=5m").exit_code == 0
     (out / "stale.txt").write_text("old")
-    assert invoke("run", ROOT / "scenarios" / "routing_resilience.yaml", "--out", out, "-q").exit_code == 0
+    assert invoke("run", scenario, "--out", out, "-q", "--set", "duration=5m").exit_code == 0
     assert not (out / "stale.txt").exists() and (out / "summary.json").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary siblings left
 
 
 def test_schema_is_json_with_the_sections():

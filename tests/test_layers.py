@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).parent.parent / "rmasim"
 #: layer -> rank; a module may import only from layers of lower rank (or from its own layer)
 RANKS = {
     "registry": -1,
+    "outputs": -1,
     "scenario": 0,
     "system": 1,
     "world": 1,

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .common import bad_input, console, err_console
+from ..outputs import check_target
+from .common import bad_input, bad_output, console, err_console
 from .sweep import _progress_reporter
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def check(
     """Run every scenario of the suite, compare each summary key with the baseline; exit 1 on a regression."""
     from ..report.check import (
         BaselineError,
+        check_baseline_target,
         compare_to_baseline,
         counts,
         load_baseline,
@@ -46,6 +48,12 @@ def check(
 
     with bad_input():
         scenarios = suite_scenarios(suite)
+    if update_baseline:
+        with bad_output("--baseline"):
+            check_baseline_target(baseline)
+    else:
+        with bad_output("--out"):
+            check_target(out)
     base = None
     if not update_baseline:
         try:
@@ -61,7 +69,8 @@ def check(
     finally:
         report.close()
     if update_baseline:
-        write_baseline(now, seed_list, baseline)
+        with bad_output("--baseline"):
+            write_baseline(now, seed_list, baseline)
         console.print(
             f"baseline: {len(scenarios)} scenarios x {count} seeds, {len(now)} keys -> {baseline}", markup=False
         )
@@ -72,7 +81,8 @@ def check(
             f"note: baseline seeds {list(base.seeds)} differ from this run's {seed_list}", markup=False, style="yellow"
         )
     comparison = compare_to_baseline(base.table, now)
-    write_check_report(comparison, base, now, out, seeds=seed_list, suite=str(suite), runs=runs)
+    with bad_output("--out"):
+        write_check_report(comparison, base, now, out, seeds=seed_list, suite=str(suite), runs=runs)
     _print_summary(comparison, counts(comparison), out)
     if counts(comparison)["regression"]:
         raise typer.Exit(1)

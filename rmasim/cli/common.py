@@ -9,7 +9,10 @@ from typing import Any
 import typer
 from rich.console import Console
 
-__all__ = ["bad_input", "console", "err_console", "parse_sets"]
+__all__ = ["MAX_SEED", "bad_input", "bad_output", "console", "err_console", "parse_sets"]
+
+#: Seeds are 0 .. 2**63 - 1 (numpy's SeedSequence takes any non-negative integer; this keeps them int64).
+MAX_SEED = 2**63 - 1
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -49,4 +52,17 @@ def bad_input() -> Iterator[None]:
     except ScenarioError as error:
         for problem in error.problems:
             err_console.print(str(problem), markup=False)
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def bad_output(option: str | None = "--out") -> Iterator[None]:
+    """Report an :class:`~rmasim.outputs.OutputError` (a target rmasim must not replace, or cannot write) as one
+    line, ``--out PATH: why`` (or ``PATH: why`` for a default path), and exit with status 2."""
+    from ..outputs import OutputError
+
+    try:
+        yield
+    except OutputError as error:
+        err_console.print(f"{option} {error}" if option else str(error), markup=False)
         raise typer.Exit(2) from None

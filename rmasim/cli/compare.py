@@ -7,27 +7,22 @@ row per key and one column per variant, and writes ``DIR/intervals.csv`` and one
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .common import bad_input, console
+from ..outputs import open_report, report_path, write_atomic
+from .common import bad_input, bad_output, console
 from .sweep import _progress_reporter, parse_grid
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["compare"]
 
 _ARROWS = {"higher": "↑", "lower": "↓"}
-
-
-def _write_atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def compare(
@@ -50,7 +45,7 @@ def compare(
     from rich.table import Table
 
     from ..observe import declaration_of
-    from ..report.compare import family_plots, interval_cells, markdown_cells, variant_label
+    from ..report.compare import interval_cells, markdown_cells
     from ..report.stats import interval_table, summary_columns
     from ..scenario import Problem, ScenarioError
     from ..sweep import plan_runs
@@ -69,24 +64,21 @@ def compare(
                 [replace(p, file=p.file.replace("--set ", "--grid ", 1)) for p in error.problems]
             ) from None
     name = specs[0].scenario.name
-    out_dir = out if out is not None else Path("reports/compare") / name
+    option = "--out" if out is not None else None
+    with bad_output(option):
+        out_dir = open_report(out if out is not None else report_path("reports/compare", name), "compare")
     variants = list(grid_values)
     report = _progress_reporter(len(specs))
     try:
-        frame = run_sweep([scenario_file], grid_values, range(seeds), None, out_dir / "sweep", jobs=jobs,
-                          resume=resume, progress=report)  # fmt: skip
+        with bad_output(option):
+            frame = run_sweep([scenario_file], grid_values, range(seeds), None, out_dir / "sweep", jobs=jobs,
+                              resume=resume, progress=report)  # fmt: skip
     finally:
         report.close()
-    _write_atomic(out_dir / "sweep" / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
-
     table = interval_table(frame, variants, summary_columns(frame, variants))
+    with bad_output(option):
+        plots = _write_files(out_dir, frame, table, variants)
     cells = interval_cells(table, variants)
-    labelled = table.assign(variant=[variant_label(row, variants) for _, row in table.iterrows()])
-    labelled = labelled[
-        ["scenario", *variants, "variant", *(c for c in table.columns if c not in {"scenario", *variants})]
-    ]
-    _write_atomic(out_dir / "intervals.csv", lambda tmp: labelled.to_csv(tmp, index=False))
-    plots = family_plots(table, variants, out_dir)
 
     if markdown:
         console.print(f"{name}: mean ± 95% interval over {seeds} seeds\n", markup=False)
@@ -107,3 +99,17 @@ def compare(
     console.print(f"intervals -> {out_dir / 'intervals.csv'}", markup=False)
     families = ", ".join(p.stem for p in plots)
     console.print(f"plots -> {out_dir}/<family>.png ({families})", markup=False, soft_wrap=True)
+
+
+def _write_files(out_dir: Path, frame: pd.DataFrame, table: pd.DataFrame, variants: list[str]) -> list[Path]:
+    """``sweep/results.parquet``, ``intervals.csv`` (a ``variant`` label column added) and the family plots
+    (returned), each file atomically."""
+    from ..report.compare import family_plots, variant_label
+
+    write_atomic(out_dir / "sweep" / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+    labelled = table.assign(variant=[variant_label(row, variants) for _, row in table.iterrows()])
+    labelled = labelled[
+        ["scenario", *variants, "variant", *(c for c in table.columns if c not in {"scenario", *variants})]
+    ]
+    write_atomic(out_dir / "intervals.csv", lambda tmp: labelled.to_csv(tmp, index=False))
+    return family_plots(table, variants, out_dir)

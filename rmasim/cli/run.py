@@ -7,16 +7,22 @@ from typing import Annotated
 
 import typer
 
-from .common import bad_input, console, parse_sets
+from ..outputs import check_target, report_path
+from .common import MAX_SEED, bad_input, bad_output, console, parse_sets
 
 __all__ = ["run"]
 
 
 def run(
     scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    seed: Annotated[int | None, typer.Option("--seed", help="Root seed (default: the scenario's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Root seed (default: the scenario's).")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: KEY=VALUE (repeatable).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default reports/<name>/).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report directory (default reports/<name>/); replaced only if it is a report."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failed expectations.")] = False,
 ) -> None:
     """Run a scenario; exit 1 when an expect line fails, 2 on bad input."""
@@ -30,9 +36,12 @@ def run(
         if overrides:
             scenario = scenario.with_overrides(overrides)
         engine.check_scenario(scenario)
+    option = "--out" if out is not None else None
+    with bad_output(option):
+        target = check_target(out if out is not None else report_path("reports", scenario.name))
     result = engine.run(scenario, seed=seed)
-    target = out if out is not None else Path("reports") / scenario.name
-    write_run(result, target)
+    with bad_output(option):
+        write_run(result, target)
     if not quiet:
         _print_summary(result)
         console.print(f"artifacts: {target}/  ({result.wall_seconds:.2f} s wall)", markup=False)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from .common import bad_input, console, err_console, parse_sets
+from ..outputs import check_target, write_atomic
+from .common import bad_input, bad_output, console, err_console, parse_sets
+
+#: At most this many seeds per grid point (a campaign of more is several sweeps).
+MAX_SEEDS = 100_000
 
 __all__ = ["sweep"]
 
@@ -21,24 +23,38 @@ def parse_grid(items: list[str] | None) -> dict[str, list[Any]]:
     from ..scenario import Problem, ScenarioError
 
     grid: dict[str, list[Any]] = {}
+    given: dict[str, str] = {}
+    problems = []
     for item in items or []:
         key, sep, text = item.partition("=")
+        key = key.strip()
         values = [v for v in text.split(",") if v.strip()]
-        if not sep or not key.strip() or not values:
-            raise ScenarioError(
-                [Problem("--grid", None, None, item, "expected KEY=V1,V2,..., e.g. coordinator.edges=1,2,4")]
-            )
-        grid[key.strip()] = [parse_sets([f"{key}={v}"])[key.strip()] for v in values]
+        if not sep or not key or not values:
+            message = "expected KEY=V1,V2,..., e.g. coordinator.edges=1,2,4"
+            problems.append(Problem(f"--grid {item}", None, None, "", message))
+        elif key in given:
+            message = f"{key} is already given by --grid {given[key]}: list every value in one --grid"
+            problems.append(Problem(f"--grid {item}", None, None, "", message))
+        else:
+            given[key] = item
+            try:
+                grid[key] = [parse_sets([f"{key}={v}"])[key] for v in values]
+            except ScenarioError as error:
+                problems += [replace(p, file=f"--grid {item}") for p in error.problems]
+    if problems:
+        raise ScenarioError(problems)
     return grid
 
 
 def sweep(
     scenario_files: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
     grid: Annotated[list[str] | None, typer.Option("--grid", help="KEY=V1,V2,... (repeatable).")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds 0..N-1 for every grid point.")] = 1,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, max=MAX_SEEDS, help="Seeds 0..N-1 for every grid point.")] = 1,
     jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (1: in this process).")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask.distributed scheduler address.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("reports/sweep"),
+    out: Annotated[
+        Path, typer.Option("--out", help="Report directory (created, or added to if it is a sweep's).")
+    ] = Path("reports/sweep"),
     resume: Annotated[bool, typer.Option("--resume", help="Run only what is missing in --out.")] = False,
 ) -> None:
     """Run every scenario at every grid point with every seed; write results.parquet (one row per run)."""
@@ -54,6 +70,8 @@ def sweep(
             raise ScenarioError(
                 [replace(p, file=p.file.replace("--set ", "--grid ", 1)) for p in error.problems]
             ) from None
+    with bad_output():
+        check_target(out)
     executor = None
     client = None
     if scheduler:
@@ -66,24 +84,15 @@ def sweep(
         executor = client.get_executor()
     report = _progress_reporter(total)
     try:
-        frame = run_sweep(
-            scenario_files,
-            grid_values,
-            range(seeds),
-            executor,
-            out,
-            jobs=jobs,
-            resume=resume,
-            progress=report,
-        )
+        with bad_output():
+            frame = run_sweep(scenario_files, grid_values, range(seeds), executor, out, jobs=jobs,
+                              resume=resume, progress=report)  # fmt: skip
     finally:
         report.close()
         if client is not None:
             client.close()
-    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=out)
-    os.close(fd)
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, out / "results.parquet")
+    with bad_output():
+        write_atomic(out / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
     console.print(f"{len(frame)} runs -> {out / 'results.parquet'}", markup=False)
 
 

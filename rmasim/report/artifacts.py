@@ -4,7 +4,8 @@ Files: ``summary.json`` (the summary keys, sorted; byte-identical for the same s
 ``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json``, ``scenario.yaml`` (the
 scenario as run, overrides applied: ``rmasim run scenario.yaml --seed N`` replays it) and ``run.json`` (seed,
 faults, wall time: the only non-deterministic file). Everything is written into a temporary sibling directory
-first and then swapped in with renames, so a crash or a bad input never leaves a half-written report.
+first and then swapped in with renames, so a crash or a bad input never leaves a half-written report; an
+existing ``out`` is replaced only when it is an rmasim report (see :mod:`rmasim.outputs`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_directory", "summary_json", "write_run"]
+from ..outputs import replace_report
+
+__all__ = ["summary_json", "write_run"]
 
 
 def _clean(value: Any) -> Any:
@@ -31,30 +32,6 @@ def summary_json(summary: dict[str, Any]) -> str:
     return json.dumps({k: _clean(v) for k, v in summary.items()}, sort_keys=True, indent=2) + "\n"
 
 
-class atomic_directory:
-    """``with atomic_directory(path) as tmp:`` write into ``tmp``; on success it replaces ``path`` whole."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        old = None
-        if self.path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old.", dir=self.path.parent))
-            os.replace(self.path, old / "previous")
-        os.replace(self.tmp, self.path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 def _write_yaml(path: Path, data: Any) -> None:
     from ruamel.yaml import YAML
 
@@ -66,11 +43,12 @@ def _write_yaml(path: Path, data: Any) -> None:
 
 
 def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
-    """Write every artifact of ``result`` (a :class:`rmasim.RunResult`) to ``out`` atomically."""
+    """Write every artifact of ``result`` (a :class:`rmasim.RunResult`) to ``out`` atomically; raise
+    :class:`~rmasim.outputs.OutputError` when ``out`` is something rmasim must not replace."""
     from .timeline import plot_timeline
 
     out = Path(out)
-    with atomic_directory(out) as tmp:
+    with replace_report(out, "run") as tmp:
         (tmp / "summary.json").write_text(summary_json(result.summary))
         result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
         result.requests.to_parquet(tmp / "requests.parquet", index=False)

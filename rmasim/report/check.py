@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..outputs import OutputError, replace_report, write_atomic
 from ..scenario import Scenario, load_scenario
 from .stats import interval_table, summary_columns
 
@@ -46,6 +46,7 @@ __all__ = [
     "Baseline",
     "BaselineError",
     "baseline_json",
+    "check_baseline_target",
     "compare_to_baseline",
     "counts",
     "load_baseline",
@@ -110,16 +111,28 @@ _TABLE_COLUMNS = ["scenario", "variant", "key", "mean", "half_width", "n", "bett
 def load_baseline(path: str | os.PathLike[str]) -> Baseline:
     """Read a baseline file; raise :class:`BaselineError` (one line) when it is missing or malformed."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise BaselineError(f"{path}: {'is a directory' if path.is_dir() else 'is not a regular file'}, not a baseline")
     try:
-        text = path.read_text()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BASELINE_BYTES + 1)
     except FileNotFoundError:
         raise BaselineError(f"{path}: no such baseline file (create it with --update-baseline)") from None
     except OSError as error:
         raise BaselineError(f"{path}: cannot read: {error.strerror}") from None
+    if len(raw) > MAX_BASELINE_BYTES:
+        raise BaselineError(f"{path}: larger than {MAX_BASELINE_BYTES // 2**20} MiB, not a baseline file")
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, col = _line_col(raw, error.start)
+        raise BaselineError(f"{path}:{line}:{col}: not UTF-8 text (byte {raw[error.start]:#04x})") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as error:
         raise BaselineError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
+    except _NotFinite as error:
+        raise BaselineError(f"{path}: {error}; a baseline holds finite numbers only") from None
     try:
         parsed = _File.model_validate(data)
     except ValidationError as error:
@@ -137,6 +150,30 @@ def load_baseline(path: str | os.PathLike[str]) -> Baseline:
         seen.add(ident)
     table = pd.DataFrame([e.model_dump() for e in parsed.entries], columns=_TABLE_COLUMNS)
     return Baseline(tuple(parsed.seeds), table, parsed.variant_by)
+
+
+#: A baseline of the whole suite is about 0.5 MiB; anything far larger is not one.
+MAX_BASELINE_BYTES = 64 * 2**20
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> float:
+    raise _NotFinite(f"{name} is not a number a baseline may hold")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(f"{text} overflows to {value}")
+    return value
+
+
+def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
+    line = raw.count(b"\n", 0, offset) + 1
+    return line, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
 
 
 def baseline_json(table: pd.DataFrame, seeds: Iterable[int]) -> str:
@@ -157,18 +194,42 @@ def baseline_json(table: pd.DataFrame, seeds: Iterable[int]) -> str:
 
 
 def write_baseline(table: pd.DataFrame, seeds: Iterable[int], path: str | os.PathLike[str]) -> Path:
-    """Write the baseline file atomically (temporary sibling, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write the baseline file atomically (temporary sibling, then rename). An existing file is replaced only
+    when it is an rmasim baseline (its ``format`` is :data:`BASELINE_FORMAT`); anything else raises
+    :class:`~rmasim.outputs.OutputError`."""
+    path = check_baseline_target(path)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(baseline_json(table, seeds))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(path, f"cannot be written: {error.strerror or error}") from None
+    text = baseline_json(table, seeds)
+    write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path
+
+
+def check_baseline_target(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path when a baseline may be written there (missing, or an rmasim baseline file); else
+    :class:`~rmasim.outputs.OutputError`."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not _is_baseline(path)):
+        raise OutputError(path, "exists and is not an rmasim baseline file; rmasim replaces only its own baselines")
+    parent = Path(os.path.abspath(path)).parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(path, f"cannot be created: {parent} is not a directory")
+    return path
+
+
+def _is_baseline(path: Path) -> bool:
+    """Whether ``path`` is a regular file that holds a baseline's JSON (of any content)."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_BASELINE_BYTES:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == BASELINE_FORMAT
 
 
 def suite_scenarios(suite: str | os.PathLike[str]) -> list[Scenario]:
@@ -375,7 +436,6 @@ def write_check_report(
 ) -> Path:
     """Write ``index.md``, a self-contained ``index.html``, ``plots/*.png``, ``comparison.csv`` and
     ``intervals.csv`` (and ``results.parquet`` when ``runs`` is given) into ``out``, atomically."""
-    from .artifacts import atomic_directory
     from .html import data_uri, escape, page, table
 
     out = Path(out)
@@ -390,7 +450,7 @@ def write_check_report(
         "sqrt(hw_base² + hw_now²) + 1e-9·max(1, |base|, |now|) (hw: 95% half-width over seeds)."
     )
     groups = list(comparison.groupby(["scenario", "variant"], sort=True))
-    with atomic_directory(out) as tmp:
+    with replace_report(out, "check") as tmp:
         (tmp / "plots").mkdir()
         md = [f"# Regression check: {outcome}", ""]
         md += [f"Suite `{suite}`, {seed_text}. {summary}.", "", rule, ""]

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..outputs import write_atomic
+
 __all__ = [
     "family_of",
     "family_plots",
@@ -163,7 +165,7 @@ def plot_intervals(
     if title:
         fig.suptitle(title)
     path = Path(path)
-    fig.savefig(path, dpi=100)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     plt.close(fig)
     return path
 

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..engine import run
+from ..outputs import open_report
 from ..scenario import Scenario
 from .plan import RunSpec, plan_runs
 from .store import RunStore
@@ -60,7 +61,8 @@ def sweep(
 ) -> pd.DataFrame:
     """Run every scenario at every grid point with every seed; one row per run, in plan order.
 
-    ``out``: a directory where each run's row is stored as soon as it finishes (default: a temporary one).
+    ``out``: a directory where each run's row is stored as soon as it finishes (default: a temporary one); it
+    must be an rmasim report, empty or missing (:func:`rmasim.outputs.open_report`).
     ``resume``: skip the runs whose row is already stored there (otherwise they are run again).
     ``executor``: any ``concurrent.futures.Executor`` (not shut down here); else ``jobs`` worker processes,
     or this process when ``jobs == 1``.
@@ -69,7 +71,7 @@ def sweep(
 
     specs = plan_runs(scenarios, grid, seeds)
     with tempfile.TemporaryDirectory(prefix="rmasim-sweep-") as scratch:
-        store = RunStore(out if out is not None else scratch)
+        store = RunStore(open_report(out, "sweep") if out is not None else scratch)
         ids = [s.run_id for s in specs]
         if resume:
             done = store.finished()

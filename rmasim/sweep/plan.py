@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..scenario import Scenario, load_scenario
+from ..scenario import Problem, Scenario, ScenarioError, load_scenario
 
 __all__ = ["RunSpec", "plan_runs"]
 
@@ -62,4 +62,27 @@ def plan_runs(
             resolved = scenario.with_overrides(point) if point else scenario
             for seed in seeds:
                 specs.append(RunSpec(len(specs), _run_id(resolved, seed), resolved, point, seed))
+    _refuse_equivalent_points(specs, grid)
     return specs
+
+
+def _refuse_equivalent_points(specs: Sequence[RunSpec], grid: Mapping[str, Sequence[Any]]) -> None:
+    """Two grid points that resolve to the same scenario (``warmup=60s,1m``, or ``edges=2,2``) would share run ids
+    and give duplicate rows: a ``ScenarioError`` naming the ``--grid`` option instead."""
+    first: dict[str, RunSpec] = {}
+    problems = []
+    for spec in specs:
+        twin = first.setdefault(spec.run_id, spec)
+        if twin is spec:
+            continue
+        for key in grid:
+            a, b = twin.grid_point.get(key), spec.grid_point.get(key)
+            if a != b:
+                label = f"--grid {key}={','.join(map(str, grid[key]))}"
+                message = f"the values {a} and {b} give the same scenario: give each setting once"
+                problems.append(Problem(label, None, None, "", message))
+        if twin.grid_point == spec.grid_point:  # the same scenario given twice
+            where = str(spec.scenario.source or spec.scenario.name)
+            problems.append(Problem(where, None, None, "", "the same scenario is given twice: give it once"))
+    if problems:
+        raise ScenarioError(list(dict.fromkeys(problems)))

@@ -8,7 +8,6 @@ rows back through the same files makes the DataFrame identical however the runs 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ..outputs import open_report, write_atomic
 
 __all__ = ["RunStore"]
 
@@ -38,15 +39,11 @@ class RunStore:
 
     def write(self, run_id: str, row: Mapping[str, Any]) -> None:
         """Store one run's row (temporary file, then rename: never half a file)."""
-        self.runs.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{run_id}.", suffix=".tmp", dir=self.runs)
-        os.close(fd)
-        try:
-            pq.write_table(pa.Table.from_pylist([dict(row)]), tmp)
-            os.replace(tmp, self.path(run_id))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        if not self.runs.is_dir():
+            open_report(self.root, "sweep")  # a store is a report: created with its marker, or refused
+            self.runs.mkdir(exist_ok=True)
+        table = pa.Table.from_pylist([dict(row)])
+        write_atomic(self.path(run_id), lambda tmp: pq.write_table(table, tmp))
 
     def remove(self, run_ids: Iterable[str]) -> None:
         for run_id in run_ids:

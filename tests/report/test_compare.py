@@ -112,7 +112,9 @@ def test_default_out_dir_is_named_after_the_scenario(scenario, tmp_path, monkeyp
     ("args", "message"),
     [
         (["--grid", f"{EDGES}=1,x"], f"--grid {EDGES}=x: {EDGES}: "),
-        (["--grid", "edges"], "--grid: edges: expected KEY=V1,V2,..."),
+        (["--grid", "edges"], "--grid edges: expected KEY=V1,V2,..."),
+        (["--grid", "warmup=60s,1m"], "--grid warmup=60s,1m: the values 60s and 1m give the same scenario"),
+        (["--grid", f"{EDGES}=1", "--grid", f"{EDGES}=2"], f"--grid {EDGES}=2: {EDGES} is already given by --grid"),
         (["--grid", "coordinator.nope=1"], "--grid coordinator.nope=1: "),
     ],
 )
