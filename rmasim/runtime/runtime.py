@@ -33,6 +33,7 @@ from ..system.ops import (
     COORDINATOR,
     EXPECTED_VERSION,
     KV,
+    REQUEST_TIMEOUT,
     STRONG,
     ConnectError,
     HttpCall,
@@ -52,6 +53,7 @@ from ..system.ops import (
     RequestTimeout,
     Response,
     Sleep,
+    StrongUpdate,
     Trace,
 )
 from ..world import KV_UNAVAILABLE, KVStatus
@@ -110,6 +112,7 @@ class Runtime:
             KvDelete: self._kv_delete,
             KvList: self._kv_list,
             KvCas: self._kv_cas,
+            StrongUpdate: self._strong_update,
             Now: self._now,
             Random: self._random,
             Sleep: self._sleep,
@@ -243,6 +246,12 @@ class Runtime:
             return KVFailure(503, op.key), latency
         return (ok, current), latency
 
+    def _strong_update(self, ctx: Ctx, op: StrongUpdate) -> tuple[Any, float]:
+        result, latency = self.stores[STRONG].update(ctx.edge.index, op.key, op.update, op.arg, self.env.now)
+        if result is KV_UNAVAILABLE:
+            return KVFailure(503, op.key), latency
+        return result, latency
+
     def _now(self, ctx: Ctx, op: Now) -> tuple[Any, float]:
         if op.monotonic:
             return ctx.clock.monotonic(self.env.now), 0.0
@@ -369,7 +378,10 @@ class Runtime:
         if container is None or not container.up:
             yield back
             return self._answer(record, "service_error", Response(502, {"error": "bad gateway"}))
-        admission = container.submit(env.now)
+        propagated = dict(op.headers).get(REQUEST_TIMEOUT) if op.headers else None
+        admission = (
+            container.submit(env.now) if propagated is None else container.submit(env.now, env.now + float(propagated))
+        )
         assert admission is not None, "an up container admits every request"
         done = admission.finish + back
         if done - start > timeout or not net.delivered(dst, src, admission.finish):

@@ -123,6 +123,12 @@ class Policy(BaseModel):
     retry_budget_min_per_sec: float = Field(
         default=10.0, ge=0.0, description="Retries per second allowed on top of the share (Finagle's reserve)."
     )
+    deadline_propagation: bool = Field(
+        default=False,
+        description="Each forward carries its timeout (header x-request-timeout, as gRPC's grpc-timeout), and the "
+        "container drops, unserved, a request whose turn comes after its caller gave up: work nobody waits for takes "
+        "no capacity, so a backlog cannot outlive its cause.",
+    )
     outlier_ejection: bool = Field(
         default=False,
         description="Flaw #9, Envoy's outlier detection per edge: 5 consecutive failed forwards to a provider eject "

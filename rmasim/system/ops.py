@@ -19,6 +19,7 @@ whoever observes (a real runtime would log it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "COORDINATOR",
     "EXPECTED_VERSION",
     "KV",
+    "REQUEST_TIMEOUT",
     "STRONG",
     "ConnectError",
     "HttpCall",
@@ -48,6 +50,7 @@ __all__ = [
     "Response",
     "Shutdown",
     "Sleep",
+    "StrongUpdate",
     "Trace",
 ]
 
@@ -121,7 +124,22 @@ class KvCas:
     store: str = STRONG
 
 
+@dataclass(frozen=True, slots=True)
+class StrongUpdate:
+    """A Durable Object method: ``update(value, arg) -> (new_value, result)`` runs on ``key``'s value inside the
+    object, atomically (the object is single-threaded), in one request; result: ``result``. ``new_value`` None
+    deletes the key. ``update`` must be a pure function of its arguments (a module-level function), as the code of
+    a Durable Object class is part of the Worker."""
+
+    key: str
+    update: Callable[[Any, Any], tuple[Any, Any]]
+    arg: Any = None
+
+
 EXPECTED_VERSION = "x-expected-version"
+#: Header of a forward that propagates its deadline: the caller's timeout in seconds (gRPC's ``grpc-timeout``);
+#: the container drops the request unserved when its turn comes after that.
+REQUEST_TIMEOUT = "x-request-timeout"
 """Header of a forward naming the service version the proxy routed for (``version_routing``): a container of
 another version refuses with 412 without serving."""
 
@@ -198,6 +216,7 @@ Op = (
     | KvDelete
     | KvList
     | KvCas
+    | StrongUpdate
     | HttpCall
     | Sleep
     | Now

@@ -37,7 +37,12 @@ closes it at the end of the run:
   experiences; when arrivals are Poisson (the workload, thinned by a random balancer) it has the time-average
   distribution too (PASTA).
 
-Hung admissions (no schedule, no slot) are left out of all three.
+Hung and dropped admissions (no slot) are left out of all three.
+
+Deadlines (the ``deadline_propagation`` knob): a request may carry the time its caller gives up. FIFO order
+means its turn is known on arrival; when that turn comes at or after the deadline the container drops it then,
+unserved, so work nobody waits for takes no capacity - the cure for the retry-amplified queue that never drains
+(a metastable failure: Bronson et al., HotOS 2021).
 
 Example (capacity 2, three arrivals at t=0, 1 s each)::
 
@@ -49,6 +54,7 @@ Example (capacity 2, three arrivals at t=0, 1 s each)::
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +76,8 @@ class Admission:
     finish: float
     epoch: int
     error: bool = False
+    dropped: bool = False
+    """Dropped unserved at its turn: its caller's deadline had passed (``finish`` is infinite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,8 @@ class ServiceContainer:
         self._rng = rng if rng is not None else np.random.default_rng(0)
         self.epoch = 0
         self.admitted = 0
+        self.dropped = 0
+        """Admissions dropped unserved because their caller's deadline passed before their turn."""
         self._free: list[float] = [0.0] * self.capacity  # heap of slot free times
         self._recent: deque[tuple[float, float]] = deque()  # (start, finish) by start time
         self._finishes: list[float] = []  # heap of unfinished admissions' finish times
@@ -145,15 +155,25 @@ class ServiceContainer:
             rng=rng,
         )
 
-    def submit(self, now: float) -> Admission | None:
-        """Admit a request arriving at ``now`` and return its schedule, or None when the container is down."""
+    def submit(self, now: float, deadline: float = math.inf) -> Admission | None:
+        """Admit a request arriving at ``now`` and return its schedule, or None when the container is down.
+
+        ``deadline``: when the caller gives up (a propagated timeout, as gRPC's ``grpc-timeout``). A request that
+        would reach a slot only at or after it is dropped when its turn comes: it takes no slot time, and its
+        admission never finishes (:attr:`Admission.dropped`), so the caller times out as it would have anyway.
+        """
         if not self.up:
             return None
         if self.hung:
             self.admitted += 1
-            return Admission(now, float("inf"), self.epoch)
-        free = heapq.heappop(self._free)
+            return Admission(now, math.inf, self.epoch)
+        free = self._free[0]
         start = now if now > free else free
+        if start >= deadline:
+            self.admitted += 1
+            self.dropped += 1
+            return Admission(start, math.inf, self.epoch, dropped=True)
+        heapq.heappop(self._free)
         finish = start + self.service_time() / self.speed * self.slow
         heapq.heappush(self._free, finish)
         finishes = self._finishes

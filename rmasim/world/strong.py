@@ -3,7 +3,8 @@
 Model: one single-threaded store; every operation applies at its issue time ``now``, in call order, so the
 history is linearizable (the linearization point lies inside [issue, issue + latency]). Besides the Workers
 KV interface (get, get_many, put, delete, list, central_snapshot) it offers ``cas`` (compare-and-set), the
-primitive the ``reference`` preset uses for leases, fencing tokens and the registry. There are no edge
+primitive the ``reference`` preset uses for leases, fencing tokens and the registry, and ``update``, a method of
+the object run atomically on one key (a Durable Object runs one request at a time). There are no edge
 caches, no same-key write limit and no propagation lag (``set_edge_lag`` is accepted and ignored); during an
 outage every operation fails, since there is no cache to serve from. Latency: one ``read_latency`` draw per
 read, list or bulk get, one ``write_latency`` draw per put, delete or cas. Conventions (``now``, immutable
@@ -19,7 +20,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,21 @@ class StrongKV(_Base):
             return False, current, latency
         self._store(key, new)
         return True, new, latency
+
+    def update(
+        self, edge: int, key: str, update: Callable[[Value, Any], tuple[Value, Any]], arg: Any, now: float
+    ) -> tuple[Any, float]:
+        """A Durable Object method on ``key``: ``new, result = update(value, arg)`` applied at once (None deletes);
+        returns ``(result, latency)``, or ``(KV_UNAVAILABLE, latency)`` during an outage. Billed as a read and a
+        write (or delete) of ``key``."""
+        latency = self._write_lat()
+        if self._outage:
+            self.stats.unavailable += 1
+            return KV_UNAVAILABLE, latency
+        self.stats.reads[key] += 1
+        new, result = update(self._data.get(key), arg)
+        self._store(key, new)
+        return result, latency
 
     def central_snapshot(self, now: float) -> dict[str, Value]:
         return dict(self._data)

@@ -50,6 +50,15 @@ class Harness:
             else:
                 self.kv[op.key] = op.new
             return True, op.new
+        if isinstance(op, ops.StrongUpdate):
+            if op.key in self.fail:
+                raise self.fail[op.key]
+            new, result = op.update(self.kv.get(op.key), op.arg)
+            if new is None:
+                self.kv.pop(op.key, None)
+            else:
+                self.kv[op.key] = new
+            return result
         if isinstance(op, ops.Now):
             return self.now
         if isinstance(op, ops.Random):

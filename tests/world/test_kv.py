@@ -514,6 +514,25 @@ def test_strong_outage_fails_everything() -> None:
     assert store.list(0, "", 1.0)[0] is KV_UNAVAILABLE
 
 
+def _count_up(value, arg):
+    counts = dict(value or {})
+    counts[arg] = counts.get(arg, 0) + 1
+    return counts, counts[arg]
+
+
+def test_strong_update_is_one_atomic_method_call_billed_as_a_read_and_a_write() -> None:
+    """A Durable Object method: applied at issue time, in call order, from any edge; one write-latency draw."""
+    store = strong()
+    assert store.update(0, "n", _count_up, "a", 0.0) == (1, WRITE)
+    assert store.update(2, "n", _count_up, "a", 0.0) == (2, WRITE)
+    assert store.get(1, "n", 0.0) == ({"a": 2}, READ)
+    assert store.update(1, "n", lambda value, arg: (None, "gone"), None, 0.1) == ("gone", WRITE)
+    assert store.central_snapshot(0.1) == {}
+    assert store.stats.total("read") == 4 and store.stats.total("write") == 2 and store.stats.total("delete") == 1
+    store.set_outage(True)
+    assert store.update(0, "n", _count_up, "a", 1.0)[0] is KV_UNAVAILABLE
+
+
 # -- construction ----------------------------------------------------------------------------------
 def test_build_kv_from_config() -> None:
     """build_kv reads the KVConfig attribute names (model, cache_ttl, same_key_write_limit, ...)."""

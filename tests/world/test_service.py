@@ -147,3 +147,20 @@ def test_fifo_schedule_properties(capacity: int, jobs: list[tuple[float, float]]
         assert sum(1 for o in earlier if o and o.finish > a.start) < capacity
         if a.start > arrival:
             assert sum(1 for o in earlier if o and o.finish >= a.start) >= capacity
+
+
+def test_a_request_whose_turn_comes_after_its_deadline_is_dropped_and_takes_no_slot_time():
+    """One slot, 1 s each, arrivals at 0: the third would start at 2 s, after its 1.5 s deadline, so it is dropped
+    at its turn; the fourth (no deadline) then starts at 2 s, not 3 s, and the dropped one was never in flight."""
+    c = ServiceContainer("rag", capacity=1, service_time=lambda: 1.0)
+    first, second = c.submit(0.0, 1.5), c.submit(0.0, 1.5)
+    third = c.submit(0.0, 1.5)
+    fourth = c.submit(0.0)
+    assert [(a.start, a.finish, a.dropped) for a in (first, second, fourth)] == [
+        (0.0, 1.0, False),
+        (1.0, 2.0, False),
+        (2.0, 3.0, False),
+    ]
+    assert third.dropped and third.start == 2.0 and third.finish == float("inf")
+    assert c.dropped == 1 and c.in_flight(0.0) == 3
+    assert c.stats(10.0).busy == 3.0  # three seconds of work, none for the dropped request

@@ -16,12 +16,13 @@ worker). Ties are broken uniformly at random.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Generator
 from typing import Any, ClassVar
 
 from ...registry import Registry
-from ..ops import LiveLoad, Random
+from ..ops import KVFailure, LiveLoad, Random, StrongUpdate
 from .isolate import Isolate
 
 __all__ = ["BALANCERS", "Balancer", "edge_balancer", "register_balancer"]
@@ -62,6 +63,15 @@ class Balancer:
     def finished(self, worker_id: str, now: float, elapsed: float) -> None:
         """The forward to the worker ended after ``elapsed`` seconds (answered, failed or timed out)."""
         self.in_flight[worker_id] -= 1
+
+    shares_counts: ClassVar[bool] = False
+    """True when the balancer keeps its counts outside the isolate and must be told, with operations, when a
+    forward ends (:meth:`release`)."""
+
+    def release(self, service: str, worker_id: str) -> Generator[Any, Any, None]:
+        """A forward to the worker picked for ``service`` ended (only called when ``shares_counts``)."""
+        return
+        yield
 
     def loads(self, candidates: list[Record]) -> Generator[Any, Any, list[float]]:
         """The load figure of each candidate, per ``load_info``."""
@@ -162,6 +172,66 @@ class LeastOutstanding(Balancer):
     def pick(self, service: str, candidates: list[Record]) -> Pick:
         counts = self.in_flight
         return (yield from self.lowest(candidates, [float(counts.get(r["id"], 0)) for r in candidates]))
+
+
+def _acquire(counts: Any, arg: tuple[tuple[str, ...], float]) -> tuple[dict[str, int], str]:
+    """Inside the Durable Object: the candidate with the fewest requests in flight (ties: the ``draw`` share of
+    the way along them), counted one more."""
+    ids, draw = arg
+    counts = counts or {}
+    best = min(counts.get(i, 0) for i in ids)
+    tied = [i for i in ids if counts.get(i, 0) == best]
+    chosen = tied[int(draw * len(tied))]
+    return {**counts, chosen: best + 1}, chosen
+
+
+def _release(counts: Any, worker_id: str) -> tuple[dict[str, int] | None, None]:
+    """Inside the Durable Object: one request fewer in flight to ``worker_id``."""
+    counts = dict(counts or {})
+    left = counts.get(worker_id, 0) - 1
+    if left > 0:
+        counts[worker_id] = left
+    else:
+        counts.pop(worker_id, None)
+    return counts or None, None
+
+
+#: The Durable Object key of a service's requests in flight (``least-outstanding-global``).
+IN_FLIGHT_PREFIX = "inflight:"
+
+
+@register_balancer("least-outstanding-global")
+class GlobalLeastOutstanding(Balancer):
+    """The candidate with the fewest requests in flight from *every* isolate and location: a Durable Object per
+    service counts them, the pick and its increment are one request to it, the end of each forward another (a
+    strongly consistent view for one extra round trip; the Durable Object pattern for coordination). Should the
+    object be unreachable, the pick falls back to this edge's own counts, as ``least-outstanding``."""
+
+    tracks_requests = True
+    shares_counts = True
+
+    def __init__(self, policy: Any) -> None:
+        super().__init__(policy)
+        self.counted: dict[tuple[str, str], int] = {}
+        """(service, worker id) -> this edge's picks counted in the object and not yet released."""
+
+    def pick(self, service: str, candidates: list[Record]) -> Pick:
+        ids = tuple(r["id"] for r in candidates)
+        try:
+            chosen = yield StrongUpdate(IN_FLIGHT_PREFIX + service, _acquire, (ids, (yield _RANDOM)))
+        except KVFailure:
+            counts = self.in_flight
+            return (yield from self.lowest(candidates, [float(counts.get(i, 0)) for i in ids]))
+        self.counted[service, chosen] = self.counted.get((service, chosen), 0) + 1
+        return candidates[ids.index(chosen)]
+
+    def release(self, service: str, worker_id: str) -> Generator[Any, Any, None]:
+        pending = self.counted.get((service, worker_id), 0)
+        if pending <= 0:
+            return  # picked from local counts while the object was unreachable
+        self.counted[service, worker_id] = pending - 1
+        with contextlib.suppress(KVFailure):  # else the object keeps one stale count: a bias, not a failure
+            yield StrongUpdate(IN_FLIGHT_PREFIX + service, _release, worker_id)
 
 
 #: p2c-ewma (Finagle's and Linkerd's peak-EWMA): decay time and the cost of a worker never measured.

@@ -17,6 +17,7 @@ from ...scenario.versions import PinRule
 from ..ops import (
     BULK_GET_LIMIT,
     EXPECTED_VERSION,
+    REQUEST_TIMEOUT,
     ConnectError,
     HttpCall,
     KvGet,
@@ -195,6 +196,8 @@ def forward_through(
     response = yield from forward_to(target, req, policy, service, rest, expected)  # failures come back as answers
     end = yield _MONOTONIC
     balancer.finished(target["id"], end, end - start)
+    if balancer.shares_counts:
+        yield from balancer.release(service, target["id"])
     return response
 
 
@@ -206,6 +209,8 @@ def forward_to(
     gives (a container of another version answers 412)."""
     timeout = policy.service_timeouts.get(service, policy.request_timeout)
     headers = ((EXPECTED_VERSION, str(version_of(target, service))),) if expected else ()
+    if policy.deadline_propagation:
+        headers += ((REQUEST_TIMEOUT, f"{timeout:g}"),)
     try:
         path = f"/{service}{rest}"
         if req.body is None:
