@@ -22,6 +22,7 @@ from .observe import Observer, RequestLog, declaration_of, summarize
 from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
+from .system.worker import CRON_TICK, WorkerCoordinator, load_worker_config
 from .workload import PoissonClients
 from .world import Clock, Network, ServiceContainer, Streams, StrongKV, build_kv
 
@@ -88,7 +89,10 @@ def run(scenario: Scenario, seed: int | None = None) -> RunResult:
     wall_start = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     sim = _Simulation(scenario, seed)
-    sim.env.run(until=scenario.duration)
+    try:
+        sim.env.run(until=scenario.duration)
+    finally:
+        sim.close()
     sim.observer.sample(scenario.duration)
     summary = summarize(sim.observer.observations())
     expectations = []
@@ -132,7 +136,12 @@ class _Simulation:
         by_tunnel = {m.tunnel_url: m for m in self.machines.values()}
         phases = {name: (phase.start, phase.end) for name, phase in scenario.phases.items()}
         self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup, self.strong, phases)
-        coordinator = Coordinator(policy)
+        worker = scenario.coordinator.worker
+        self.coordinator = coordinator = (
+            Coordinator(policy)
+            if worker is None
+            else WorkerCoordinator.start(load_worker_config(worker, scenario.source))
+        )
 
         def agent_factory(machine: Machine) -> Agent:
             return Agent(MachineInfo(machine.tunnel_url, machine.ports, hostname=machine.name), policy)
@@ -148,7 +157,10 @@ class _Simulation:
             list(self.machines.values()),
             self.strong,
         )
-        if policy.stale_cleanup == "sweeper":
+        if isinstance(coordinator, WorkerCoordinator):  # the Worker's own Cron Triggers, checked every minute
+            if coordinator.crons:
+                self.runtime.start_cron(CRON_TICK, self.edges[0])
+        elif policy.stale_cleanup == "sweeper":
             self.runtime.start_cron(policy.sweep_interval, self.edges[0])
         self._schedule_boots(streams)
         clients: dict[str, list[PoissonClients]] = {}
@@ -163,6 +175,11 @@ class _Simulation:
                 raise ValueError(f"fault action {spec.action!r} has a spec but no injector")
             self.chaos.schedule(spec)
         self._schedule_sampling()
+
+    def close(self) -> None:
+        """Release what outlives the run: a Worker coordinator's host process."""
+        if isinstance(self.coordinator, WorkerCoordinator):
+            self.coordinator.close()
 
     def _build_machine(self, group: str, index: int, cfg: Any, streams: Streams) -> Machine:
         containers = {

@@ -216,6 +216,12 @@ class _CoordinatorBase(_Section):
         json_schema_extra=_preset_choices,
     )
     edges: int = Field(default=1, ge=1, description="Cloudflare locations (edge caches) serving the coordinator.")
+    worker: str | None = Field(
+        default=None,
+        description="Run this Cloudflare Worker as the coordinator instead of the preset's Python code: a "
+        "`wrangler.toml` or a `.js` module (relative to the current directory, else to the scenario file). The "
+        "preset still sets the agents' knobs and the platform's request timeout.",
+    )
 
     @field_validator("preset")
     @classmethod

@@ -67,7 +67,7 @@ def test_defaults(minimal_data):
         "duration": "10m",
         "warmup": "0s",
         "sample_every": "5s",
-        "coordinator": {"preset": "baseline", "edges": 1, **dict.fromkeys(Policy.model_fields)},
+        "coordinator": {"preset": "baseline", "edges": 1, "worker": None, **dict.fromkeys(Policy.model_fields)},
         "kv": {
             "model": "workers-kv",
             "cache_ttl": "1m",
@@ -187,7 +187,7 @@ def test_json_schema():
     assert schema["required"] == ["name", "duration", "fleet"]
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["CoordinatorConfig"]["properties"]["preset"]["enum"] == list(PRESETS)
-    assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {"preset", "edges", *Policy.model_fields}
+    assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {"preset", "edges", "worker", *Policy.model_fields}
     faults = schema["properties"]["faults"]["items"]
     assert sorted(faults["discriminator"]["mapping"]) == sorted(FAULT_SPECS)
     assert {"crash", "restart", "start", "stop", "partition", "clock_jump", "kv_outage"} <= set(FAULT_SPECS)

@@ -1,0 +1,799 @@
+// rmasim's Worker host: runs a Cloudflare Worker module in simulated time, in lockstep with the Python runtime.
+//
+// Model (DESIGN.md section 10, issue 12). One Node.js process serves one simulation run. Each coordinator edge
+// gets its own `node:vm` context (an *isolate*: the module is evaluated once per context, so module-level state
+// lives as long as the edge). Everything a Worker could use to reach the outside world, or to observe time or
+// entropy, is replaced inside the context by an operation that the simulator answers:
+//
+//   env.<KV binding>   get / get([keys]) / getWithMetadata / put / delete / list  -> one KV operation each
+//   fetch()            one HTTP operation; a real `Response` comes back (AbortSignal.timeout() = its timeout)
+//   setTimeout()       one Sleep operation in simulated time (setInterval: one per period)
+//   Date, performance  the edge clock as received with the latest message; frozen between two I/O operations,
+//                      as deployed Workers do ("timers only advance after I/O occurs", Workers docs:
+//                      runtime-apis/performance)
+//   Math.random, crypto.getRandomValues, crypto.randomUUID
+//                      floats of the edge's named random stream, sent by Python with each message
+//   console.*          lines returned with the next reply; Python turns each into a Trace operation
+//   ctx.waitUntil()    work that keeps the invocation alive after its response (see "completion" below)
+//
+// `process`, `require`, `Buffer`, `setImmediate`, real timers and real network are absent from the context (a
+// ReferenceError names them); `eval`/`new Function` are refused ("Code generation from strings disallowed", as in
+// Workers); `caches` throws an error naming the Cache API; WeakRef and FinalizationRegistry are removed (garbage
+// collection timing would leak into the run). I/O, timers and random values at module top level throw the
+// error Workers gives ("Disallowed operation called within global scope ...").
+//
+// Why vm.SourceTextModule (run with --experimental-vm-modules, present since Node 12, flag-gated through Node 22):
+// it evaluates the Worker's real ES module syntax (`export default {...}`, relative `import`s of its own files)
+// in a context of our own, without rewriting the source; a vm.Script per context would need a transform of
+// `import`/`export`. Syntax errors are located with `node --check --input-type=module` on the source, because
+// SourceTextModule's SyntaxError carries no position.
+//
+// Lockstep protocol (line-delimited JSON on stdin/stdout). Python sends one message and waits for exactly one
+// reply. The host applies the message (start an invocation, or settle the operation the invocation has in
+// flight), then drains the JavaScript job queue (setImmediate turns until nothing moves), then answers with the
+// invocation's next operation request or its completion. An invocation has at most one operation in flight:
+// operations issued together (Promise.all) are answered one after another, in issue order. The simulator thus
+// decides every interleaving and a run is deterministic.
+//
+//   Python -> host: {"t": "load", "main", "kv": [names], "vars": {...}}
+//                   {"t": "fetch", "inv", "iso", "now", "rand", "req": {"method", "url", "headers", "body"}}
+//                   {"t": "scheduled", "inv", "iso", "now", "rand", "cron", "time"}
+//                   {"t": "result", "inv", "now", "rand", "value"} | {"t": "fail", "inv", "now", "rand", "error"}
+//   host -> Python: {"t": "loaded"} | {"t": "error", "kind": "syntax" | "load", "file", "line", "col", "message"}
+//                   {"t": "op", "inv", "op": {"k": ...}, "used", "logs"}
+//                   {"t": "done", "inv", "status", "body", "used", "logs"} | {"t": "done", "inv", "error", ...}
+//                   {"t": "fatal", "message"} (a bug of the host; Python fails the run)
+//
+// "now" is the edge clock in milliseconds; "rand" tops up the isolate's buffer of uniform floats and "used"
+// says how many the drain consumed. Completion: when the handler's promise settles and no ctx.waitUntil()
+// promise is pending, the invocation is done (operations it issued without awaiting are cancelled, as Workers
+// cancels a request's outstanding I/O); while waitUntil work runs, the completion waits for it. An invocation
+// with nothing in flight, nothing to issue and no settled handler can never finish: it ends with Workers'
+// error "The script will never generate a response." (a 500).
+
+import vm from 'node:vm';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
+
+const MAX_DRAIN_TURNS = 1000;
+const NEVER_RESPONDS = 'The script will never generate a response.';
+
+const als = new AsyncLocalStorage();
+let clockMs = 0; // the edge clock of the message being served (ms)
+let activity = 0; // bumped by every event the drain must wait out
+let worker = null; // {main, kv, vars, sources: Map<file, text>}
+let current = null; // the isolate whose code the current message runs
+let logs = []; // console lines since the last reply: [level, text]
+const isolates = new Map();
+const invocations = new Map();
+const timeouts = new WeakMap(); // AbortSignal -> seconds (AbortSignal.timeout / AbortSignal.any)
+
+// --- the bridge: what the code inside a context may call in the host ------------------------------------------
+
+const bridge = Object.freeze({
+  inRequest: () => als.getStore() !== undefined,
+  now: () => clockMs,
+  random() {
+    const iso = current;
+    if (iso === null || iso.rand.length === 0) {
+      throw new Error('rmasim: more random values drawn between two I/O operations than the host buffers; '
+        + 'draw fewer at a time');
+    }
+    iso.used += 1;
+    return iso.rand.pop();
+  },
+  issue(op, onValue, onError) {
+    const inv = als.getStore();
+    if (inv === undefined || inv.finished) return null; // a finished invocation's I/O never settles
+    const entry = { op, onValue, onError, inv };
+    inv.queue.push(entry);
+    activity += 1;
+    return entry;
+  },
+  cancel(entry) {
+    if (entry === null) return;
+    const queue = entry.inv.queue;
+    const at = queue.indexOf(entry);
+    if (at >= 0) queue.splice(at, 1);
+    entry.cancelled = true;
+  },
+  waitUntil(promise) {
+    const inv = als.getStore();
+    if (inv === undefined) throw new Error(NEVER_RESPONDS);
+    inv.waits += 1;
+    Promise.resolve(promise).then(
+      () => { inv.waits -= 1; activity += 1; },
+      (error) => { inv.waits -= 1; activity += 1; logs.push(['error', `Uncaught (in waitUntil) ${describe(error)}`]); },
+    );
+  },
+  log(level, args) { logs.push([level, args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')]); },
+  tagTimeout(signal, seconds) { timeouts.set(signal, seconds); return signal; },
+  timeoutOf(signal) { return signal === undefined || signal === null ? null : (timeouts.get(signal) ?? null); },
+  digest(algorithm, bytes) {
+    const names = { 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', MD5: 'md5' };
+    const name = names[String(algorithm?.name ?? algorithm).toUpperCase()];
+    if (name === undefined) throw new Error(`rmasim: crypto.subtle.digest(${algorithm}) is not supported`);
+    return createHash(name).update(bytes).digest();
+  },
+});
+
+// The platform objects a Worker sees (Node's own implementations of the web standards).
+const PLATFORM = Object.freeze({
+  Request, Response, Headers, URL, URLSearchParams, TextEncoder, TextDecoder, AbortController, AbortSignal,
+  DOMException, Blob, FormData, ReadableStream, WritableStream, TransformStream, Event, EventTarget,
+  structuredClone, atob, btoa, queueMicrotask,
+});
+
+// --- inside each context ------------------------------------------------------------------------------------------
+// This function is evaluated *in* the context (its source is re-parsed there), so every object it makes belongs
+// to the Worker's realm. It must not refer to anything of this module.
+
+function installWorkerGlobals(bridge, platform, settings) {
+  'use strict';
+  const g = globalThis;
+  const GLOBAL_SCOPE = 'Disallowed operation called within global scope. Asynchronous I/O (ex: fetch() or '
+    + 'connect()), setting a timeout, and generating random values are not allowed within global scope. To fix '
+    + 'this error, perform this operation within a handler.';
+  const STATUS_TEXT = { 400: 'Bad Request', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error',
+    503: 'Service Unavailable' };
+  const VERB = { get: 'GET', get_many: 'GET_BULK', put: 'PUT', delete: 'DELETE', list: 'LIST' };
+  const NULL_BODY = new Set([101, 204, 205, 304]);
+  const encoder = new platform.TextEncoder();
+
+  function inHandler() {
+    if (!bridge.inRequest()) throw new Error(GLOBAL_SCOPE);
+  }
+
+  function failure(error, request) {
+    if (error.kind === 'kv') {
+      return new Error(`KV ${VERB[request.k]} failed: ${error.status} ${STATUS_TEXT[error.status] ?? ''}`.trim());
+    }
+    if (error.kind === 'connect') return new TypeError('Network connection lost.');
+    if (error.kind === 'timeout') {
+      return new platform.DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    }
+    return new Error(String(error.message ?? 'rmasim: operation failed'));
+  }
+
+  // One operation: a promise settled when Python answers it.
+  function operation(request, decode) {
+    inHandler();
+    return new Promise((resolve, reject) => {
+      bridge.issue(request, (value) => {
+        try { resolve(decode(value)); } catch (error) { reject(error); }
+      }, (error) => reject(failure(error, request)));
+    });
+  }
+
+  // --- values: KV stores JSON values and strings. A string put() that is JSON and reads back identically
+  // (JSON.stringify(JSON.parse(s)) === s) travels as JSON, so the registry checkers see objects and lists as the
+  // Python coordinator writes them; any other string travels as text. Reads give back the exact string written.
+  function encodeValue(value) {
+    if (typeof value !== 'string') {
+      if (value instanceof ArrayBuffer || ArrayBuffer.isView(value) || value instanceof platform.ReadableStream) {
+        throw new TypeError('rmasim: KV put() of an ArrayBuffer or ReadableStream is not modelled yet; '
+          + 'store a string');
+      }
+      throw new TypeError('KV put() accepts only strings, ArrayBuffers, ArrayBufferViews, and ReadableStreams '
+        + 'as values.');
+    }
+    try {
+      const parsed = JSON.parse(value);
+      if (parsed !== null && typeof parsed !== 'string' && JSON.stringify(parsed) === value) return { json: value };
+    } catch { /* not JSON: text */ }
+    return { text: value };
+  }
+
+  function textOf(stored) {
+    return stored.text !== undefined ? stored.text : JSON.stringify(JSON.parse(stored.json));
+  }
+
+  function decodeValue(stored, type) {
+    if (stored === null) return null;
+    switch (type) {
+      case 'text': return textOf(stored);
+      case 'json': return JSON.parse(stored.json !== undefined ? stored.json : stored.text);
+      case 'arrayBuffer': return encoder.encode(textOf(stored)).buffer;
+      case 'stream': return new platform.Response(textOf(stored)).body;
+      default: throw new TypeError(`Unknown response type. Possible types are "text", "arrayBuffer", "json", and `
+        + `"stream".`);
+    }
+  }
+
+  function typeOf(options) {
+    const type = typeof options === 'string' ? options : (options?.type ?? 'text');
+    if (!['text', 'json', 'arrayBuffer', 'stream'].includes(type)) decodeValue({ text: '' }, type);
+    const ttl = typeof options === 'object' && options !== null ? options.cacheTtl : undefined;
+    if (ttl !== undefined && !(Number(ttl) >= 30)) {
+      throw new Error(`KV GET failed: 400 Invalid cache_ttl of ${ttl}. Cache TTL must be at least 30.`);
+    }
+    return type;
+  }
+
+  function checkKey(key, verb) {
+    if (typeof key !== 'string') key = String(key);
+    if (key === '' || key === '.' || key === '..') throw new TypeError(`KV ${verb} failed: 400 Invalid key name.`);
+    const bytes = encoder.encode(key).length;
+    if (bytes > 512) {
+      throw new TypeError(`KV ${verb} failed: 414 UTF-8 encoded length of ${bytes} exceeds key length limit of 512.`);
+    }
+    return key;
+  }
+
+  class KVNamespace {
+    #name;
+    constructor(name) { this.#name = name; }
+
+    get(key, options) {
+      const type = typeOf(options);
+      if (Array.isArray(key)) return this.#bulk(key, type, false);
+      key = checkKey(key, 'GET');
+      return operation({ k: 'get', key, type }, (stored) => decodeValue(stored, type));
+    }
+
+    getWithMetadata(key, options) {
+      const type = typeOf(options);
+      if (Array.isArray(key)) return this.#bulk(key, type, true);
+      key = checkKey(key, 'GET');
+      // No metadata can be stored yet (put() with metadata is refused), so every key's metadata is null.
+      return operation({ k: 'get', key, type }, (stored) => ({
+        value: decodeValue(stored, type), metadata: null, cacheStatus: null,
+      }));
+    }
+
+    #bulk(keys, type, withMetadata) {
+      if (type !== 'text' && type !== 'json') {
+        throw new TypeError(`KV GET_BULK failed: 400 "${type}" is not a valid type. Use "json" or "text"`);
+      }
+      if (keys.length > 100) throw new TypeError('KV GET_BULK failed: 400 You can request a maximum of 100 keys');
+      keys = keys.map((key) => checkKey(key, 'GET_BULK'));
+      return operation({ k: 'get_many', keys }, (values) => {
+        const out = new Map();
+        keys.forEach((key, i) => {
+          const value = decodeValue(values[i], type);
+          out.set(key, withMetadata ? { value, metadata: null } : value);
+        });
+        return out;
+      });
+    }
+
+    put(key, value, options) {
+      key = checkKey(key, 'PUT');
+      const { expiration, expirationTtl, metadata } = options ?? {};
+      if (expirationTtl !== undefined && !(Number(expirationTtl) >= 60)) {
+        throw new Error(`KV PUT failed: 400 Invalid expiration_ttl of ${expirationTtl}. Expiration TTL must be at `
+          + 'least 60.');
+      }
+      if (metadata !== undefined && encoder.encode(JSON.stringify(metadata)).length > 1024) {
+        throw new Error('KV PUT failed: 413 Metadata length exceeds limit of 1024');
+      }
+      if (expiration !== undefined || expirationTtl !== undefined || metadata !== undefined) {
+        throw new Error('rmasim: KV put() with expiration, expirationTtl or metadata is not modelled yet '
+          + "(the world's KV has no key expiration or metadata)");
+      }
+      return operation({ k: 'put', key, ...encodeValue(value) }, () => undefined);
+    }
+
+    delete(key) {
+      key = checkKey(key, 'DELETE');
+      return operation({ k: 'delete', key }, () => undefined);
+    }
+
+    list(options) {
+      const { prefix = null, limit = 1000, cursor = null } = options ?? {};
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw new Error(`KV LIST failed: 400 Invalid key_count_limit of ${limit}. Please specify an integer between `
+          + '1-1000.');
+      }
+      // The store answers one page (the world's list page); a smaller `limit` is cut here and resumes after the
+      // last key returned (the world's cursor is the last key of a page).
+      return operation({ k: 'list', prefix: prefix ?? '', cursor }, (page) => {
+        const names = Array.from(page.keys);
+        const keys = names.slice(0, limit).map((name) => ({ name }));
+        const cut = names.length > limit;
+        const more = cut || page.cursor !== null;
+        const out = { keys, list_complete: !more, cacheStatus: null };
+        if (more) out.cursor = cut ? keys[keys.length - 1].name : page.cursor;
+        return out;
+      });
+    }
+  }
+
+  // --- fetch: one HTTP operation; the simulated network decides what comes back.
+  function decodeResponse(answer) {
+    const isJson = answer.body !== null && answer.body.json !== undefined;
+    const body = answer.body === null || NULL_BODY.has(answer.status) ? null : textOf(answer.body);
+    return new platform.Response(body, {
+      status: answer.status,
+      headers: isJson ? { 'content-type': 'application/json' } : {},
+    });
+  }
+
+  g.fetch = function fetch(input, init = undefined) {
+    inHandler();
+    if (init?.body instanceof platform.ReadableStream && init.duplex === undefined) {
+      init = { ...init, duplex: 'half' }; // Workers streams a body without being asked; Node wants it said
+    }
+    return (async () => {
+      const request = new platform.Request(input, init);
+      const url = new platform.URL(request.url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new TypeError(`Fetch API cannot load: ${request.url}`);
+      }
+      const signal = init?.signal ?? (input instanceof platform.Request ? input.signal : undefined);
+      if (signal?.aborted) throw signal.reason;
+      const body = request.body === null ? null : await request.text();
+      return operation({
+        k: 'fetch',
+        url: url.origin,
+        method: request.method,
+        path: url.pathname + url.search,
+        headers: [...request.headers],
+        body,
+        timeout: bridge.timeoutOf(signal),
+      }, decodeResponse);
+    })();
+  };
+
+  const RealAbortSignal = platform.AbortSignal;
+  const abortStatics = {
+    timeout(ms) {
+      inHandler();
+      return bridge.tagTimeout(new platform.AbortController().signal, Math.max(0, Number(ms)) / 1000);
+    },
+    any(signals) {
+      const list = Array.from(signals);
+      const combined = RealAbortSignal.any(list);
+      const limits = list.map((s) => bridge.timeoutOf(s)).filter((t) => t !== null);
+      return limits.length ? bridge.tagTimeout(combined, Math.min(...limits)) : combined;
+    },
+  };
+  const SimAbortSignal = new Proxy(RealAbortSignal, {
+    get(target, prop, receiver) {
+      return Object.hasOwn(abortStatics, prop) ? abortStatics[prop] : Reflect.get(target, prop, receiver);
+    },
+  });
+
+  // --- timers: each period is a Sleep operation.
+  const timers = new Map();
+  let nextTimer = 1;
+  function arm(id, seconds, fire) {
+    timers.set(id, bridge.issue({ k: 'sleep', seconds }, () => {
+      if (timers.has(id)) fire();
+    }, () => {}));
+  }
+  function delayOf(ms) { return Math.max(0, Number(ms) || 0) / 1000; }
+  g.setTimeout = function setTimeout(callback, ms = 0, ...args) {
+    inHandler();
+    if (typeof callback !== 'function') throw new TypeError('setTimeout: the callback must be a function');
+    const id = nextTimer++;
+    arm(id, delayOf(ms), () => { timers.delete(id); callback(...args); });
+    return id;
+  };
+  g.setInterval = function setInterval(callback, ms = 0, ...args) {
+    inHandler();
+    if (typeof callback !== 'function') throw new TypeError('setInterval: the callback must be a function');
+    const id = nextTimer++;
+    const tick = () => { arm(id, delayOf(ms), tick); callback(...args); };
+    arm(id, delayOf(ms), tick);
+    return id;
+  };
+  g.clearTimeout = g.clearInterval = function clearTimeout(id) {
+    const entry = timers.get(id);
+    if (entry !== undefined) {
+      timers.delete(id);
+      bridge.cancel(entry);
+    }
+  };
+
+  // --- time: the edge clock, frozen between I/O.
+  const RealDate = Date;
+  const nowMs = () => Math.floor(bridge.now());
+  const SimDate = new Proxy(RealDate, {
+    construct(target, args, newTarget) {
+      return Reflect.construct(target, args.length === 0 ? [nowMs()] : args, newTarget);
+    },
+    apply() { return new RealDate(nowMs()).toString(); },
+  });
+  RealDate.now = function now() { return nowMs(); };
+  Object.defineProperty(RealDate.prototype, 'constructor', { value: SimDate, writable: true, configurable: true });
+  g.Date = SimDate;
+  g.performance = Object.freeze({ timeOrigin: 0, now: () => bridge.now() });
+
+  // --- entropy: the edge's random stream.
+  Math.random = function random() {
+    inHandler();
+    return bridge.random();
+  };
+  function getRandomValues(array) {
+    inHandler();
+    if (!ArrayBuffer.isView(array) || array instanceof Float32Array || array instanceof Float64Array
+      || array instanceof DataView) {
+      throw new platform.DOMException('The data argument must be an integer-type TypedArray', 'TypeMismatchError');
+    }
+    if (array.byteLength > 65536) {
+      throw new platform.DOMException('The data argument must be at most 65536 bytes', 'QuotaExceededError');
+    }
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    for (let i = 0; i < bytes.length; i += 4) {
+      const word = Math.floor(bridge.random() * 4294967296);
+      for (let j = 0; j < 4 && i + j < bytes.length; j += 1) bytes[i + j] = (word >>> (8 * j)) & 255;
+    }
+    return array;
+  }
+  function randomUUID() {
+    const b = getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+  const subtle = new Proxy(Object.freeze({
+    digest(algorithm, data) {
+      const view = data instanceof ArrayBuffer ? new Uint8Array(data)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const digest = bridge.digest(algorithm, view);
+      const out = new ArrayBuffer(digest.length);
+      new Uint8Array(out).set(digest);
+      return Promise.resolve(out);
+    },
+  }), {
+    get(target, prop) {
+      if (prop in target) return target[prop];
+      throw new Error(`rmasim: crypto.subtle.${String(prop)}() is not available in the simulated Worker`);
+    },
+  });
+  g.crypto = Object.freeze({ getRandomValues, randomUUID, subtle });
+
+  // --- the rest of the platform, and what is absent.
+  for (const [name, value] of Object.entries(platform)) {
+    if (name !== 'AbortSignal') g[name] = value;
+  }
+  g.AbortSignal = SimAbortSignal;
+  g.navigator = Object.freeze({ userAgent: 'Cloudflare-Workers' });
+  const consoleOf = (level) => (...args) => bridge.log(level, args);
+  g.console = Object.freeze({
+    log: consoleOf('log'), info: consoleOf('info'), warn: consoleOf('warn'), error: consoleOf('error'),
+    debug: consoleOf('debug'),
+  });
+  Object.defineProperty(g, 'caches', {
+    get() { throw new Error('rmasim: the Cache API (caches) is not modelled'); },
+  });
+  delete g.WeakRef;
+  delete g.FinalizationRegistry;
+
+  // --- what the host calls per invocation.
+  const env = {};
+  for (const [name, value] of Object.entries(settings.vars)) env[name] = value;
+  for (const name of settings.kv) env[name] = new KVNamespace(name);
+  return Object.freeze({
+    env: Object.freeze(env),
+    context: () => Object.freeze({
+      waitUntil: (promise) => bridge.waitUntil(promise),
+      passThroughOnException: () => {},
+    }),
+    controller: (cron, scheduledTime) => Object.freeze({
+      cron, scheduledTime, type: 'scheduled', noRetry: () => {},
+    }),
+  });
+}
+
+const SHIM_SOURCE = `(${installWorkerGlobals.toString()})`;
+
+// --- loading the Worker ---------------------------------------------------------------------------------------------
+
+class LoadError extends Error {
+  constructor(kind, message, file = null, line = null, col = null) {
+    super(message);
+    Object.assign(this, { kind, file, line, col });
+  }
+}
+
+function sourceOf(file) {
+  let text = worker.sources.get(file);
+  if (text === undefined) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new LoadError('load', `cannot read ${file}: ${error.code ?? error.message}`, file);
+    }
+    worker.sources.set(file, text);
+  }
+  return text;
+}
+
+// SourceTextModule's SyntaxError has no position: ask `node --check` for it.
+function locateSyntaxError(file, source, error) {
+  let report = '';
+  try {
+    execFileSync(process.execPath, ['--check', '--input-type=module'], { input: source, stdio: 'pipe' });
+  } catch (check) {
+    report = String(check.stderr);
+  }
+  const lines = report.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('[stdin]:'));
+  const line = at >= 0 ? Number(lines[at].slice('[stdin]:'.length)) : null;
+  const caret = at >= 0 && lines[at + 2] !== undefined ? lines[at + 2].indexOf('^') : -1;
+  return new LoadError('syntax', `SyntaxError: ${error.message}`, file, line, caret >= 0 ? caret + 1 : null);
+}
+
+async function instantiate(context) {
+  const modules = new Map();
+  const make = (file) => {
+    let module = modules.get(file);
+    if (module === undefined) {
+      const source = sourceOf(file);
+      try {
+        module = new vm.SourceTextModule(source, {
+          context,
+          identifier: file,
+          initializeImportMeta(meta) { meta.url = pathToFileURL(file).href; },
+        });
+      } catch (error) {
+        if (error?.name === 'SyntaxError') throw locateSyntaxError(file, source, error);
+        throw error;
+      }
+      modules.set(file, module);
+    }
+    return module;
+  };
+  const root = make(worker.main);
+  await root.link((specifier, referrer) => {
+    if (!/^\.{0,2}\//.test(specifier)) {
+      throw new LoadError('load', `import '${specifier}' is not supported (rmasim runs a Worker's own files; `
+        + 'bundle other modules into it)', referrer.identifier);
+    }
+    return make(resolve(dirname(referrer.identifier), specifier));
+  });
+  await root.evaluate();
+  const handler = root.namespace.default;
+  if (handler === null || typeof handler !== 'object') {
+    throw new LoadError('load', 'the module has no default export object (module syntax: export default '
+      + '{ fetch(request, env, ctx) { ... } })', worker.main);
+  }
+  return handler;
+}
+
+async function createIsolate(id) {
+  const context = vm.createContext({}, {
+    name: `isolate ${id}`,
+    codeGeneration: { strings: false, wasm: false },
+  });
+  const shim = vm.runInContext(SHIM_SOURCE, context)(bridge, PLATFORM, { kv: worker.kv, vars: worker.vars });
+  const iso = { id, context, shim, handler: null, rand: [], used: 0 };
+  const previous = current;
+  current = iso;
+  try {
+    iso.handler = await instantiate(context);
+  } finally {
+    current = previous;
+  }
+  return iso;
+}
+
+async function load(message) {
+  worker = { main: message.main, kv: message.kv, vars: message.vars, sources: new Map() };
+  try {
+    await createIsolate(-1); // a scratch isolate: parse every file and run the module's top level once
+  } catch (error) {
+    if (error instanceof LoadError) {
+      return { t: 'error', kind: error.kind, file: error.file, line: error.line, col: error.col, message: error.message };
+    }
+    return { t: 'error', kind: 'load', file: worker.main, line: null, col: null, message: describe(error) };
+  }
+  return { t: 'loaded' };
+}
+
+// --- invocations ----------------------------------------------------------------------------------------------------
+
+function describe(error) {
+  if (error instanceof Error || (error && typeof error.stack === 'string')) return String(error.stack ?? error);
+  return `${inspect(error)}`;
+}
+
+function errorInfo(error) {
+  const name = error?.name ?? 'Error';
+  const message = error?.message ?? inspect(error);
+  return { name: String(name), message: String(message), stack: describe(error) };
+}
+
+async function isolateOf(id) {
+  let iso = isolates.get(id);
+  if (iso === undefined) {
+    iso = await createIsolate(id);
+    isolates.set(id, iso);
+  }
+  return iso;
+}
+
+function begin(message, iso, kind, call) {
+  const inv = { id: message.inv, kind, iso, queue: [], inflight: null, waits: 0, settled: false, finished: false,
+    result: null, error: null };
+  invocations.set(inv.id, inv);
+  als.run(inv, () => {
+    let promise;
+    try {
+      promise = call(inv);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    Promise.resolve(promise).then(
+      (value) => settle(inv, value),
+      (error) => { inv.error = errorInfo(error); inv.settled = true; activity += 1; },
+    );
+  });
+  return inv;
+}
+
+async function settle(inv, value) {
+  if (inv.kind === 'fetch') {
+    if (!(value instanceof Response)) {
+      inv.error = errorInfo(new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'."));
+    } else {
+      try {
+        inv.result = { status: value.status, body: value.body === null ? null : await value.text() };
+      } catch (error) {
+        inv.error = errorInfo(error);
+      }
+    }
+  }
+  inv.settled = true;
+  activity += 1;
+}
+
+function enter(iso, floats) {
+  current = iso;
+  iso.used = 0;
+  refill(iso, floats);
+}
+
+async function startFetch(message) {
+  const iso = await isolateOf(message.iso);
+  enter(iso, message.rand);
+  const { method, url, headers, body } = message.req;
+  const request = new Request(url, { method, headers, body: body ?? undefined });
+  return begin(message, iso, 'fetch', () => {
+    if (typeof iso.handler.fetch !== 'function') throw new Error('Handler does not export a fetch() function.');
+    return iso.handler.fetch(request, iso.shim.env, iso.shim.context());
+  });
+}
+
+async function startScheduled(message) {
+  const iso = await isolateOf(message.iso);
+  enter(iso, message.rand);
+  return begin(message, iso, 'scheduled', () => {
+    if (typeof iso.handler.scheduled !== 'function') {
+      throw new Error('Handler does not export a scheduled() function.');
+    }
+    return iso.handler.scheduled(iso.shim.controller(message.cron, message.time), iso.shim.env, iso.shim.context());
+  });
+}
+
+function refill(iso, floats) {
+  // Floats are drawn from the end: reverse, so they are used in the order Python drew them.
+  if (floats && floats.length) iso.rand = floats.slice().reverse().concat(iso.rand);
+}
+
+function deliver(message) {
+  const inv = invocations.get(message.inv);
+  if (inv === undefined || inv.inflight === null) {
+    throw new Error(`protocol: no operation in flight for invocation ${message.inv}`);
+  }
+  enter(inv.iso, message.rand);
+  const entry = inv.inflight;
+  inv.inflight = null;
+  als.run(inv, () => {
+    try {
+      if (message.t === 'result') entry.onValue(message.value);
+      else entry.onError(message.error);
+    } catch (error) {
+      logs.push(['error', `Uncaught ${describe(error)}`]);
+    }
+  });
+  return inv;
+}
+
+// Run the job queue (microtasks run before each setImmediate callback) until the invocation has something to
+// report, or nothing moves any more.
+async function drain(inv) {
+  for (let turn = 0; turn < MAX_DRAIN_TURNS; turn += 1) {
+    const seen = activity;
+    await new Promise((done) => setImmediate(done));
+    if (inv.queue.length || (inv.settled && inv.waits === 0) || activity === seen) return;
+  }
+}
+
+function next(inv) {
+  if (inv.settled && inv.waits === 0) return finish(inv);
+  if (inv.queue.length) {
+    const entry = inv.queue.shift();
+    inv.inflight = entry;
+    return { t: 'op', inv: inv.id, op: entry.op };
+  }
+  if (!inv.settled) inv.error = { name: 'Error', message: NEVER_RESPONDS, stack: `Error: ${NEVER_RESPONDS}`, hung: true };
+  return finish(inv); // settled, but waitUntil work waits on nothing: it can never end
+}
+
+function finish(inv) {
+  inv.finished = true;
+  invocations.delete(inv.id);
+  const cancelled = inv.queue.filter((e) => !e.cancelled).length;
+  if (cancelled) {
+    logs.push(['warn', `rmasim: ${cancelled} operation(s) not awaited were cancelled when the invocation ended`]);
+  }
+  inv.queue.length = 0;
+  if (inv.error !== null) return { t: 'done', inv: inv.id, error: inv.error };
+  if (inv.kind === 'fetch') return { t: 'done', inv: inv.id, status: inv.result.status, body: inv.result.body };
+  return { t: 'done', inv: inv.id };
+}
+
+async function serve(message) {
+  if (message.t === 'load') return load(message);
+  if (typeof message.now === 'number') clockMs = message.now;
+  let inv;
+  if (message.t === 'fetch') inv = await startFetch(message);
+  else if (message.t === 'scheduled') inv = await startScheduled(message);
+  else if (message.t === 'result' || message.t === 'fail') inv = deliver(message);
+  else throw new Error(`protocol: unknown message type ${JSON.stringify(message.t)}`);
+  await drain(inv);
+  const reply = next(inv);
+  reply.used = inv.iso.used;
+  current = null;
+  return reply;
+}
+
+// --- the pipe --------------------------------------------------------------------------------------------------------
+// Blocking reads of stdin between messages (nothing else may run meanwhile, and a blocking read wakes up faster
+// than the event loop's stream machinery); the job queue is drained by the setImmediate turns of `drain()`.
+
+const chunk = Buffer.alloc(1 << 16);
+const pause = new Int32Array(new SharedArrayBuffer(4));
+let input = '';
+
+function readLine() {
+  for (;;) {
+    const end = input.indexOf('\n');
+    if (end >= 0) {
+      const line = input.slice(0, end);
+      input = input.slice(end + 1);
+      return line;
+    }
+    let n;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1); // a non-blocking stdin: wait 1 ms and read again
+      continue;
+    }
+    if (n === 0) return null;
+    input += chunk.toString('utf8', 0, n);
+  }
+}
+
+function send(reply) {
+  if (logs.length) {
+    reply.logs = logs;
+    logs = [];
+  }
+  writeSync(1, `${JSON.stringify(reply)}\n`);
+}
+
+process.on('unhandledRejection', (reason) => { logs.push(['error', `Uncaught (in promise) ${describe(reason)}`]); });
+
+for (let line = readLine(); line !== null; line = readLine()) {
+  let reply;
+  try {
+    reply = await serve(JSON.parse(line));
+  } catch (error) {
+    send({ t: 'fatal', message: describe(error) });
+    process.exit(1);
+  }
+  send(reply);
+}
+process.exit(0);

@@ -1,0 +1,238 @@
+"""A Cloudflare Worker module as the coordinator: each invocation a generator that yields the system's operations.
+
+``WorkerCoordinator`` has the interface the runtime drives for the Python coordinator (:class:`Invocable`):
+``handle(request, isolate)`` and ``scheduled(isolate)`` return generators that yield :mod:`rmasim.system.ops`
+operations and return an :class:`~rmasim.system.ops.Response`. Behind them a Node.js host
+(:class:`~.host.NodeHost`, any :class:`~.protocol.HostLink`) runs the JavaScript in lockstep. One invocation is
+the loop:
+
+1. read the edge clock (``Now``) and, when the isolate's random buffer needs it, draw floats from the edge's
+   stream (``Random``: the same stream the Python coordinator draws from, in the order the Worker consumes them);
+2. send the host one message (the request, or the result of the operation in flight) and read its one reply;
+3. yield a ``Trace("console", ...)`` per ``console`` line, and the coordinator-side facts the checkers need
+   (below);
+4. the reply is an operation: yield it and go to 1 with its result (a failure is thrown into the Worker as
+   Workers throws it); or the completion: return the Worker's ``Response`` (an uncaught exception: a 500, as
+   Workers answers, with a ``worker_exception`` trace carrying the stack).
+
+Each ``Isolate`` the runtime passes (one per edge) is one JavaScript context in the host, made on first use, so
+module-level state lives as long as the edge. The Worker's Cron Triggers are checked once a simulated minute
+(:data:`CRON_TICK`: the runtime's ``start_cron``); a minute that matches no cron costs nothing.
+
+The checkers learn who is who from traces the Python coordinator emits (``worker_id_assigned``,
+``leadership_claimed``). A JavaScript Worker does not emit them, so a :class:`Witness` reads them off the
+operations of the baseline KV layout (:class:`BaselineWitness`; :data:`WITNESSES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..coordinator import Isolate
+from ..coordinator.keys import HEARTBEAT_LEADER, WORKER_PREFIX
+from ..ops import KvPut, Now, Op, Random, Request, Response, Trace
+from .config import WorkerConfig
+from .host import NodeHost
+from .protocol import (
+    Completion,
+    HostLink,
+    HostOp,
+    Message,
+    decode_body,
+    decode_reply,
+    dumps,
+    encode_failure,
+    encode_result,
+)
+
+__all__ = [
+    "CRON_TICK",
+    "ORIGIN",
+    "RANDOM_BUFFER",
+    "BaselineWitness",
+    "Invocable",
+    "Witness",
+    "WorkerCoordinator",
+]
+
+#: Seconds between two checks of the Worker's Cron Triggers (their resolution: one minute).
+CRON_TICK = 60.0
+#: The origin of the URLs a Worker sees in ``request.url`` (paths are the runtime's).
+ORIGIN = "https://coordinator.invalid"
+#: Random floats the host keeps per isolate; a Worker drawing more between two I/O operations gets an error.
+RANDOM_BUFFER = 256
+
+_NOW = Now()
+_RANDOM = Random()
+Invocation = Generator[Op, Any, Response]
+
+
+class Invocable(Protocol):
+    """What the runtime drives: the Python :class:`~rmasim.system.coordinator.Coordinator` and this class."""
+
+    def handle(self, req: Request, isolate: Isolate | None = None) -> Invocation: ...
+
+    def scheduled(self, isolate: Isolate | None = None) -> Invocation: ...
+
+
+class Witness(Protocol):
+    """Emits the traces the checkers rely on, from what an invocation does (the Worker cannot know them)."""
+
+    def before(self, request: Request, op: Op, state: dict[str, Any]) -> list[Trace]:
+        """Traces to yield before ``op`` (``state``: this invocation's scratch space)."""
+        ...
+
+    def after(self, request: Request, op: Op, state: dict[str, Any]) -> list[Trace]:
+        """Traces to yield once ``op`` succeeded."""
+        ...
+
+
+class BaselineWitness:
+    """The baseline layout's facts, read off a registration's writes: the first ``worker:{id}`` record written by
+    ``POST /api/worker/register`` assigns ``id`` to the record's ``tunnel_url``; an accepted write of
+    ``heartbeat_leader`` there is a leadership claim (the Python coordinator traces both, at its id draw and
+    after that write)."""
+
+    REGISTER = "/api/worker/register"
+
+    def before(self, request: Request, op: Op, state: dict[str, Any]) -> list[Trace]:
+        if request.path != self.REGISTER or op.__class__ is not KvPut or "assigned" in state:
+            return []
+        assert isinstance(op, KvPut)
+        if not op.key.startswith(WORKER_PREFIX) or not isinstance(op.value, dict):
+            return []
+        state["assigned"] = True
+        worker_id = op.key[len(WORKER_PREFIX) :]
+        return [Trace("worker_id_assigned", {"worker_id": worker_id, "tunnel_url": op.value.get("tunnel_url")})]
+
+    def after(self, request: Request, op: Op, state: dict[str, Any]) -> list[Trace]:
+        if request.path == self.REGISTER and op.__class__ is KvPut:
+            assert isinstance(op, KvPut)
+            if op.key == HEARTBEAT_LEADER:
+                return [Trace("leadership_claimed", {"worker_id": op.value})]
+        return []
+
+
+#: Registry layouts a Worker may keep -> the witness of its facts.
+WITNESSES: Mapping[str, Witness] = {"shared_lists": BaselineWitness()}
+
+
+@dataclass
+class _IsolateState:
+    """The Python side's view of one JavaScript context: its id and how full its random buffer is."""
+
+    number: int
+    random_level: int = 0
+
+
+@dataclass
+class WorkerCoordinator:
+    """A Worker module served by a host (see the module docstring). Implements :class:`Invocable`."""
+
+    config: WorkerConfig
+    host: HostLink
+    witness: Witness = field(default_factory=BaselineWitness)
+    random_buffer: int = RANDOM_BUFFER
+    _isolates: list[_IsolateState] = field(default_factory=list, repr=False)
+    _next_invocation: int = field(default=0, repr=False)
+    _ticks: dict[int, int] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def start(cls, config: WorkerConfig, node: str | None = None) -> WorkerCoordinator:
+        """Start a Node.js host for the Worker ``config`` names and load it (a load error is raised here)."""
+        return cls(config, NodeHost(config, node))
+
+    @property
+    def crons(self) -> tuple[str, ...]:
+        """The Worker's Cron Trigger expressions."""
+        return tuple(c.expression for c in self.config.crons)
+
+    def close(self) -> None:
+        """Stop the host."""
+        self.host.close()
+
+    def _isolate(self, isolate: Isolate | None) -> _IsolateState:
+        if isolate is None:
+            isolate = Isolate()
+        return isolate.kept("js_context", self._new_isolate)
+
+    def _new_isolate(self) -> _IsolateState:
+        state = _IsolateState(len(self._isolates))
+        self._isolates.append(state)
+        return state
+
+    def handle(self, req: Request, isolate: Isolate | None = None) -> Invocation:
+        """Serve one request in the Worker's ``fetch`` handler, in the edge's context."""
+        headers = [["content-type", "application/json"]] if req.body is not None else []
+        message: Message = {
+            "t": "fetch",
+            "req": {
+                "method": req.method,
+                "url": ORIGIN + req.path,
+                "headers": headers,
+                "body": None if req.body is None else dumps(req.body),
+            },
+        }
+        return self._invoke(message, self._isolate(isolate), req)
+
+    def scheduled(self, isolate: Isolate | None = None) -> Invocation:
+        """One tick of the Cron Triggers (every :data:`CRON_TICK` from t = CRON_TICK): run ``scheduled()`` once for
+        each cron that matches this minute, in the order of the configuration."""
+        state = self._isolate(isolate)
+        tick = self._ticks[state.number] = self._ticks.get(state.number, 0) + 1
+        minute = tick * CRON_TICK
+        response = Response(200, {"crons": []})
+        for cron in self.config.crons:
+            if cron.matches(minute):
+                message: Message = {"t": "scheduled", "cron": cron.expression, "time": minute * 1000.0}
+                response = yield from self._invoke(message, state, Request("SCHEDULED", cron.expression))
+        return response
+
+    def _invoke(self, message: Message, isolate: _IsolateState, req: Request) -> Invocation:
+        invocation = self._next_invocation
+        self._next_invocation += 1
+        message["inv"] = invocation
+        message["iso"] = isolate.number
+        scratch: dict[str, Any] = {}
+        witness = self.witness
+        while True:
+            message["now"] = (yield _NOW) * 1000.0
+            need = self.random_buffer - isolate.random_level
+            if need:
+                floats = []
+                for _ in range(need):
+                    floats.append((yield _RANDOM))
+                message["rand"] = floats
+                isolate.random_level = self.random_buffer
+            reply = decode_reply(self.host.exchange(message))
+            isolate.random_level -= reply.used
+            for level, text in reply.logs:
+                yield Trace("console", {"level": level, "message": text})
+            if reply.completion is not None:
+                return (yield from self._complete(reply.completion, req))
+            operation: HostOp = reply.operation  # type: ignore[assignment]  # not a completion: an operation
+            op = operation.op
+            for trace in witness.before(req, op, scratch):
+                yield trace
+            try:
+                result = yield op
+            except Exception as error:  # an operation's failure, thrown into the Worker
+                message = {"t": "fail", "inv": invocation, "error": encode_failure(error)}
+                continue
+            for trace in witness.after(req, op, scratch):
+                yield trace
+            message = {"t": "result", "inv": invocation, "value": encode_result(operation.kind, result)}
+
+    def _complete(self, completion: Completion, req: Request) -> Invocation:
+        """The invocation's answer: the Worker's response, or a 500 for an uncaught exception."""
+        if completion.error is not None:
+            error = dict(completion.error)
+            yield Trace("worker_exception", {"path": req.path, "message": error.get("message"),
+                                             "stack": error.get("stack")})  # fmt: skip
+            return Response(500, {"error": f"{error.get('name', 'Error')}: {error.get('message')}",
+                                  "worker_exception": True})  # fmt: skip
+        if completion.status is None:  # a scheduled() invocation
+            return Response(200, {"crons": [req.path]})
+        return Response(completion.status, decode_body(completion.body))

@@ -1,0 +1,166 @@
+"""The Node.js process that runs a Worker module: start it, load the Worker, exchange lockstep messages.
+
+``NodeHost`` spawns ``node --experimental-vm-modules rmasim/js/host.mjs`` (Node >= 18 from ``PATH``, or the
+``RMASIM_NODE`` environment variable) with a minimal environment (``TZ=UTC``, as Workers run in UTC, and the C
+locale), so nothing of the caller's environment reaches the Worker. The host's stderr goes to a temporary file,
+whose tail is quoted when the host dies. Errors:
+
+- :class:`NodeNotFound` - no Node.js, or one older than 18 (one line naming the version needed);
+- :class:`~rmasim.scenario.ScenarioError` - the Worker does not load: a syntax error is located
+  ``file:line:col: SyntaxError: ...``;
+- :class:`HostDied` - the process exited or answered nonsense mid-run: the run fails with this message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from ...scenario import Problem, ScenarioError
+from .config import WorkerConfig
+from .protocol import Message, dumps
+
+__all__ = ["HOST_SCRIPT", "MIN_NODE", "HostDied", "NodeHost", "NodeNotFound", "find_node"]
+
+#: The host script shipped with the package.
+HOST_SCRIPT = Path(__file__).resolve().parents[2] / "js" / "host.mjs"
+#: The oldest Node.js major version the host supports (vm.SourceTextModule, global fetch/Response, structuredClone).
+MIN_NODE = 18
+_STDERR_TAIL = 2000
+
+
+class NodeNotFound(RuntimeError):
+    """No usable Node.js: absent, or too old."""
+
+
+class HostDied(RuntimeError):
+    """The Worker host process ended, or broke the protocol, in the middle of a run."""
+
+
+@functools.lru_cache(maxsize=8)
+def _node_version(node: str) -> tuple[int, ...]:
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        raise NodeNotFound(f"cannot run {node} --version: {error}") from None
+    return tuple(int(part) for part in out.strip().lstrip("v").split(".") if part.isdigit())
+
+
+def find_node() -> str:
+    """The ``node`` executable to use: ``$RMASIM_NODE``, else ``node`` on ``PATH``, at least version 18."""
+    node = os.environ.get("RMASIM_NODE") or shutil.which("node")
+    if node is None:
+        raise NodeNotFound(f"running a Worker needs Node.js >= {MIN_NODE} on PATH (none found; e.g. apt-get install "
+                           "nodejs, or set RMASIM_NODE)")  # fmt: skip
+    version = _node_version(node)
+    if not version or version[0] < MIN_NODE:
+        shown = ".".join(map(str, version)) or "unknown"
+        raise NodeNotFound(f"running a Worker needs Node.js >= {MIN_NODE}; {node} is version {shown}")
+    return node
+
+
+class NodeHost:
+    """One host process serving one simulation (see the module docstring). Implements ``HostLink``."""
+
+    def __init__(self, config: WorkerConfig, node: str | None = None, script: Path = HOST_SCRIPT) -> None:
+        self.config = config
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
+        command = [node or find_node(), "--experimental-vm-modules", "--no-warnings", str(script)]
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TZ": "UTC", "LC_ALL": "C"}
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=environment
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._stdin, self._stdout = self._process.stdin, self._process.stdout
+        self.messages = 0
+        """Messages exchanged so far (a cost figure for benchmarks)."""
+        self._load()
+
+    def _load(self) -> None:
+        reply = self.exchange(
+            {"t": "load", "main": str(self.config.main), "kv": list(self.config.kv_bindings),
+             "vars": dict(self.config.vars)}
+        )  # fmt: skip
+        if reply.get("t") == "loaded":
+            return
+        self.close()
+        file = _shown(reply.get("file") or str(self.config.main))
+        message = str(reply.get("message", "the Worker did not load"))
+        if reply.get("kind") == "syntax":
+            raise ScenarioError([Problem(file, reply.get("line"), reply.get("col"), "", message)])
+        raise ScenarioError([Problem(file, None, None, "", f"the Worker did not load: {message}")])
+
+    def exchange(self, message: Mapping[str, Any]) -> Message:
+        """Send one message, return the one reply."""
+        try:
+            self._stdin.write(dumps(message).encode() + b"\n")
+            self._stdin.flush()
+            line = self._stdout.readline()
+        except (BrokenPipeError, OSError, ValueError):
+            line = b""
+        if not line:
+            raise HostDied(self._death())
+        self.messages += 1
+        reply: Message = _loads(line)
+        if reply.get("t") == "fatal":
+            self.close()
+            raise HostDied(f"the Worker host failed: {reply.get('message')}")
+        return reply
+
+    def _death(self) -> str:
+        code = self._process.poll()
+        if code is None:
+            try:
+                code = self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+        self._stderr.seek(0)
+        tail = self._stderr.read().decode(errors="replace")[-_STDERR_TAIL:].strip()
+        how = f"exited with status {code}" if code is not None else "stopped answering"
+        return f"the Worker host process (Node.js, {self.config.main.name}) {how} mid-run" + (
+            f"; its last output:\n{tail}" if tail else ""
+        )
+
+    def close(self) -> None:
+        """End the host: close its stdin (it exits), kill it if it lingers."""
+        if self._process.poll() is None:
+            with contextlib.suppress(OSError):
+                self._stdin.close()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for stream in (self._stdin, self._stdout, self._stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+
+def _loads(line: bytes) -> Message:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        raise HostDied(f"the Worker host wrote something that is not a protocol line: {line[:200]!r}") from None
+    if not isinstance(value, dict):
+        raise HostDied(f"the Worker host wrote something that is not a protocol message: {line[:200]!r}")
+    return value
+
+
+def _shown(file: str) -> str:
+    """A path relative to the current directory when it is below it (error lines stay short)."""
+    try:
+        return str(Path(file).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return file

@@ -1,0 +1,210 @@
+"""The lockstep protocol between the Python runtime and the Node.js Worker host (``rmasim/js/host.mjs``).
+
+Line-delimited JSON over the host's stdin/stdout. Python sends one message and reads exactly one reply (see the
+host's header comment for the message shapes). This module is the typed edge of that pipe: it turns a host's
+operation request into an :mod:`rmasim.system.ops` operation, the world's answer back into what the host expects,
+and a reply into a :class:`Reply` value; it does no I/O.
+
+KV values: the world stores JSON-compatible values. A Worker ``put()``s strings; a string that is JSON and reads
+back identically travels as ``{"json": text}`` and is stored parsed (so the registry checkers read records and
+lists as the Python coordinator writes them); any other string travels as ``{"text": s}`` and is stored as a
+Python ``str``. A read sends a ``str`` back as text and anything else as JSON text (the host re-serialises it in
+JavaScript, so the Worker reads the exact string it wrote).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .. import ops
+
+__all__ = [
+    "Completion",
+    "HostLink",
+    "HostOp",
+    "Reply",
+    "decode_body",
+    "decode_op",
+    "decode_reply",
+    "dumps",
+    "encode_failure",
+    "encode_result",
+    "encode_value",
+]
+
+Message = dict[str, Any]
+
+
+class HostLink(Protocol):
+    """One Worker host process, seen from Python: send a message, get its one reply."""
+
+    def exchange(self, message: Mapping[str, Any]) -> Message:
+        """Send ``message`` and return the host's reply (raises when the host is gone)."""
+        ...
+
+    def close(self) -> None:
+        """Stop the host."""
+        ...
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON, as both ends write it (no NaN: JavaScript's JSON has none)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+# --- values ----------------------------------------------------------------------------------------------------
+
+
+def encode_value(value: Any) -> Message | None:
+    """A stored value as the host reads it: ``None`` (missing), ``{"text": s}`` or ``{"json": text}``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {"text": value}
+    return {"json": dumps(value)}
+
+
+def decode_stored(stored: Mapping[str, Any]) -> Any:
+    """What a Worker ``put()`` stores: the parsed JSON, or the text itself."""
+    if "json" in stored:
+        return json.loads(stored["json"])
+    return str(stored["text"])
+
+
+def decode_body(text: str | None) -> Any:
+    """An HTTP body as the system's ``Request``/``Response`` carry it: JSON parsed, else the text, else None."""
+    if text is None or text == "":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# --- operations ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HostOp:
+    """A host's operation request, translated: the operation to yield and how to answer the host with its result."""
+
+    op: ops.Op
+    kind: str
+    """The host's name for it (``get``, ``get_many``, ``put``, ``delete``, ``list``, ``fetch``, ``sleep``)."""
+
+
+def _get(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.KvGet(raw["key"])
+
+
+def _get_many(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.KvGetMany(tuple(raw["keys"]))
+
+
+def _put(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.KvPut(raw["key"], decode_stored(raw))
+
+
+def _delete(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.KvDelete(raw["key"])
+
+
+def _list(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.KvList(raw.get("prefix") or "", raw.get("cursor"))
+
+
+def _fetch(raw: Mapping[str, Any]) -> ops.Op:
+    headers = tuple((str(name), str(value)) for name, value in raw.get("headers", ()))
+    return ops.HttpCall(raw["url"], raw["method"], raw["path"], decode_body(raw.get("body")), raw.get("timeout"),
+                        headers)  # fmt: skip
+
+
+def _sleep(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.Sleep(float(raw["seconds"]))
+
+
+#: The host's operation kinds -> their translation into system operations.
+OPERATIONS: Mapping[str, Callable[[Mapping[str, Any]], ops.Op]] = {
+    "get": _get,
+    "get_many": _get_many,
+    "put": _put,
+    "delete": _delete,
+    "list": _list,
+    "fetch": _fetch,
+    "sleep": _sleep,
+}
+
+
+def decode_op(raw: Mapping[str, Any]) -> HostOp:
+    """The system operation a host's request ``{"k": kind, ...}`` stands for."""
+    kind = raw.get("k")
+    translate = OPERATIONS.get(str(kind))
+    if translate is None:
+        raise ValueError(f"the Worker host asked for an unknown operation {kind!r}")
+    return HostOp(translate(raw), str(kind))
+
+
+def encode_result(kind: str, result: Any) -> Any:
+    """The world's answer to an operation of ``kind``, as the host expects it."""
+    if kind == "get":
+        return encode_value(result)
+    if kind == "get_many":
+        return [encode_value(v) for v in result]
+    if kind == "list":
+        keys, cursor = result
+        return {"keys": list(keys), "cursor": cursor}
+    if kind == "fetch":
+        return {"status": result.status, "body": encode_value(result.body)}
+    return None
+
+
+def encode_failure(error: BaseException) -> Message:
+    """An operation's failure, as the host throws it into the Worker."""
+    if isinstance(error, ops.KVFailure):
+        return {"kind": "kv", "status": error.status, "key": error.key}
+    if isinstance(error, ops.ConnectError):
+        return {"kind": "connect", "message": str(error)}
+    if isinstance(error, ops.RequestTimeout):
+        return {"kind": "timeout", "message": str(error)}
+    return {"kind": "error", "message": f"{type(error).__name__}: {error}"}
+
+
+# --- replies ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """An invocation ended: its HTTP answer (``status``, ``body`` text), or the ``error`` it threw."""
+
+    status: int | None = None
+    body: str | None = None
+    error: Mapping[str, Any] | None = None
+    """``{"name", "message", "stack"}`` of an uncaught exception (``hung`` when it could never respond)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One reply of the host: the next operation, or the completion; and what else the drain produced."""
+
+    invocation: int
+    operation: HostOp | None
+    completion: Completion | None
+    used: int
+    """Random floats of the isolate's buffer consumed during the drain."""
+    logs: tuple[tuple[str, str], ...] = field(default=())
+    """``console`` lines (level, text) written during the drain."""
+
+
+def decode_reply(raw: Mapping[str, Any]) -> Reply:
+    """A host reply (``op`` or ``done``) as a :class:`Reply`."""
+    logs = tuple((str(level), str(text)) for level, text in raw.get("logs", ()))
+    kind = raw.get("t")
+    if kind == "op":
+        return Reply(raw["inv"], decode_op(raw["op"]), None, int(raw.get("used", 0)), logs)
+    if kind == "done":
+        completion = Completion(raw.get("status"), raw.get("body"), raw.get("error"))
+        return Reply(raw["inv"], None, completion, int(raw.get("used", 0)), logs)
+    raise ValueError(f"unexpected reply from the Worker host: {dumps(raw)[:300]}")
