@@ -1,0 +1,89 @@
+"""Bad input and faults of the bridge: each is one clear line, located when it can be."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from jsharness import Harness, request
+
+from rmasim.scenario import ScenarioError
+from rmasim.system import ops
+from rmasim.system.worker import HostDied, NodeNotFound, WorkerCoordinator, find_node, load_worker_config
+
+
+def test_an_uncaught_exception_is_a_500_with_its_stack_in_the_trace(probe, harness: Harness):
+    response = harness.run(probe.handle(request("/throw")))
+    assert response == ops.Response(500, {"error": "Error: boom", "worker_exception": True})
+    [trace] = harness.traces("worker_exception")
+    assert trace["path"] == "/throw" and trace["message"] == "boom"
+    assert "probe.js" in trace["stack"]
+
+
+def test_a_handler_that_can_never_answer_ends_as_workers_ends_it(probe, harness: Harness):
+    response = harness.run(probe.handle(request("/hang")))
+    assert response.status == 500
+    assert harness.traces("worker_exception")[0]["message"] == "The script will never generate a response."
+
+
+def test_a_handler_that_answers_something_else_than_a_response(probe, harness: Harness):
+    harness.run(probe.handle(request("/not-a-response")))
+    assert "did not resolve to 'Response'" in harness.traces("worker_exception")[0]["message"]
+
+
+def test_a_syntax_error_is_located(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # paths below the current directory are shown relative to it
+    main = tmp_path / "index.js"
+    main.write_text("export default {\n  async fetch(request) {\n    return new Response(1 +);\n  },\n};\n")
+    with pytest.raises(ScenarioError) as error:
+        WorkerCoordinator.start(load_worker_config(main))
+    assert [str(p) for p in error.value.problems] == ["index.js:3:28: SyntaxError: Unexpected token ')'"]
+
+
+def test_a_syntax_error_in_an_imported_file_names_that_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "index.js").write_text("import { f } from './lib.js';\nexport default { fetch: f };\n")
+    (tmp_path / "lib.js").write_text("export const f = () => {;\n")
+    with pytest.raises(ScenarioError) as error:
+        WorkerCoordinator.start(load_worker_config(tmp_path / "index.js"))
+    [problem] = error.value.problems
+    assert (problem.file, problem.line) == ("lib.js", 2)
+    assert problem.message == "SyntaxError: Unexpected end of input"
+
+
+def test_io_or_randomness_at_top_level_is_refused_as_workers_refuses_it(tmp_path):
+    (tmp_path / "index.js").write_text("const id = Math.random();\nexport default { fetch: () => new Response('') };\n")
+    with pytest.raises(ScenarioError, match="Disallowed operation called within global scope"):
+        WorkerCoordinator.start(load_worker_config(tmp_path / "index.js"))
+
+
+def test_imports_other_than_the_workers_own_files_are_refused(tmp_path):
+    (tmp_path / "index.js").write_text("import x from 'cloudflare:workers';\nexport default {};\n")
+    with pytest.raises(ScenarioError, match="import 'cloudflare:workers' is not supported"):
+        WorkerCoordinator.start(load_worker_config(tmp_path / "index.js"))
+
+
+def test_a_host_that_dies_mid_run_fails_it_clearly(tmp_path, harness: Harness):
+    (tmp_path / "index.js").write_text(
+        "export default { async fetch(r, env) { await env.WORKERS.get('a'); return new Response('x'); } };\n"
+    )
+    coordinator = WorkerCoordinator.start(load_worker_config(tmp_path / "index.js"))
+    gen = coordinator.handle(request("/"))
+    op = next(gen)
+    while not isinstance(op, ops.KvGet):
+        op = gen.send(harness.answer(op))
+    os.kill(coordinator.host.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    with pytest.raises(HostDied, match=r"Worker host process \(Node.js, index.js\) exited with status -9 mid-run"):
+        harness.run(gen)  # the read's result goes to a dead host
+    coordinator.close()
+
+
+def test_no_node_is_one_line_naming_the_version_needed(monkeypatch):
+    monkeypatch.setenv("RMASIM_NODE", "/nonexistent/node")
+    with pytest.raises(NodeNotFound, match="cannot run /nonexistent/node --version"):
+        find_node()
+    monkeypatch.setenv("RMASIM_NODE", "")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(NodeNotFound, match=r"needs Node.js >= 18 on PATH"):
+        find_node()

@@ -1,0 +1,102 @@
+// A Worker with one route per behaviour the tests check (tests/js/).
+let counter = 0;
+
+const routes = {
+  '/kv/get-text': async (env) => ({ value: await env.WORKERS.get('a') }),
+  '/kv/get-json': async (env) => ({
+    json: await env.WORKERS.get('a', 'json'),
+    typed: await env.WORKERS.get('a', { type: 'json', cacheTtl: 60 }),
+    missing: await env.WORKERS.get('nothing', 'json'),
+  }),
+  '/kv/get-bulk': async (env) => Object.fromEntries(await env.WORKERS.get(['a', 'nothing', 'leader'], 'json')),
+  '/kv/get-bulk-text': async (env) => Object.fromEntries(await env.WORKERS.get(['a', 'leader'])),
+  '/kv/meta': async (env) => env.WORKERS.getWithMetadata('a', 'json'),
+  '/kv/put': async (env) => {
+    await env.WORKERS.put('rec', JSON.stringify({ x: 1, y: [1, 2] }));
+    await env.WORKERS.put('leader', 'worker-1');
+    await env.WORKERS.put('spaced', '{ "x": 1 }');
+    return { ok: await env.WORKERS.get('spaced') };
+  },
+  '/kv/put-ttl': async (env) => env.WORKERS.put('t', 'v', { expirationTtl: 120 }),
+  '/kv/put-short-ttl': async (env) => env.WORKERS.put('t', 'v', { expirationTtl: 10 }),
+  '/kv/delete': async (env) => env.WORKERS.delete('a'),
+  '/kv/list': async (env) => {
+    const first = await env.WORKERS.list({ prefix: 'service:', limit: 2 });
+    const rest = await env.WORKERS.list({ prefix: 'service:', cursor: first.cursor });
+    return { first, rest };
+  },
+  '/kv/bad-cache-ttl': async (env) => env.WORKERS.get('a', { cacheTtl: 5 }),
+  '/time': async (env) => {
+    const t0 = Date.now();
+    const t1 = new Date().getTime();
+    const p0 = performance.now();
+    await env.WORKERS.get('a');
+    return { t0, t1, p0, t2: Date.now(), iso: new Date().toISOString(), called: typeof Date() };
+  },
+  '/random': async () => ({ r: [Math.random(), Math.random()], uuid: crypto.randomUUID() }),
+  '/globals': async () => {
+    const refused = (f) => { try { f(); return null; } catch (e) { return `${e.name}: ${e.message}`; } };
+    return {
+      process: typeof process, require: typeof require, Buffer: typeof Buffer, setImmediate: typeof setImmediate,
+      WeakRef: typeof WeakRef, fetch: typeof fetch, Response: typeof Response,
+      eval: refused(() => eval('1 + 1')), Function: refused(() => new Function('return 1')),
+      caches: refused(() => caches.default), process_use: refused(() => process.env),
+    };
+  },
+  '/fetch': async (env, request) => {
+    const url = new URL(request.url);
+    const signal = url.searchParams.has('timeout') ? AbortSignal.timeout(2500) : undefined;
+    try {
+      const response = await fetch('https://gpu-0.tunnel.invalid/upload/process?x=1', {
+        method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'x-trace': 'abc' }, signal,
+      });
+      return { status: response.status, body: await response.json() };
+    } catch (error) {
+      return { error: error.name, message: error.message };
+    }
+  },
+  '/sleep': async (env) => {
+    const before = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return { slept: Date.now() - before };
+  },
+  '/cleared-timer': async () => {
+    const id = setTimeout(() => {}, 10000);
+    clearTimeout(id);
+    return { cleared: id };
+  },
+  '/log': async () => {
+    console.log('hello', { a: 1 });
+    console.warn('careful');
+    return {};
+  },
+  '/throw': async () => { throw new Error('boom'); },
+  '/hang': async () => new Promise(() => {}),
+  '/all': async (env) => {
+    const [a, b] = await Promise.all([env.WORKERS.get('a'), env.WORKERS.get('b')]);
+    return { a, b };
+  },
+  '/counter': async () => ({ counter: ++counter }),
+  '/not-a-response': null,
+};
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === '/not-a-response') return { not: 'a response' };
+    if (url.pathname === '/wait') {
+      ctx.waitUntil(env.WORKERS.put('background', 'done'));
+      return new Response('early', { status: 202 });
+    }
+    if (url.pathname === '/echo') {
+      return Response.json({ method: request.method, body: await request.json(), vars: env.GREETING ?? null });
+    }
+    const route = routes[url.pathname];
+    if (!route) return new Response('not found', { status: 404 });
+    const result = await route(env, request);
+    return Response.json(result ?? {});
+  },
+  async scheduled(controller, env, ctx) {
+    await env.WORKERS.put('cron', `${controller.cron}@${controller.scheduledTime}`);
+  },
+};
