@@ -314,27 +314,50 @@ function installWorkerGlobals(bridge, platform, settings) {
     });
   }
 
-  g.fetch = function fetch(input, init = undefined) {
-    inHandler();
+  const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+  // What fetch(input, init) sends, without building a Request for the common case (a URL and a string body or
+  // none): undici's Request is costly, and a Worker proxying every request makes one per request.
+  function plainRequest(input, init) {
+    const body = init?.body ?? null;
+    if (input instanceof platform.Request || (body !== null && typeof body !== 'string')) return null;
+    const url = new platform.URL(String(input));
+    const given = init?.method === undefined ? 'GET' : String(init.method);
+    const method = NORMALIZED_METHODS.has(given.toUpperCase()) ? given.toUpperCase() : given;
+    if (body !== null && (method === 'GET' || method === 'HEAD')) {
+      throw new TypeError('Request with GET/HEAD method cannot have body.');
+    }
+    const headers = new platform.Headers(init?.headers);
+    if (body !== null && !headers.has('content-type')) headers.set('content-type', 'text/plain;charset=UTF-8');
+    return { url, method, headers: [...headers], body, signal: init?.signal };
+  }
+
+  async function fullRequest(input, init) {
     if (init?.body instanceof platform.ReadableStream && init.duplex === undefined) {
       init = { ...init, duplex: 'half' }; // Workers streams a body without being asked; Node wants it said
     }
+    const request = new platform.Request(input, init);
+    const signal = init?.signal ?? (input instanceof platform.Request ? input.signal : undefined);
+    const body = request.body === null ? null : await request.text();
+    return { url: new platform.URL(request.url), method: request.method, headers: [...request.headers], body, signal };
+  }
+
+  g.fetch = function fetch(input, init = undefined) {
+    inHandler();
     return (async () => {
-      const request = new platform.Request(input, init);
-      const url = new platform.URL(request.url);
+      const request = plainRequest(input, init) ?? (await fullRequest(input, init));
+      const { url, signal } = request;
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new TypeError(`Fetch API cannot load: ${request.url}`);
+        throw new TypeError(`Fetch API cannot load: ${url.href}`);
       }
-      const signal = init?.signal ?? (input instanceof platform.Request ? input.signal : undefined);
       if (signal?.aborted) throw signal.reason;
-      const body = request.body === null ? null : await request.text();
       return operation({
         k: 'fetch',
         url: url.origin,
         method: request.method,
         path: url.pathname + url.search,
-        headers: [...request.headers],
-        body,
+        headers: request.headers,
+        body: request.body,
         timeout: bridge.timeoutOf(signal),
       }, decodeResponse);
     })();
