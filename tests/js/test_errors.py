@@ -10,7 +10,7 @@ from jsharness import Harness, request
 
 from rmasim.scenario import ScenarioError
 from rmasim.system import ops
-from rmasim.system.worker import HostDied, NodeNotFound, WorkerCoordinator, find_node, load_worker_config
+from rmasim.system.worker import HostDied, NodeNotFound, WorkerCoordinator, check_worker, find_node, load_worker_config
 
 
 def test_an_uncaught_exception_is_a_500_with_its_stack_in_the_trace(probe, harness: Harness):
@@ -87,3 +87,14 @@ def test_no_node_is_one_line_naming_the_version_needed(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(NodeNotFound, match=r"needs Node.js >= 18 on PATH"):
         find_node()
+
+
+def test_check_worker_loads_once_before_a_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wrangler.toml").write_text('main = "index.js"\n')
+    (tmp_path / "index.js").write_text("export default {\n  fetch() { return new Response(; }\n};\n")
+    with pytest.raises(ScenarioError) as error:
+        check_worker("wrangler.toml")
+    assert [str(p) for p in error.value.problems] == ["index.js:2:33: SyntaxError: Unexpected token ';'"]
+    with pytest.raises(ScenarioError, match=r"coordinator\.worker: no such file"):
+        check_worker("missing.toml")

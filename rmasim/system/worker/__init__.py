@@ -10,7 +10,7 @@ checkers treat both alike (DESIGN.md section 10). See :mod:`.coordinator` for th
 from .config import DEFAULT_KV_BINDING, WorkerConfig, load_worker_config, resolve_worker_path
 from .coordinator import CRON_TICK, BaselineWitness, Invocable, Witness, WorkerCoordinator
 from .cron import CronSchedule
-from .host import HOST_SCRIPT, MIN_NODE, HostDied, NodeHost, NodeNotFound, find_node
+from .host import HOST_SCRIPT, MIN_NODE, HostDied, NodeHost, NodeNotFound, check_worker, find_node
 from .protocol import HostLink
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Witness",
     "WorkerConfig",
     "WorkerCoordinator",
+    "check_worker",
     "find_node",
     "load_worker_config",
     "resolve_worker_path",

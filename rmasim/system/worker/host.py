@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...scenario import Problem, ScenarioError
-from .config import WorkerConfig
+from .config import WorkerConfig, load_worker_config
 from .protocol import Message, dumps
 
-__all__ = ["HOST_SCRIPT", "MIN_NODE", "HostDied", "NodeHost", "NodeNotFound", "find_node"]
+__all__ = ["HOST_SCRIPT", "MIN_NODE", "HostDied", "NodeHost", "NodeNotFound", "check_worker", "find_node"]
 
 #: The host script shipped with the package.
 HOST_SCRIPT = Path(__file__).resolve().parents[2] / "js" / "host.mjs"
@@ -164,3 +164,12 @@ def _shown(file: str) -> str:
         return str(Path(file).resolve().relative_to(Path.cwd()))
     except ValueError:
         return file
+
+
+def check_worker(path: str | Path, scenario_source: str | None = None, node: str | None = None) -> WorkerConfig:
+    """Load the Worker at ``path`` once, in a host of its own, and stop it: its configuration is valid, Node.js is
+    usable, every module parses and the top level runs. Raises what a run would raise at its start
+    (:class:`~rmasim.scenario.ScenarioError` with located lines, :class:`NodeNotFound`), before the run."""
+    config = load_worker_config(path, scenario_source)
+    NodeHost(config, node).close()
+    return config
