@@ -39,15 +39,18 @@
 //                   {"t": "fetch", "inv", "iso", "now", "rand", "req": {"method", "url", "headers", "body"}}
 //                   {"t": "scheduled", "inv", "iso", "now", "rand", "cron", "time"}
 //                   {"t": "result", "inv", "now", "rand", "value"} | {"t": "fail", "inv", "now", "rand", "error"}
+//                   {"t": "next", "inv", "now", "rand"} (go on after a "respond")
 //   host -> Python: {"t": "loaded"} | {"t": "error", "kind": "syntax" | "load", "file", "line", "col", "message"}
 //                   {"t": "op", "inv", "op": {"k": ...}, "used", "logs"}
 //                   {"t": "done", "inv", "status", "body", "used", "logs"} | {"t": "done", "inv", "error", ...}
+//                   {"t": "respond", ...as "done"} (the response is ready, ctx.waitUntil() work goes on)
 //                   {"t": "fatal", "message"} (a bug of the host; Python fails the run)
 //
 // "now" is the edge clock in milliseconds; "rand" tops up the isolate's buffer of uniform floats and "used"
 // says how many the drain consumed. Completion: when the handler's promise settles and no ctx.waitUntil()
 // promise is pending, the invocation is done (operations it issued without awaiting are cancelled, as Workers
-// cancels a request's outstanding I/O); while waitUntil work runs, the completion waits for it. An invocation
+// cancels a request's outstanding I/O). When the handler settles while ctx.waitUntil() work is pending, the reply
+// is "respond" (Python answers the caller at once) and the invocation goes on until that work ends. An invocation
 // with nothing in flight, nothing to issue and no settled handler can never finish: it ends with Workers'
 // error "The script will never generate a response." (a 500).
 
@@ -636,7 +639,7 @@ async function isolateOf(id) {
 
 function begin(message, iso, kind, call) {
   const inv = { id: message.inv, kind, iso, queue: [], inflight: null, waits: 0, settled: false, finished: false,
-    result: null, error: null };
+    responded: false, result: null, error: null };
   invocations.set(inv.id, inv);
   als.run(inv, () => {
     let promise;
@@ -721,6 +724,15 @@ function deliver(message) {
   return inv;
 }
 
+function resume(message) {
+  const inv = invocations.get(message.inv);
+  if (inv === undefined || inv.inflight !== null) {
+    throw new Error(`protocol: invocation ${message.inv} cannot go on (unknown, or an operation in flight)`);
+  }
+  enter(inv.iso, message.rand);
+  return inv;
+}
+
 // Run the job queue (microtasks run before each setImmediate callback) until the invocation has something to
 // report, or nothing moves any more.
 async function drain(inv) {
@@ -732,6 +744,10 @@ async function drain(inv) {
 }
 
 function next(inv) {
+  if (inv.settled && inv.waits > 0 && inv.kind === 'fetch' && !inv.responded) {
+    inv.responded = true; // the response goes now; ctx.waitUntil() work goes on
+    return { ...answer(inv), t: 'respond' };
+  }
   if (inv.settled && inv.waits === 0) return finish(inv);
   if (inv.queue.length) {
     const entry = inv.queue.shift();
@@ -750,6 +766,10 @@ function finish(inv) {
     logs.push(['warn', `rmasim: ${cancelled} operation(s) not awaited were cancelled when the invocation ended`]);
   }
   inv.queue.length = 0;
+  return inv.responded ? { t: 'done', inv: inv.id } : answer(inv);
+}
+
+function answer(inv) {
   if (inv.error !== null) return { t: 'done', inv: inv.id, error: inv.error };
   if (inv.kind === 'fetch') return { t: 'done', inv: inv.id, status: inv.result.status, body: inv.result.body };
   return { t: 'done', inv: inv.id };
@@ -762,6 +782,7 @@ async function serve(message) {
   if (message.t === 'fetch') inv = await startFetch(message);
   else if (message.t === 'scheduled') inv = await startScheduled(message);
   else if (message.t === 'result' || message.t === 'fail') inv = deliver(message);
+  else if (message.t === 'next') inv = resume(message);
   else throw new Error(`protocol: unknown message type ${JSON.stringify(message.t)}`);
   await drain(inv);
   const reply = next(inv);

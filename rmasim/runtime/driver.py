@@ -12,6 +12,10 @@ Why not a SimPy process per request: a process costs an initialisation event and
 path of a fleet-day run is millions of routed requests, and a timeout with a callback is SimPy's cheapest
 primitive (DESIGN.md section 4, speed note). Crash and graceful stop are :meth:`kill` and :meth:`throw`;
 a *token* invalidates any wake-up that was pending when the driver's state changed.
+
+A system generator may answer its caller before it ends: it yields :class:`~rmasim.system.ops.Respond` (a
+Worker's response, while its ``ctx.waitUntil()`` work goes on); ``on_done`` gets that response at once, and the
+generator then runs detached.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from ..system.ops import Respond
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -131,6 +137,9 @@ class Driver:
                 value = None
             elif yielded is PARK:
                 return
+            elif yielded.__class__ is Respond:
+                self._respond(yielded.response)
+                value = None
             else:
                 top = rt.timed_ops[yielded.__class__](ctx, yielded, self)
                 stack.append(top)
@@ -145,9 +154,23 @@ class Driver:
         else:
             self.wake(token, value)
 
+    def _respond(self, response: Any) -> None:
+        """:class:`~rmasim.system.ops.Respond`: the caller gets ``response`` now; the generator runs on detached
+        (no request record any more; its own end only reports an error)."""
+        on_done, self.on_done = self.on_done, _detached_end
+        self.record = None
+        if on_done is not None:
+            on_done(response, None)
+
     def _finish(self, value: Any, exc: BaseException | None) -> None:
         self.finished = True
         if self.on_done is not None:
             self.on_done(value, exc)
         elif exc is not None:
             raise exc
+
+
+def _detached_end(_value: Any, exc: BaseException | None) -> None:
+    """How a generator ends after it responded: an error still fails the run, a return value goes nowhere."""
+    if exc is not None:
+        raise exc

@@ -47,6 +47,7 @@ __all__ = [
     "ReadLoad",
     "Request",
     "RequestTimeout",
+    "Respond",
     "Response",
     "Shutdown",
     "Sleep",
@@ -202,6 +203,14 @@ class LiveLoad:
 
 
 @dataclass(frozen=True, slots=True)
+class Respond:
+    """Answer the caller with ``response`` now and keep running (a Worker's ``ctx.waitUntil()`` work goes on after
+    its response); result ``None``, costs no time. What the generator returns afterwards is not delivered."""
+
+    response: Response
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
     """Report a fact to the observer (a real runtime logs it); result ``None``, costs no time."""
 
@@ -223,6 +232,7 @@ Op = (
     | Random
     | ReadLoad
     | LiveLoad
+    | Respond
     | Trace
 )
 

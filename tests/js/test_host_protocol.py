@@ -59,10 +59,32 @@ def test_requests_reach_the_worker_as_standard_requests(probe, harness: Harness)
     assert response == ops.Response(200, {"method": "POST", "body": {"worker_id": "w1"}, "vars": "hi"})
 
 
-def test_wait_until_work_runs_before_the_invocation_completes(probe, harness: Harness):
+def test_the_response_goes_first_and_wait_until_work_goes_on(probe, harness: Harness):
     response = harness.run(probe.handle(request("/wait")))
-    assert harness.log == [ops.KvPut("background", "done")]
+    assert harness.log == [ops.Respond(ops.Response(202, "early")), ops.KvPut("background", "done")]
     assert response == ops.Response(202, "early")
+
+
+def test_the_runtime_answers_at_respond_and_runs_the_rest_detached():
+    import simpy
+
+    from rmasim.runtime import Driver
+
+    env = simpy.Environment()
+    answers: list[tuple[float, object]] = []
+    log: list[tuple[float, str]] = []
+
+    def invocation():
+        yield ops.Respond(ops.Response(202, "early"))
+        yield 5.0  # the waitUntil() work takes five seconds
+        log.append((env.now, "background done"))
+        return ops.Response(200, "ignored")
+
+    runtime = type("R", (), {"env": env, "sync_ops": {}, "timed_ops": {}})()
+    Driver(runtime, invocation(), None, lambda value, exc: answers.append((env.now, value))).start()  # type: ignore[arg-type]
+    env.run()
+    assert answers == [(0.0, ops.Response(202, "early"))]
+    assert log == [(5.0, "background done")]
 
 
 def test_scheduled_runs_at_the_minutes_of_its_crons(tmp_path, harness: Harness):

@@ -13,7 +13,9 @@ the loop:
    (below);
 4. the reply is an operation: yield it and go to 1 with its result (a failure is thrown into the Worker as
    Workers throws it); or the completion: return the Worker's ``Response`` (an uncaught exception: a 500, as
-   Workers answers, with a ``worker_exception`` trace carrying the stack).
+   Workers answers, with a ``worker_exception`` trace carrying the stack). When the handler answered while its
+   ``ctx.waitUntil()`` work goes on, yield :class:`~rmasim.system.ops.Respond` (the caller gets the answer now)
+   and go on until that work ends.
 
 Each ``Isolate`` the runtime passes (one per edge) is one JavaScript context in the host, made on first use, so
 module-level state lives as long as the edge. The Worker's Cron Triggers are checked once a simulated minute
@@ -32,7 +34,7 @@ from typing import Any, Protocol
 
 from ..coordinator import Isolate
 from ..coordinator.keys import HEARTBEAT_LEADER, WORKER_PREFIX
-from ..ops import KvPut, Now, Op, Random, Request, Response, Trace
+from ..ops import KvPut, Now, Op, Random, Request, Respond, Response, Trace
 from .config import WorkerConfig
 from .host import NodeHost
 from .protocol import (
@@ -198,6 +200,7 @@ class WorkerCoordinator:
         message["iso"] = isolate.number
         scratch: dict[str, Any] = {}
         witness = self.witness
+        responded: Response | None = None
         while True:
             message["now"] = (yield _NOW) * 1000.0
             need = self.random_buffer - isolate.random_level
@@ -212,7 +215,15 @@ class WorkerCoordinator:
             for level, text in reply.logs:
                 yield Trace("console", {"level": level, "message": text})
             if reply.completion is not None:
-                return (yield from self._complete(reply.completion, req))
+                if responded is not None:  # the caller has its answer; the waitUntil() work is over
+                    return responded
+                response = yield from self._complete(reply.completion, req)
+                if not reply.early:
+                    return response
+                yield Respond(response)
+                responded = response
+                message = {"t": "next", "inv": invocation}
+                continue
             operation: HostOp = reply.operation  # type: ignore[assignment]  # not a completion: an operation
             op = operation.op
             for trace in witness.before(req, op, scratch):

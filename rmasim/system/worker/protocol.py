@@ -196,15 +196,17 @@ class Reply:
     """Random floats of the isolate's buffer consumed during the drain."""
     logs: tuple[tuple[str, str], ...] = field(default=())
     """``console`` lines (level, text) written during the drain."""
+    early: bool = False
+    """The completion is a response sent while the invocation goes on (its ``ctx.waitUntil()`` work)."""
 
 
 def decode_reply(raw: Mapping[str, Any]) -> Reply:
-    """A host reply (``op`` or ``done``) as a :class:`Reply`."""
+    """A host reply (``op``, ``respond`` or ``done``) as a :class:`Reply`."""
     logs = tuple((str(level), str(text)) for level, text in raw.get("logs", ()))
     kind = raw.get("t")
     if kind == "op":
         return Reply(raw["inv"], decode_op(raw["op"]), None, int(raw.get("used", 0)), logs)
-    if kind == "done":
+    if kind in ("done", "respond"):
         completion = Completion(raw.get("status"), raw.get("body"), raw.get("error"))
-        return Reply(raw["inv"], None, completion, int(raw.get("used", 0)), logs)
+        return Reply(raw["inv"], None, completion, int(raw.get("used", 0)), logs, kind == "respond")
     raise ValueError(f"unexpected reply from the Worker host: {dumps(raw)[:300]}")
