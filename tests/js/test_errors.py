@@ -10,7 +10,15 @@ from jsharness import Harness, request
 
 from rmasim.scenario import ScenarioError
 from rmasim.system import ops
-from rmasim.system.worker import HostDied, NodeNotFound, WorkerCoordinator, check_worker, find_node, load_worker_config
+from rmasim.system.worker import (
+    HostDied,
+    NodeHost,
+    NodeNotFound,
+    WorkerCoordinator,
+    check_worker,
+    find_node,
+    load_worker_config,
+)
 
 
 def test_an_uncaught_exception_is_a_500_with_its_stack_in_the_trace(probe, harness: Harness):
@@ -98,3 +106,12 @@ def test_check_worker_loads_once_before_a_run(tmp_path, monkeypatch):
     assert [str(p) for p in error.value.problems] == ["index.js:2:33: SyntaxError: Unexpected token ';'"]
     with pytest.raises(ScenarioError, match=r"coordinator\.worker: no such file"):
         check_worker("missing.toml")
+
+
+def test_a_worker_that_loops_without_io_fails_the_run_after_the_reply_timeout(tmp_path, harness: Harness):
+    (tmp_path / "index.js").write_text("export default { fetch() { for (;;) {} } };\n")
+    config = load_worker_config(tmp_path / "index.js")
+    coordinator = WorkerCoordinator(config, NodeHost(config, reply_timeout=0.5))
+    with pytest.raises(HostDied, match=r"gave no answer in 0\.5 s of wall time"):
+        harness.run(coordinator.handle(request("/")))
+    coordinator.close()

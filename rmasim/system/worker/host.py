@@ -17,6 +17,7 @@ import contextlib
 import functools
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -35,6 +36,8 @@ HOST_SCRIPT = Path(__file__).resolve().parents[2] / "js" / "host.mjs"
 #: The oldest Node.js major version the host supports (vm.SourceTextModule, global fetch/Response, structuredClone).
 MIN_NODE = 18
 _STDERR_TAIL = 2000
+#: Wall seconds the host may take to answer one message (a Worker looping without I/O never answers).
+REPLY_TIMEOUT = 120.0
 
 
 class NodeNotFound(RuntimeError):
@@ -70,8 +73,15 @@ def find_node() -> str:
 class NodeHost:
     """One host process serving one simulation (see the module docstring). Implements ``HostLink``."""
 
-    def __init__(self, config: WorkerConfig, node: str | None = None, script: Path = HOST_SCRIPT) -> None:
+    def __init__(
+        self,
+        config: WorkerConfig,
+        node: str | None = None,
+        script: Path = HOST_SCRIPT,
+        reply_timeout: float = REPLY_TIMEOUT,
+    ) -> None:
         self.config = config
+        self.reply_timeout = reply_timeout
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
         command = [node or find_node(), "--experimental-vm-modules", "--no-warnings", str(script)]
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TZ": "UTC", "LC_ALL": "C"}
@@ -103,6 +113,10 @@ class NodeHost:
         try:
             self._stdin.write(dumps(message).encode() + b"\n")
             self._stdin.flush()
+            if not select.select([self._stdout], [], [], self.reply_timeout)[0]:
+                self._process.kill()
+                raise HostDied(f"the Worker host ({self.config.main.name}) gave no answer in {self.reply_timeout:g} s "
+                               "of wall time: is the Worker stuck in a loop that does no I/O?")  # fmt: skip
             line = self._stdout.readline()
         except (BrokenPipeError, OSError, ValueError):
             line = b""
