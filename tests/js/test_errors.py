@@ -115,3 +115,15 @@ def test_a_worker_that_loops_without_io_fails_the_run_after_the_reply_timeout(tm
     with pytest.raises(HostDied, match=r"gave no answer in 0\.5 s of wall time"):
         harness.run(coordinator.handle(request("/")))
     coordinator.close()
+
+
+def test_check_worker_reports_a_missing_node_as_one_line(tmp_path, monkeypatch):
+    (tmp_path / "index.js").write_text("export default {};\n")
+    monkeypatch.setenv("RMASIM_NODE", "")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ScenarioError) as error:
+        check_worker(tmp_path / "index.js")
+    assert [str(p) for p in error.value.problems] == [
+        "coordinator.worker: running a Worker needs Node.js >= 18 on PATH (none found; e.g. apt-get install nodejs, "
+        "or set RMASIM_NODE)"
+    ]

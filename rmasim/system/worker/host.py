@@ -182,8 +182,11 @@ def _shown(file: str) -> str:
 
 def check_worker(path: str | Path, scenario_source: str | None = None, node: str | None = None) -> WorkerConfig:
     """Load the Worker at ``path`` once, in a host of its own, and stop it: its configuration is valid, Node.js is
-    usable, every module parses and the top level runs. Raises what a run would raise at its start
-    (:class:`~rmasim.scenario.ScenarioError` with located lines, :class:`NodeNotFound`), before the run."""
+    usable, every module parses and the top level runs. Raises what a run would raise at its start, as a
+    :class:`~rmasim.scenario.ScenarioError` of located lines (a missing or old Node.js too), before the run."""
     config = load_worker_config(path, scenario_source)
-    NodeHost(config, node).close()
+    try:
+        NodeHost(config, node).close()
+    except NodeNotFound as error:
+        raise ScenarioError([Problem("coordinator.worker", None, None, "", str(error))]) from None
     return config
