@@ -373,6 +373,9 @@ function installWorkerGlobals(bridge, platform, settings) {
       return bridge.tagTimeout(new platform.AbortController().signal, Math.max(0, Number(ms)) / 1000);
     },
     any(signals) {
+      if (typeof RealAbortSignal.any !== 'function') {
+        throw new TypeError('AbortSignal.any() needs Node.js >= 20.3 to run in rmasim');
+      }
       const list = Array.from(signals);
       const combined = RealAbortSignal.any(list);
       const limits = list.map((s) => bridge.timeoutOf(s)).filter((t) => t !== null);
