@@ -22,7 +22,7 @@
 // collection timing would leak into the run). I/O, timers and random values at module top level throw the
 // error Workers gives ("Disallowed operation called within global scope ...").
 //
-// Why vm.SourceTextModule (run with --experimental-vm-modules, present since Node 12, flag-gated through Node 22):
+// Why vm.SourceTextModule (behind --experimental-vm-modules since Node 9.6, so on every Node >= 18 we support):
 // it evaluates the Worker's real ES module syntax (`export default {...}`, relative `import`s of its own files)
 // in a context of our own, without rewriting the source; a vm.Script per context would need a transform of
 // `import`/`export`. Syntax errors are located with `node --check --input-type=module` on the source, because
