@@ -20,7 +20,7 @@ import simpy
 from .chaos import FAULTS, Chaos, FaultRecord
 from .observe import Observer, RequestLog, declaration_of, summarize
 from .runtime import Edge, Machine, Runtime, UniformSource
-from .scenario import Problem, Scenario, ScenarioError
+from .scenario import Problem, Scenario, ScenarioError, register_names
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
 from .system.worker import CRON_TICK, WorkerCoordinator, load_worker_config
 from .workload import PoissonClients
@@ -65,7 +65,11 @@ class RunResult:
 
 def check_scenario(scenario: Scenario) -> None:
     """Checks that need the registries of higher layers, located in the scenario file: every ``expect`` line
-    names a declared summary key, and the policy's balancer is registered."""
+    names a declared summary key, and the policy's balancer is registered.
+
+    The scenario's own validation already refuses an unknown key or ``coordinator.balancer`` with the file's
+    other problems (through the lookups registered below); this still catches a preset whose balancer is not
+    registered, and a scenario validated before this module was imported."""
     problems = []
 
     def problem(path: tuple[str | int, ...], message: str) -> None:
@@ -81,6 +85,10 @@ def check_scenario(scenario: Scenario) -> None:
         problem(where, f"unknown balancer {balancer!r}; known: {', '.join(BALANCERS)}")
     if problems:
         raise ScenarioError(problems)
+
+
+register_names("summary key", lambda key: declaration_of(key) is not None)
+register_names("balancer", BALANCERS.__contains__, lambda: BALANCERS)
 
 
 def run(scenario: Scenario, seed: int | None = None) -> RunResult:

@@ -9,14 +9,16 @@
     >>> scenario.duration, scenario.policy.heartbeat_interval
     (60.0, 30.0)
 
-This package imports nothing else from rmasim; every other layer builds on it.
+This package imports nothing else from rmasim; every other layer builds on it. Names that higher layers define
+(summary keys, balancers) are checked through lookups they register (``register_names``); the bounds every
+input is held to are in ``rmasim.scenario.limits``.
 """
 
 from .distributions import Constant, Dist, Distribution, Exponential, LogNormal, Uniform
 from .errors import Problem, ScenarioError
 from .expectations import Expectation
 from .faults import FAULT_SPECS, Crash, FaultSpec, Restart, Start, Stop, register_fault_spec
-from .loader import load_scenario, load_scenario_text
+from .loader import YamlLimitError, load_scenario, load_scenario_text, parse_value
 from .models import (
     ClockConfig,
     CoordinatorConfig,
@@ -28,6 +30,7 @@ from .models import (
     WorkloadSpec,
     scenario_json_schema,
 )
+from .names import register_names
 from .policy import PRESETS, Policy, Preset, register_preset
 from .units import (
     Duration,
@@ -71,13 +74,16 @@ __all__ = [
     "Stop",
     "Uniform",
     "WorkloadSpec",
+    "YamlLimitError",
     "format_duration",
     "format_rate",
     "load_scenario",
     "load_scenario_text",
     "parse_duration",
     "parse_rate",
+    "parse_value",
     "register_fault_spec",
+    "register_names",
     "register_preset",
     "scenario_json_schema",
 ]

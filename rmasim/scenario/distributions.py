@@ -35,7 +35,7 @@ Z99 = 2.3263478740408408
 class Distribution(BaseModel):
     """Base of the duration distributions; subclasses define ``dist``, ``mean`` and ``sample``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` values in seconds."""

@@ -118,6 +118,8 @@ def _message(error: Mapping[str, Any]) -> str:
         return "Field required"
     if kind == "extra_forbidden":
         return "unknown field"
+    if kind == "int_parsing_size":  # pydantic's "Unable to parse input string as an integer, exceeded maximum size"
+        return "number too large for this field (`rmasim schema` gives each field's maximum)"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             return msg[len(prefix) :]

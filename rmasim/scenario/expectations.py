@@ -30,8 +30,8 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
 }
 _KEY = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*"
-_NUMBER_RE = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
-_EXPECTATION_RE = re.compile(rf"^\s*({_KEY})\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$")
+_NUMBER_RE = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_EXPECTATION_RE = re.compile(rf"^\s*({_KEY})\s*(==|!=|>=|<=|>|<)\s*(\S.*?)\s*$", re.ASCII)
 EXPECTATION_PATTERN = rf"^\s*{_KEY}\s*(==|!=|>=|<=|>|<)\s*\S.*$"
 
 Value = float | int | bool | None
@@ -44,6 +44,8 @@ def _parse_value(text: str) -> Value:
         return None
     if _NUMBER_RE.match(text):
         number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(f"invalid value {text!r}: a number too large to compare with")
         return int(number) if number.is_integer() and re.fullmatch(r"[-+]?\d+", text) else number
     raise ValueError(f"invalid value {text!r}: expected a number, true, false or null")
 

@@ -10,7 +10,10 @@ Each fault happens ``at`` a simulated time. What it hits depends on its kind:
 - a **world fault** (such as ``kv_outage``) has neither: it hits a shared part of the world.
 
 The spec only says *what* and *when*; the chaos layer decides how it is done. A spec checks its own references
-against the scenario (:meth:`FaultSpec.problems`): the scenario reports each problem at the fault's field.
+against the scenario (:meth:`FaultSpec.problems`: a fault ``at`` or after the end of the run would never
+happen, a target must exist), and the scenario reports each problem at the fault's field. The check runs while
+the scenario is validated, against what is known of the rest of it even when another section is invalid
+(:mod:`rmasim.scenario.references`), so every fault's problems are reported with the file's other problems.
 
 Built-in actions:
 
@@ -35,11 +38,14 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Annotated, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .errors import LocatedErrors
+from .limits import MAX_BURST_REQUESTS, MAX_CRASH_LOOP_TIMES, MAX_FACTOR, MAX_FLAP_CYCLES
+from .references import current_references
 from .units import Duration, PositiveDuration, SignedDuration, format_duration
 from .versions import Version
 
@@ -54,6 +60,7 @@ __all__ = [
     "EdgeFault",
     "EdgeLag",
     "FaultSpec",
+    "GroupView",
     "HotService",
     "KvOutage",
     "MachineFault",
@@ -73,7 +80,7 @@ __all__ = [
     "register_fault_spec",
 ]
 
-TARGET_PATTERN = r"^[a-z][a-z0-9_-]*/(\d+|\*)$"
+TARGET_PATTERN = r"^[a-z][a-z0-9_-]*/([0-9]+|\*)$"
 
 
 class MachineGroup(Protocol):
@@ -83,21 +90,57 @@ class MachineGroup(Protocol):
     spares: int
 
 
-class FaultSpec(BaseModel):
-    """Base of every fault spec: its ``action`` and when it happens (``at``)."""
+class GroupView(Protocol):
+    """What :meth:`FaultSpec.problems` knows of a fleet group (a ``GroupConfig``, or a ``GroupRef`` read from an
+    invalid group): None where unknown."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    @property
+    def count(self) -> int | None: ...
+
+    @property
+    def spares(self) -> int | None: ...
+
+    @property
+    def services(self) -> Collection[str] | None: ...
+
+
+class FaultSpec(BaseModel):
+    """Base of every fault spec: its ``action`` and when it happens (``at``, before the end of the run)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     action: str
-    at: Duration = Field(description="Simulated time of the fault.")
+    at: Duration = Field(description="Simulated time of the fault; before the run's `duration`.")
 
-    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+    def problems(
+        self, fleet: Mapping[str, GroupView] | None, edges: int | None, duration: float | None = None
+    ) -> list[tuple[str, str]]:
         """``(field, message)`` for each reference this fault makes to something the scenario lacks.
 
-        ``fleet`` is the scenario's groups, ``edges`` its number of coordinator edges (None when unknown, for
-        example when the coordinator section is itself invalid). The default: no references, no problems.
+        ``fleet`` is the scenario's groups, ``edges`` its number of coordinator edges, ``duration`` the run's
+        length in seconds; each is None when unknown (that section is itself invalid). The base rule: a fault
+        ``at`` or after the end of the run is refused, as it would silently never happen. A subclass extends
+        this with its own references, calling ``super().problems(...)`` first.
         """
+        if duration is not None and self.at >= duration:
+            return [
+                (
+                    "at",
+                    f"at {format_duration(self.at)} is not before the end of the run (duration "
+                    f"{format_duration(duration)}): the fault would never happen",
+                )
+            ]
         return []
+
+    @model_validator(mode="after")
+    def _check_references(self) -> FaultSpec:
+        """Within a scenario's validation, report :meth:`problems` at the fields they name."""
+        references = current_references()
+        if references is not None:
+            found = self.problems(references.fleet, references.edges, references.duration)
+            if found:
+                raise LocatedErrors(((name,), message) for name, message in found)
+        return self
 
 
 class MachineFault(FaultSpec):
@@ -123,20 +166,28 @@ class MachineFault(FaultSpec):
             return [(self.group, i) for i in range(group.count + group.spares)]
         return [(self.group, self.index)]
 
-    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+    def problems(
+        self, fleet: Mapping[str, GroupView] | None, edges: int | None, duration: float | None = None
+    ) -> list[tuple[str, str]]:
         """The target's group must exist and its index be one of the group's machines."""
+        found = super().problems(fleet, edges, duration)
+        if fleet is None:
+            return found
         group = fleet.get(self.group)
         if group is None:
-            return [("target", f"unknown group {self.group!r}; fleet groups: {', '.join(fleet)}")]
-        if self.index is not None and self.index >= group.count + group.spares:
+            return [*found, ("target", f"unknown group {self.group!r}; fleet groups: {', '.join(fleet)}")]
+        count, spares = group.count, group.spares
+        size = None if count is None or spares is None else count + spares
+        if self.index is not None and size and self.index >= size:  # a group of no machines is itself refused
             return [
+                *found,
                 (
                     "target",
                     f"no machine {self.target}: group {self.group!r} has indexes "
-                    f"0..{group.count + group.spares - 1} (count {group.count} + spares {group.spares})",
-                )
+                    f"0..{size - 1} (count {count} + spares {spares})",
+                ),
             ]
-        return []
+        return found
 
 
 class EdgeFault(FaultSpec):
@@ -144,11 +195,14 @@ class EdgeFault(FaultSpec):
 
     edge: int = Field(ge=0, description="Index of the coordinator edge (0 .. coordinator.edges - 1).")
 
-    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+    def problems(
+        self, fleet: Mapping[str, GroupView] | None, edges: int | None, duration: float | None = None
+    ) -> list[tuple[str, str]]:
         """The edge must be one of the coordinator's."""
+        found = super().problems(fleet, edges, duration)
         if edges is not None and self.edge >= edges:
-            return [("edge", f"no edge {self.edge}: coordinator.edges is {edges} (indexes 0..{edges - 1})")]
-        return []
+            found.append(("edge", f"no edge {self.edge}: coordinator.edges is {edges} (indexes 0..{edges - 1})"))
+        return found
 
 
 FAULT_SPECS: dict[str, type[FaultSpec]] = {}
@@ -206,7 +260,7 @@ class CrashLoop(MachineFault):
 
     action: Literal["crash_loop"] = "crash_loop"
     every: PositiveDuration = Field(description="Time between the starts of two crashes.")
-    times: int = Field(default=3, ge=1, description="Number of crash-and-start cycles.")
+    times: int = Field(default=3, ge=1, le=MAX_CRASH_LOOP_TIMES, description="Number of crash-and-start cycles.")
     down_for: Duration = Field(default=0.0, description="Time the machine stays down each cycle (< every).")
 
     @model_validator(mode="after")
@@ -282,15 +336,17 @@ class ServiceFault(MachineFault):
 
     service: str = Field(description="The container's service name, e.g. 'rag'.")
 
-    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
+    def problems(
+        self, fleet: Mapping[str, GroupView] | None, edges: int | None, duration: float | None = None
+    ) -> list[tuple[str, str]]:
         """The target must exist and its group must run ``service``."""
-        found = super().problems(fleet, edges)
-        if found:
+        found = super().problems(fleet, edges, duration)
+        if fleet is None or any(name == "target" for name, _ in found):
             return found
         services = getattr(fleet[self.group], "services", None)
         if services is not None and self.service not in services:
-            return [("service", f"group {self.group!r} runs no {self.service!r}; it runs {', '.join(services)}")]
-        return []
+            found.append(("service", f"group {self.group!r} runs no {self.service!r}; it runs {', '.join(services)}"))
+        return found
 
 
 @register_fault_spec
@@ -308,7 +364,7 @@ class ServiceSlow(ServiceFault):
     neighbour, a thermal throttle); health checks still answer 200."""
 
     action: Literal["service_slow"] = "service_slow"
-    factor: float = Field(gt=0, description="Service-time multiplier, e.g. 20.")
+    factor: float = Field(gt=0, le=MAX_FACTOR, description="Service-time multiplier, e.g. 20.")
     duration: PositiveDuration = Field(description="How long the slowdown lasts.")
 
 
@@ -338,7 +394,24 @@ class ServiceFlap(ServiceFault):
 
     action: Literal["service_flap"] = "service_flap"
     period: PositiveDuration = Field(description="One down + up cycle.")
-    duration: PositiveDuration = Field(description="How long the flapping lasts.")
+    duration: PositiveDuration = Field(
+        description=f"How long the flapping lasts (at most {MAX_FLAP_CYCLES} periods).",
+    )
+
+    @model_validator(mode="after")
+    def _bounded_cycles(self) -> ServiceFlap:
+        cycles = self.duration / self.period
+        if cycles > MAX_FLAP_CYCLES:
+            raise LocatedErrors(
+                [
+                    (
+                        ("period",),
+                        f"{format_duration(self.duration)} of {format_duration(self.period)} periods is "
+                        f"{cycles:.0f} cycles; at most {MAX_FLAP_CYCLES}",
+                    )
+                ]
+            )
+        return self
 
 
 @register_fault_spec
@@ -358,12 +431,18 @@ class TrafficFault(FaultSpec):
 
     service: str = Field(description="The service whose traffic changes, e.g. 'upload'.")
 
-    def problems(self, fleet: Mapping[str, MachineGroup], edges: int | None) -> list[tuple[str, str]]:
-        """Some group must run ``service``."""
-        offered = {name for group in fleet.values() for name in getattr(group, "services", ())}
+    def problems(
+        self, fleet: Mapping[str, GroupView] | None, edges: int | None, duration: float | None = None
+    ) -> list[tuple[str, str]]:
+        """Some group must run ``service`` (not checked when a group's services are unknown)."""
+        found = super().problems(fleet, edges, duration)
+        groups_services = [getattr(group, "services", None) for group in (fleet or {}).values()]
+        if fleet is None or any(services is None for services in groups_services):
+            return found
+        offered = {name for services in groups_services for name in services or ()}
         if offered and self.service not in offered:
-            return [("service", f"no fleet group runs {self.service!r}; they run {', '.join(sorted(offered))}")]
-        return []
+            found.append(("service", f"no fleet group runs {self.service!r}; they run {', '.join(sorted(offered))}"))
+        return found
 
 
 @register_fault_spec
@@ -371,7 +450,7 @@ class HotService(TrafficFault):
     """The service's request rate is multiplied by ``factor`` for ``duration`` (a hot service, a flash crowd)."""
 
     action: Literal["hot_service"] = "hot_service"
-    factor: float = Field(gt=0, description="Rate multiplier, e.g. 3.")
+    factor: float = Field(gt=0, le=MAX_FACTOR, description="Rate multiplier, e.g. 3.")
     duration: PositiveDuration = Field(description="How long the rate stays multiplied.")
 
 
@@ -381,7 +460,7 @@ class TrafficBurst(TrafficFault):
     batch job's burst), on top of the Poisson traffic."""
 
     action: Literal["traffic_burst"] = "traffic_burst"
-    requests: int = Field(ge=1, description="How many extra requests.")
+    requests: int = Field(ge=1, le=MAX_BURST_REQUESTS, description="How many extra requests.")
     within: PositiveDuration = Field(default=1.0, description="Window after `at` over which they arrive.")
 
 

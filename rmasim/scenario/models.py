@@ -8,17 +8,28 @@ floats per second once validated. Every model forbids unknown fields, so a typo 
 silently ignored setting.
 
 Cross-field rules live in validators next to the field they locate: a fault target naming a missing group is
-reported at that fault's ``target``, ``warmup >= duration`` at ``warmup``.
+reported at that fault's ``target``, ``warmup >= duration`` at ``warmup``. The ones that reach into another
+section (fault targets and times, workload services and starts, phase ends) check against the ``References``
+read leniently from the raw data before validation (:mod:`rmasim.scenario.references`), so they are reported
+in the same pass as the problems of the section they refer to; only the budgets that need the whole scenario
+(requests with bursts, heartbeats) wait for the rest to be valid.
+
+Every magnitude is bounded (:mod:`rmasim.scenario.limits`): the JSON Schema shows each bound as ``maximum`` or
+``maxItems``, or in the description when it relates two fields. ``name`` is a slug, since reports are written
+to ``reports/<name>/``: no path separator, no ``.`` or ``..``.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,9 +47,28 @@ from pydantic.fields import FieldInfo
 from .distributions import Dist, Exponential, LogNormal
 from .errors import LocatedErrors, Problem, ScenarioError, SourceMap, problems_from_validation
 from .expectations import Expectation
-from .faults import FaultSpec, fault_spec_union
+from .faults import HotService, TrafficBurst, fault_spec_union
+from .limits import (
+    MAX_CACHES_PER_LOCATION,
+    MAX_CAPACITY,
+    MAX_CONTAINERS,
+    MAX_DURATION,
+    MAX_EDGES,
+    MAX_EXPECTATIONS,
+    MAX_FAULTS,
+    MAX_HEARTBEATS,
+    MAX_MACHINES,
+    MAX_PHASES,
+    MAX_REQUESTS,
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_SERVICES_PER_GROUP,
+    MAX_WORKLOAD,
+)
+from .names import unknown_name
 from .overrides import override_label, plain, set_path
 from .policy import PRESETS, Policy
+from .references import GroupRef, References, current_references, use_references
 from .units import Duration, PositiveDuration, Rate, SignedDuration, format_duration
 from .versions import Version
 
@@ -60,8 +90,35 @@ NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 """A group or service name: lowercase letters, digits, '-' and '_', starting with a letter."""
 
-_FORBID = ConfigDict(extra="forbid", frozen=True)
+_FORBID = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 MIN_CACHE_TTL = 30.0
+
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+"""A scenario name: 1-64 letters, digits, '_', '.' and '-', starting with a letter or a digit."""
+
+
+def _slug(name: str) -> str:
+    """A scenario name names its report directory (``reports/<name>/``): it must not be a path."""
+    if re.fullmatch(SLUG_PATTERN[1:-1], name) is None:
+        raise ValueError(
+            f"{name!r} is not a valid name: it names the report directory reports/<name>/, so it is 1-64 "
+            "letters, digits, '_', '.' or '-', starting with a letter or a digit (no '/', no '\\', not '.' or '..')"
+        )
+    return name
+
+
+def _run_length(duration: float) -> float:
+    if duration > MAX_DURATION:
+        raise ValueError(
+            f"{format_duration(duration)} is longer than the longest run rmasim simulates, "
+            f"{format_duration(MAX_DURATION)}"
+        )
+    return duration
+
+
+RunDuration = Annotated[PositiveDuration, AfterValidator(_run_length)]
+"""The length of a run: more than 0s, at most ``MAX_DURATION``."""
+_MACHINES = Field(ge=0, le=MAX_MACHINES)
 
 
 def _lognormal(median: str, p99: str) -> LogNormal:
@@ -83,7 +140,9 @@ class ServiceConfig(_Section):
     """A service container on each machine of a group: FIFO queue in front of ``capacity`` slots."""
 
     port: int | None = Field(default=None, ge=1, le=65535)
-    capacity: int = Field(default=1, ge=1, description="Concurrent requests served; more wait in a FIFO queue.")
+    capacity: int = Field(
+        default=1, ge=1, le=MAX_CAPACITY, description="Concurrent requests served; more wait in a FIFO queue."
+    )
     service_time: Dist = Field(default_factory=lambda: Exponential.model_validate({"mean": "100ms"}))
     version: Version = Field(default="1.0", description='What the container\'s /health reports (quote it: "1.10").')
 
@@ -91,8 +150,13 @@ class ServiceConfig(_Section):
 class GroupConfig(_Section):
     """``count`` identical machines up from the start and ``spares`` that start down (a fault starts them)."""
 
-    count: int = Field(default=1, ge=0)
-    spares: int = Field(default=0, ge=0)
+    count: int = Field(default=1, ge=0, le=MAX_MACHINES, description="Machines up from the start.")
+    spares: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_MACHINES,
+        description=f"Machines down at the start. count + spares is at most {MAX_MACHINES}, over the whole fleet too.",
+    )
     start_at: Duration = Field(default=0.0, description="When the group's machines boot.")
     start_within: Duration | None = Field(
         default=None,
@@ -102,11 +166,12 @@ class GroupConfig(_Section):
     speed: float = Field(default=1.0, gt=0, description="Service-time divisor: 2.0 serves twice as fast.")
     speeds: list[Annotated[float, Field(gt=0)]] | None = Field(
         default=None,
+        max_length=MAX_MACHINES,
         description="A speed per machine (index order, count + spares of them), instead of one `speed` for all.",
     )
     memory_gb: float = Field(default=16.0, gt=0)
     clock: ClockConfig = Field(default_factory=ClockConfig)
-    services: dict[Name, ServiceConfig] = Field(min_length=1)
+    services: dict[Name, ServiceConfig] = Field(min_length=1, max_length=MAX_SERVICES_PER_GROUP)
 
     @field_validator("services")
     @classmethod
@@ -145,7 +210,15 @@ class Phase(_Section):
     """A window of the run, ``start`` to ``end`` (the request figures of the requests that arrived in it)."""
 
     start: Duration
-    end: PositiveDuration
+    end: PositiveDuration = Field(description="At most the run's `duration`.")
+
+    @field_validator("end")
+    @classmethod
+    def _within_run(cls, end: float) -> float:
+        duration = _reference_duration()
+        if duration is not None and end > duration:
+            raise ValueError(f"end ({format_duration(end)}) is after the run's duration ({format_duration(duration)})")
+        return end
 
     @model_validator(mode="after")
     def _ordered(self) -> Phase:
@@ -180,7 +253,7 @@ class KVConfig(_Section):
     same_key_write_limit: Literal["enforce", "ignore"] = "enforce"
     same_key_write_window: Duration = 1.0
     other_cache_chance: float = Field(default=0.0, ge=0.0, le=1.0)
-    caches_per_location: int = Field(default=2, ge=1)
+    caches_per_location: int = Field(default=2, ge=1, le=MAX_CACHES_PER_LOCATION)
     list_page_size: int = Field(default=1000, ge=1, le=1000)
     strong: StrongStoreConfig = Field(
         default_factory=StrongStoreConfig, description="The Durable Object beside the KV namespace."
@@ -215,7 +288,9 @@ class _CoordinatorBase(_Section):
         description="A registered policy preset.",
         json_schema_extra=_preset_choices,
     )
-    edges: int = Field(default=1, ge=1, description="Cloudflare locations (edge caches) serving the coordinator.")
+    edges: int = Field(
+        default=1, ge=1, le=MAX_EDGES, description="Cloudflare locations (edge caches) serving the coordinator."
+    )
     worker: str | None = Field(
         default=None,
         description="Run this Cloudflare Worker as the coordinator instead of the preset's Python code: a "
@@ -274,11 +349,39 @@ class Diurnal(_Section):
 class WorkloadSpec(_Section):
     """Poisson client traffic to one service between ``start`` and ``stop`` (the end of the run if unset)."""
 
-    service: Name
-    rate: Rate
-    start: Duration = 0.0
+    service: Name = Field(description="A service some fleet group runs.")
+    rate: Rate = Field(
+        description=f"Mean requests per second. Over the run, rate x active time summed over the workload (plus "
+        f"traffic bursts and hot services) is at most {MAX_REQUESTS} requests."
+    )
+    start: Duration = Field(default=0.0, description="When the traffic starts; before the run's `duration`.")
     stop: Duration | None = None
     diurnal: Diurnal | None = Field(default=None, description="Modulate the rate along a daily curve.")
+
+    @field_validator("service")
+    @classmethod
+    def _served(cls, service: str) -> str:
+        references = current_references()
+        offered = references.services if references is not None else None
+        if offered is not None and service not in offered:
+            raise ValueError(f"no fleet group runs service {service!r}; known: {', '.join(sorted(offered))}")
+        return service
+
+    @field_validator("start")
+    @classmethod
+    def _before_end(cls, start: float) -> float:
+        duration = _reference_duration()
+        if duration is not None and start >= duration:
+            raise ValueError(
+                f"start ({format_duration(start)}) is not before the end of the run (duration "
+                f"{format_duration(duration)}): the traffic would never start"
+            )
+        return start
+
+    def expected_requests(self, duration: float) -> float:
+        """Mean number of requests over a run of ``duration`` seconds (a diurnal curve averages to ``rate``)."""
+        end = duration if self.stop is None else min(self.stop, duration)
+        return self.rate * max(0.0, end - self.start)
 
     @field_validator("stop")
     @classmethod
@@ -289,11 +392,79 @@ class WorkloadSpec(_Section):
         return stop
 
 
-_EXPECT_LIST: TypeAdapter[list[Expectation]] = TypeAdapter(list[Expectation])
+_EXPECTATION: TypeAdapter[Expectation] = TypeAdapter(Expectation)
+ExpectList = Annotated[list[Expectation], Field(max_length=MAX_EXPECTATIONS)]
+_Errors = list[tuple[tuple[str | int, ...], str]]
 
 
 def _message(msg: str) -> str:
     return msg.removeprefix("Value error, ")
+
+
+def _reference_duration() -> float | None:
+    """The run's duration as read before validation, if the scenario being validated has a valid one."""
+    references = current_references()
+    return None if references is None else references.duration
+
+
+def _expect_lines(lines: Any, where: tuple[str | int, ...]) -> tuple[list[Expectation], _Errors]:
+    """Each line of an ``expect`` list validated on its own, then its summary key looked up (``names``)."""
+    if not isinstance(lines, list):
+        return [], [(where, "expected a list of expectations such as 'pollution.final == 0'")]
+    if len(lines) > MAX_EXPECTATIONS:
+        return [], [(where, f"{len(lines)} expectations; at most {MAX_EXPECTATIONS}")]
+    out: list[Expectation] = []
+    errors: _Errors = []
+    for i, line in enumerate(lines):
+        try:
+            expectation = _EXPECTATION.validate_python(line)
+        except ValidationError as exc:
+            errors.extend(((*where, i, *e["loc"]), _message(e["msg"])) for e in exc.errors())
+            continue
+        problem = unknown_name("summary key", expectation.key)
+        if problem:
+            errors.append(((*where, i), problem))
+        out.append(expectation)
+    return out, errors
+
+
+def _lenient(adapter: TypeAdapter[Any], value: Any) -> Any:
+    """``value`` validated by ``adapter``, or None when it is invalid."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError:
+        return None
+
+
+_COUNT: TypeAdapter[int] = TypeAdapter(Annotated[int, _MACHINES])
+_EDGES: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=1, le=MAX_EDGES)])
+_RUN_DURATION: TypeAdapter[float] = TypeAdapter(RunDuration)
+
+
+def _references(data: Mapping[str, Any]) -> References:
+    """What faults, workload and phases may refer to, read from raw scenario data section by section."""
+    duration = _lenient(_RUN_DURATION, data["duration"]) if "duration" in data else None
+    coordinator = data.get("coordinator", {})
+    edges = _lenient(_EDGES, coordinator.get("edges", 1)) if isinstance(coordinator, Mapping) else None
+    raw_fleet = data.get("fleet")
+    if not isinstance(raw_fleet, Mapping):
+        return References(duration, edges)
+    fleet: dict[str, GroupRef] = {}
+    for name, group in raw_fleet.items():
+        if not isinstance(name, str):
+            continue
+        if not isinstance(group, Mapping):
+            fleet[name] = GroupRef(None, None, None)
+            continue
+        services = group.get("services")
+        fleet[name] = GroupRef(
+            _lenient(_COUNT, group.get("count", GroupConfig.model_fields["count"].default)),
+            _lenient(_COUNT, group.get("spares", GroupConfig.model_fields["spares"].default)),
+            frozenset(s for s in services if isinstance(s, str)) if isinstance(services, Mapping) else None,
+        )
+    known = [group.services for group in fleet.values()]
+    offered = None if any(s is None for s in known) else frozenset(n for s in known for n in s or ())
+    return References(duration, edges, fleet, offered)
 
 
 class Scenario(BaseModel):
@@ -301,24 +472,39 @@ class Scenario(BaseModel):
 
     model_config = _FORBID
 
-    name: str = Field(min_length=1)
+    name: Annotated[str, AfterValidator(_slug)] = Field(
+        description="Names the run and its report directory, reports/<name>/: 1-64 letters, digits, '_', '.' or "
+        "'-', starting with a letter or a digit.",
+        json_schema_extra={"pattern": SLUG_PATTERN, "maxLength": 64},
+    )
     description: str = ""
-    seed: int = Field(default=0, ge=0, description="Root seed: every random stream derives from it.")
-    duration: PositiveDuration
-    warmup: Duration = Field(default=0.0, description="Measurements start after the warmup.")
-    sample_every: PositiveDuration = 5.0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Root seed: every random stream derives from it.")
+    duration: RunDuration = Field(
+        description=f"Simulated time of the run, at most {format_duration(MAX_DURATION)}.",
+    )
+    warmup: Duration = Field(default=0.0, description="Measurements start after the warmup (< duration).")
+    sample_every: PositiveDuration = Field(
+        default=5.0,
+        description=f"Checker sampling period; duration / sample_every is at most {MAX_SAMPLES} samples.",
+    )
     coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)
     kv: KVConfig = Field(default_factory=KVConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    fleet: dict[Name, GroupConfig] = Field(min_length=1)
-    workload: list[WorkloadSpec] = Field(default_factory=list)
-    faults: list[fault_spec_union()] = Field(default_factory=list)  # type: ignore[valid-type]  # union built at import from FAULT_SPECS
+    fleet: dict[Name, GroupConfig] = Field(
+        min_length=1,
+        description=f"Groups of identical machines: at most {MAX_MACHINES} machines (count + spares) and "
+        f"{MAX_CONTAINERS} service containers (machines x services) in all. Machines x duration / "
+        f"heartbeat_interval is at most {MAX_HEARTBEATS} heartbeats.",
+    )
+    workload: list[WorkloadSpec] = Field(default_factory=list, max_length=MAX_WORKLOAD)
+    faults: list[fault_spec_union()] = Field(default_factory=list, max_length=MAX_FAULTS)  # type: ignore[valid-type]  # union built at import from FAULT_SPECS
     phases: dict[Name, Phase] = Field(
         default_factory=dict,
+        max_length=MAX_PHASES,
         description="Named time windows (`{canary: {start: 3m, end: 14m}}`): the request figures are also computed "
         "over the requests that arrived in each, as `phase.<name>.<key>`.",
     )
-    expect: list[Expectation] | dict[str, list[Expectation]] = Field(
+    expect: ExpectList | dict[str, ExpectList] = Field(
         default_factory=list,
         description="Assertions on the summary: a list (whatever the preset), or a mapping from preset name (or "
         "`all`) to a list, so one file states what each preset must show.",
@@ -331,35 +517,38 @@ class Scenario(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _keep_raw(cls, data: Any, handler: Any) -> Scenario:
-        scenario = handler(data)
-        if isinstance(data, Mapping) and not scenario._raw:
+        """Validate with the raw data's ``References`` current (cross-section checks), and keep the raw data."""
+        if not isinstance(data, Mapping):
+            return handler(data)
+        with use_references(_references(data)):
+            scenario = handler(data)
+        if not scenario._raw:
             scenario._raw = plain(data)
         return scenario
 
     @field_validator("expect", mode="wrap")
     @classmethod
     def _list_or_per_preset(cls, expect: Any, handler: Any) -> list[Expectation] | dict[str, list[Expectation]]:
-        """A list, or a mapping preset -> list; validated as the one it is, so errors point into it."""
+        """A list, or a mapping preset -> list; validated as the one it is, so errors point into it. Each line
+        is validated on its own and its summary key looked up, so every bad line is reported."""
         if isinstance(expect, Mapping):
-            errors: list[tuple[tuple[str | int, ...], str]] = []
+            errors: _Errors = []
             out: dict[str, list[Expectation]] = {}
             for name, lines in expect.items():
                 if name != "all" and name not in PRESETS:
                     errors.append(((name,), f"unknown preset {name!r}; known: all, {', '.join(PRESETS)}"))
                     continue
-                try:
-                    out[name] = _EXPECT_LIST.validate_python(lines)
-                except ValidationError as exc:
-                    errors.extend(((name, *e["loc"]), _message(e["msg"])) for e in exc.errors())
+                out[name], found = _expect_lines(lines, (name,))
+                errors += found
             if errors:
                 raise LocatedErrors(errors)
             return out
         if not isinstance(expect, list):
             raise ValueError("expected a list of expectations, or a mapping from preset name (or `all`) to a list")
-        try:
-            return _EXPECT_LIST.validate_python(expect)
-        except ValidationError as exc:
-            raise LocatedErrors((tuple(e["loc"]), _message(e["msg"])) for e in exc.errors()) from None
+        lines, errors = _expect_lines(expect, ())
+        if errors:
+            raise LocatedErrors(errors)
+        return lines
 
     def expectations(self) -> list[Expectation]:
         """The ``expect`` lines for this scenario's preset: the list, or the ``all`` and preset entries."""
@@ -389,52 +578,76 @@ class Scenario(BaseModel):
             raise ValueError(f"warmup ({shown[0]}) must be shorter than duration ({shown[1]})")
         return warmup
 
-    @field_validator("phases")
+    @field_validator("sample_every")
     @classmethod
-    def _phases_within_run(cls, phases: dict[str, Phase], info: ValidationInfo) -> dict[str, Phase]:
+    def _bounded_samples(cls, every: float, info: ValidationInfo) -> float:
         duration = info.data.get("duration")
-        errors = [
-            ((name, "end"), f"end ({format_duration(p.end)}) is after the run's duration ({format_duration(duration)})")
-            for name, p in phases.items()
-            if duration is not None and p.end > duration
-        ]
-        if errors:
-            raise LocatedErrors(errors)
-        return phases
+        if duration is not None and duration / every > MAX_SAMPLES:
+            shortest = math.ceil(duration / MAX_SAMPLES * 1000) / 1000
+            raise ValueError(
+                f"{format_duration(every)} over a duration of {format_duration(duration)} is "
+                f"{duration / every:.0f} samples; at most {MAX_SAMPLES} (sample_every >= {format_duration(shortest)})"
+            )
+        return every
+
+    @field_validator("fleet")
+    @classmethod
+    def _bounded_fleet(cls, fleet: dict[str, GroupConfig]) -> dict[str, GroupConfig]:
+        machines = sum(group.count + group.spares for group in fleet.values())
+        containers = sum((group.count + group.spares) * len(group.services) for group in fleet.values())
+        if machines > MAX_MACHINES:
+            raise ValueError(f"{machines} machines in all (count + spares over the groups); at most {MAX_MACHINES}")
+        if containers > MAX_CONTAINERS:
+            raise ValueError(
+                f"{containers} service containers in all (machines x services over the groups); at most "
+                f"{MAX_CONTAINERS}"
+            )
+        return fleet
 
     @field_validator("workload")
     @classmethod
-    def _served_services(cls, workload: list[WorkloadSpec], info: ValidationInfo) -> list[WorkloadSpec]:
-        fleet: dict[str, GroupConfig] | None = info.data.get("fleet")
-        if fleet is None:
+    def _bounded_requests(cls, workload: list[WorkloadSpec], info: ValidationInfo) -> list[WorkloadSpec]:
+        duration = info.data.get("duration")
+        if duration is None or not workload:
             return workload
-        offered = {service for group in fleet.values() for service in group.services}
-        errors = [
-            (
-                (i, "service"),
-                f"no fleet group runs service {spec.service!r}; known: {', '.join(sorted(offered))}",
-            )
-            for i, spec in enumerate(workload)
-            if spec.service not in offered
-        ]
-        if errors:
-            raise LocatedErrors(errors)
+        expected = [spec.expected_requests(duration) for spec in workload]
+        if sum(expected) > MAX_REQUESTS:
+            biggest = max(range(len(workload)), key=expected.__getitem__)
+            raise LocatedErrors([((biggest, "rate"), _too_many_requests(sum(expected), duration))])
         return workload
 
-    @field_validator("faults")
-    @classmethod
-    def _existing_targets(cls, faults: list[FaultSpec], info: ValidationInfo) -> list[FaultSpec]:
-        fleet: dict[str, GroupConfig] | None = info.data.get("fleet")
-        if fleet is None:
-            return faults
-        coordinator = info.data.get("coordinator")
-        edges = coordinator.edges if coordinator is not None else None
-        errors = [
-            ((i, name), message) for i, fault in enumerate(faults) for name, message in fault.problems(fleet, edges)
-        ]
+    @model_validator(mode="after")
+    def _within_budgets(self) -> Scenario:
+        """The budgets that need the whole scenario: requests with bursts and hot services, heartbeats."""
+        errors: _Errors = []
+        extra: list[tuple[int, str, float]] = []  # (fault index, field, expected extra requests)
+        for i, fault in enumerate(self.faults):
+            if isinstance(fault, TrafficBurst):
+                extra.append((i, "requests", float(fault.requests)))
+            elif isinstance(fault, HotService):
+                base = sum(s.rate for s in self.workload if s.service == fault.service)
+                window = max(0.0, min(fault.duration, self.duration - fault.at))
+                extra.append((i, "factor", base * (fault.factor - 1) * window))
+        total = sum(spec.expected_requests(self.duration) for spec in self.workload) + sum(e[2] for e in extra)
+        if extra and total > MAX_REQUESTS:
+            i, name, _ = max(extra, key=lambda e: e[2])
+            errors.append((("faults", i, name), _too_many_requests(total, self.duration)))
+        machines = sum(group.count + group.spares for group in self.fleet.values())
+        interval = self.policy.heartbeat_interval
+        if machines * self.duration / interval > MAX_HEARTBEATS:
+            where = ("coordinator", "heartbeat_interval") if self.coordinator.heartbeat_interval else ("fleet",)
+            errors.append(
+                (
+                    where,
+                    f"{machines} machine{'s' if machines != 1 else ''} heartbeating every "
+                    f"{format_duration(interval)} for "
+                    f"{format_duration(self.duration)} is about {machines * self.duration / interval:.3g} "
+                    f"heartbeats; at most {MAX_HEARTBEATS}",
+                )
+            )
         if errors:
             raise LocatedErrors(errors)
-        return faults
+        return self
 
     def __eq__(self, other: object) -> bool:
         """Equal when the fields are equal, wherever each scenario was loaded from."""
@@ -484,6 +697,13 @@ class Scenario(BaseModel):
             raise ScenarioError([_blame_override(problem, labels) for problem in located]) from None
         scenario._source_map, scenario._source = self._source_map, self._source
         return scenario
+
+
+def _too_many_requests(total: float, duration: float) -> str:
+    return (
+        f"about {total:.3g} requests expected over {format_duration(duration)} (rate x active time over the "
+        f"workload, plus traffic bursts and hot services); at most {MAX_REQUESTS}"
+    )
 
 
 def _blame_override(problem: Problem, labels: Mapping[str, str]) -> Problem:

@@ -15,20 +15,30 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from .limits import MAX_BREAKER_CALLS
+from .names import unknown_name
 from .units import Duration, PositiveDuration
 from .versions import VersionRule
 
 __all__ = ["PRESETS", "Policy", "Preset", "VersionRule", "register_preset"]
 
 
+def _registered_balancer(name: str) -> str:
+    """A balancer name must be registered (looked up through :mod:`rmasim.scenario.names`, set by the engine)."""
+    problem = unknown_name("balancer", name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
 class Policy(BaseModel):
     """The resolved knobs of the coordinator and the agent (defaults: the seed's code)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     heartbeat_interval: PositiveDuration = Field(default=30.0, description="Agent heartbeat period.")
     offline_after: PositiveDuration = Field(
@@ -38,7 +48,7 @@ class Policy(BaseModel):
     wants_heartbeat_leadership: bool = Field(
         default=True, description="The agent asks for heartbeat leadership at registration (get-then-put)."
     )
-    balancer: str = Field(
+    balancer: Annotated[str, AfterValidator(_registered_balancer)] = Field(
         default="random",
         description="How the proxy picks among candidates (a name registered in rmasim.system BALANCERS).",
     )
@@ -144,11 +154,18 @@ class Policy(BaseModel):
     breaker_failure_rate: float = Field(
         default=0.5, gt=0.0, le=1.0, description="Failure share of the window that opens a breaker."
     )
-    breaker_window: int = Field(default=100, ge=1, description="Forwards in a breaker's sliding window.")
-    breaker_min_calls: int = Field(default=20, ge=1, description="Forwards seen before a breaker may open.")
+    breaker_window: int = Field(
+        default=100, ge=1, le=MAX_BREAKER_CALLS, description="Forwards in a breaker's sliding window."
+    )
+    breaker_min_calls: int = Field(
+        default=20, ge=1, le=MAX_BREAKER_CALLS, description="Forwards seen before a breaker may open."
+    )
     breaker_open_for: PositiveDuration = Field(default=60.0, description="How long an open breaker stays open.")
     breaker_half_open_calls: int = Field(
-        default=10, ge=1, description="Trial forwards a half-open breaker lets through before it decides."
+        default=10,
+        ge=1,
+        le=MAX_BREAKER_CALLS,
+        description="Trial forwards a half-open breaker lets through before it decides.",
     )
     version_routing: bool = Field(
         default=False,

@@ -2,8 +2,10 @@
 
 A duration is a number followed by a unit, with no space needed: ``250ms``, ``30s``, ``1.5s``, ``5m``, ``2h``,
 ``1d``. A bare number is refused: ``30`` could be seconds or milliseconds, and a scenario must say which. A
-rate is a number per unit of time: ``20/s``, ``3/m``, ``10/h``, ``0.5/s``. After validation both are plain
-floats, in seconds and in events per second, so the engine never sees a unit.
+rate is a number per unit of time: ``20/s``, ``3/m``, ``10/h``, ``0.5/s``. Digits are ASCII ``0-9`` only: a
+fullwidth ``'５m'`` or Arabic-Indic digits are refused (Python's ``float`` would read them; a reader of the file
+might not). After validation both are plain floats, in seconds and in events per second, so the engine never
+sees a unit.
 
 The pydantic types below parse strings on input, dump back to the shortest exact string (so a dumped scenario
 loads again) and describe themselves in JSON Schema as strings with a pattern.
@@ -29,15 +31,15 @@ __all__ = [
     "parse_rate",
 ]
 
-_NUMBER = r"\d+(?:\.\d+)?"
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _TIME_UNITS = r"ms|s|m|h|d"
 DURATION_PATTERN = rf"^{_NUMBER}({_TIME_UNITS})$"
 SIGNED_DURATION_PATTERN = rf"^[-+]?{_NUMBER}({_TIME_UNITS})$"
 RATE_PATTERN = rf"^{_NUMBER}/(s|m|h|d)$"
 
-_DURATION_RE = re.compile(rf"^\s*([-+]?{_NUMBER})\s*({_TIME_UNITS})\s*$")
-_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([a-z]+)\s*$")
-_BARE_NUMBER_RE = re.compile(rf"^\s*[-+]?{_NUMBER}\s*$")
+_DURATION_RE = re.compile(rf"^\s*([-+]?{_NUMBER})\s*({_TIME_UNITS})\s*$", re.ASCII)
+_RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([a-z]+)\s*$", re.ASCII)
+_BARE_NUMBER_RE = re.compile(rf"^\s*[-+]?{_NUMBER}\s*$", re.ASCII)
 
 # Seconds per unit. Milliseconds divide by 1000 rather than multiply by 0.001 so "100ms" is exactly 0.1.
 _SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -56,6 +58,8 @@ def parse_duration(text: str) -> float:
     """
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise ValueError(f"expected a duration such as '30s', got {type(text).__name__}")
+    if isinstance(text, str) and not text.isascii():
+        raise ValueError(f"invalid duration {text!r}: write it with ASCII digits 0-9 and a unit, e.g. '30s'")
     if isinstance(text, int | float) or _BARE_NUMBER_RE.match(text):
         raise ValueError(f"a duration needs a unit (ms, s, m, h, d): use e.g. '30s' instead of {text!r}")
     match = _DURATION_RE.match(text)
@@ -75,6 +79,8 @@ def parse_rate(text: str) -> float:
     """
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise ValueError(f"expected a rate such as '20/s', got {type(text).__name__}")
+    if isinstance(text, str) and not text.isascii():
+        raise ValueError(f"invalid rate {text!r}: write it with ASCII digits 0-9 and a unit, e.g. '20/s'")
     if isinstance(text, int | float) or _BARE_NUMBER_RE.match(text):
         raise ValueError(f"a rate needs a unit of time: use e.g. '20/s' or '3/m' instead of {text!r}")
     match = _RATE_RE.match(text)

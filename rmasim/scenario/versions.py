@@ -21,7 +21,7 @@ __all__ = ["CanaryRule", "CanarySplit", "PinRule", "Version", "VersionRule"]
 Version = Annotated[str, Field(min_length=1)]
 """A service version (a non-empty string)."""
 
-_RULE = ConfigDict(extra="forbid", frozen=True)
+_RULE = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PinRule(BaseModel):

@@ -20,6 +20,10 @@ DOCUMENTED = {
     "load_scenario_text",
     "ScenarioError",
     "Problem",
+    "parse_value",
+    "YamlLimitError",
+    # names defined by higher layers (summary keys, balancers)
+    "register_names",
     # policy and presets
     "Policy",
     "Preset",

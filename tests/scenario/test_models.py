@@ -159,7 +159,7 @@ def test_validation_collects_every_field_problem(minimal_data):
         ({"faults": [{"action": "crash", "at": "1s", "target": "gpu/2"}]}, "faults.0.target: no machine gpu/2"),
         ({"faults": [{"action": "crash", "at": "1s", "target": "cpu/*"}]}, "faults.0.target: unknown group 'cpu'"),
         ({"expect": ["x ~ 1"]}, "expect.0: invalid expectation 'x ~ 1'"),
-        ({"name": ""}, "name: String should have at least 1 character"),
+        ({"name": ""}, "name: '' is not a valid name: it names the report directory reports/<name>/"),
     ],
 )
 def test_rules(minimal_data, patch, problem):
@@ -187,7 +187,12 @@ def test_json_schema():
     assert schema["required"] == ["name", "duration", "fleet"]
     assert schema["additionalProperties"] is False
     assert schema["$defs"]["CoordinatorConfig"]["properties"]["preset"]["enum"] == list(PRESETS)
-    assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {"preset", "edges", "worker", *Policy.model_fields}
+    assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {
+        "preset",
+        "edges",
+        "worker",
+        *Policy.model_fields,
+    }
     faults = schema["properties"]["faults"]["items"]
     assert sorted(faults["discriminator"]["mapping"]) == sorted(FAULT_SPECS)
     assert {"crash", "restart", "start", "stop", "partition", "clock_jump", "kv_outage"} <= set(FAULT_SPECS)

@@ -35,6 +35,7 @@ def test_baseline_defaults_are_the_seed_code():
         "retries": 0,
         "retry_budget_percent": 0.2,
         "retry_budget_min_per_sec": 10.0,
+        "deadline_propagation": False,
         "circuit_breaker": False,
         "breaker_failure_rate": 0.5,
         "breaker_window": 100,

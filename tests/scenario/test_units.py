@@ -46,6 +46,9 @@ def test_parse_duration(text, seconds):
         (True, "expected a duration such as '30s', got bool"),
         (None, "expected a duration such as '30s', got NoneType"),
         ("9" * 400 + "d", "is too large"),
+        ("\uff15m", "invalid duration '\uff15m': write it with ASCII digits 0-9 and a unit, e.g. '30s'"),
+        ("\u0663s", "invalid duration '\u0663s': write it with ASCII digits 0-9 and a unit, e.g. '30s'"),
+        ("\u0663", "invalid duration '\u0663': write it with ASCII digits 0-9 and a unit, e.g. '30s'"),
     ],
 )
 def test_parse_duration_refuses(text, message):
@@ -69,6 +72,7 @@ def test_parse_rate(text, rate):
         ("5/sec", "invalid rate unit '/sec' in '5/sec': use /s, /m, /h or /d"),
         ("-1/s", "invalid rate '-1/s'"),
         ("fast", "invalid rate 'fast'"),
+        ("\uff15/s", "invalid rate '\uff15/s': write it with ASCII digits 0-9 and a unit, e.g. '20/s'"),
     ],
 )
 def test_parse_rate_refuses(text, message):
@@ -140,6 +144,6 @@ def test_annotated_types_refuse(field, value, message):
 def test_json_schema_is_a_string_with_a_pattern():
     properties = Knobs.model_json_schema()["properties"]
     assert properties["duration"]["type"] == "string"
-    assert properties["duration"]["pattern"] == r"^\d+(?:\.\d+)?(ms|s|m|h|d)$"
+    assert properties["duration"]["pattern"] == r"^[0-9]+(?:\.[0-9]+)?(ms|s|m|h|d)$"
     assert properties["signed"]["pattern"].startswith("^[-+]?")
-    assert properties["rate"]["pattern"] == r"^\d+(?:\.\d+)?/(s|m|h|d)$"
+    assert properties["rate"]["pattern"] == r"^[0-9]+(?:\.[0-9]+)?/(s|m|h|d)$"
