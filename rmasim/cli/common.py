@@ -19,12 +19,16 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
-    """``["coordinator.edges=2", ...]`` -> ``{"coordinator.edges": 2}``; values are YAML 1.2 scalars."""
-    from ruamel.yaml import YAML
+    """``["coordinator.edges=2", ...]`` -> ``{"coordinator.edges": 2}``.
 
-    from ..scenario import Problem, ScenarioError
+    Each value is read as YAML 1.2 under the scenario loader's limits (no alias bomb, no recursive alias, no
+    tag: :func:`rmasim.scenario.parse_value`); a value that breaks one is a problem naming the ``--set``
+    option. A value that is not YAML at all (``[x``) is taken as the text itself.
+    """
+    from ruamel.yaml.error import YAMLError
 
-    yaml = YAML(typ="safe", pure=True)
+    from ..scenario import Problem, ScenarioError, YamlLimitError, parse_value
+
     overrides: dict[str, Any] = {}
     problems = []
     for item in items or []:
@@ -33,8 +37,11 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
             problems.append(Problem("--set", None, None, item, "expected KEY=VALUE, e.g. coordinator.edges=2"))
             continue
         try:
-            value = yaml.load(text) if text.strip() else ""
-        except Exception:
+            value = parse_value(text) if text.strip() else ""
+        except YamlLimitError as exc:
+            problems.append(Problem(f"--set {item}", None, None, key.strip(), exc.message))
+            continue
+        except YAMLError:
             value = text
         overrides[key.strip()] = value
     if problems:
