@@ -196,6 +196,9 @@ class _Simulation:
             )
             for name, svc in cfg.services.items()
         }
+        if self.policy.admission_wait is not None:  # the agent's admission control, in front of each container
+            for container in containers.values():
+                container.admission_wait = self.policy.admission_wait
         ports = {}
         for offset, (name, svc) in enumerate(cfg.services.items()):
             ports[name] = svc.port or KNOWN_SERVICES.get(name) or 9000 + offset

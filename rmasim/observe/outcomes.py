@@ -34,6 +34,7 @@ _outcome("timeout", "unknown", "no answer within the request timeout; the target
 _outcome("service_error", "fail", "the machine answered, but its service failed (5xx, container down)")
 _outcome("shed", "fail", "the coordinator refused to forward: every provider's circuit breaker was open (503)")
 _outcome("coordinator_error", "fail", "the coordinator itself failed (500, e.g. a KV 429 or outage)")
+_outcome("overloaded", "fail", "the last provider tried refused it for load (admission control's fast 503)")
 
 #: outcome name -> small integer code (the order of the table), for compact request columns
 OUTCOME_CODES = {name: i for i, name in enumerate(OUTCOMES)}
@@ -50,6 +51,8 @@ def classify(status: int, forward: str | None, reason: str | None = None) -> str
         return "dead_target"
     if forward == "timeout":
         return "timeout"
+    if forward == "overloaded":
+        return "overloaded"
     if forward in ("service_error", "ok"):
         return "service_error"
     if status == 503:

@@ -383,6 +383,9 @@ class Runtime:
             container.submit(env.now) if propagated is None else container.submit(env.now, env.now + float(propagated))
         )
         assert admission is not None, "an up container admits every request"
+        if admission.refused:  # admission control: a fast 503, nothing queued
+            yield back
+            return self._answer(record, "overloaded", OVERLOADED)
         done = admission.finish + back
         if done - start > timeout or not net.delivered(dst, src, admission.finish):
             # too slow, or the answer is lost (a one-way partition from the machine): the caller times out
@@ -422,6 +425,10 @@ class Runtime:
         if record is not None:
             record.forward = forward
         return response
+
+
+#: The answer of a provider whose admission control refused a request (nothing was queued or done).
+OVERLOADED = Response(503, {"error": "overloaded", "retry_after": 1})
 
 
 def machine_load(machine: Machine, now: float, signal: str, window: float = 1.0) -> float:

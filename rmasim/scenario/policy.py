@@ -139,6 +139,13 @@ class Policy(BaseModel):
         "container drops, unserved, a request whose turn comes after its caller gave up: work nobody waits for takes "
         "no capacity, so a backlog cannot outlive its cause.",
     )
+    admission_wait: PositiveDuration | None = Field(
+        default=None,
+        description="Admission control by the agent: a request that would wait longer than this for a container "
+        "slot is refused at once with 503 and Retry-After (CoDel's queueing-delay target); the proxy tries another "
+        "provider within the retry budget, and breakers and ejection do not count such a refusal as a failure. "
+        "None: every request queues.",
+    )
     outlier_ejection: bool = Field(
         default=False,
         description="Flaw #9, Envoy's outlier detection per edge: 5 consecutive failed forwards to a provider eject "
@@ -275,9 +282,12 @@ register_preset(
     "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
     "agents that register again after a purge; per-service health with 10 s active probes, per-service timeouts, "
     "retries with a budget, circuit breakers, outlier ejection, version-aware routing, configured service discovery, "
-    "per-edge metrics; the balancer notebooks/balancing_strategies recommends (least-outstanding: the edge's own "
-    "requests in flight, no stale load figure).",
-    balancer="least-outstanding",
+    "per-edge metrics; deadlines propagated with each forward (a provider refuses at once what it could not do in "
+    "time); the balancer least-outstanding-global (every isolate's requests in flight, counted in a Durable Object "
+    "per service: what notebooks/balancing_strategies recommends, least-outstanding, made to hold across many "
+    "isolates and locations).",
+    balancer="least-outstanding-global",
+    deadline_propagation=True,
     unregister_cleanup=True,
     stale_cleanup="sweeper",
     stale_by="observation",

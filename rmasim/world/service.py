@@ -37,12 +37,18 @@ closes it at the end of the run:
   experiences; when arrivals are Poisson (the workload, thinned by a random balancer) it has the time-average
   distribution too (PASTA).
 
-Hung and dropped admissions (no slot) are left out of all three.
+Hung and refused admissions (no slot) are left out of all three.
+
+Admission control (the ``admission_wait`` knob, kept by the agent that fronts its containers): a request whose
+wait for a slot would exceed the bound is refused on arrival, without queueing, and its caller gets a fast 503
+(CoDel's queueing-delay target, Nichols and Jacobson 2012; the bounded queues of Facebook's Thrift servers).
 
 Deadlines (the ``deadline_propagation`` knob): a request may carry the time its caller gives up. FIFO order
-means its turn is known on arrival; when that turn comes at or after the deadline the container drops it then,
-unserved, so work nobody waits for takes no capacity - the cure for the retry-amplified queue that never drains
-(a metastable failure: Bronson et al., HotOS 2021).
+means its turn is known on arrival (the agent in front of the container knows the queue; the model knows the
+turn exactly); when that turn plus the expected service time (the distribution's mean) comes at or after the
+deadline, the request is refused at once, so work nobody will
+wait for takes no capacity and its caller can try elsewhere - the cure for the retry-amplified queue that never
+drains (a metastable failure: Bronson et al., HotOS 2021). Work already started runs to its end.
 
 Example (capacity 2, three arrivals at t=0, 1 s each)::
 
@@ -76,8 +82,9 @@ class Admission:
     finish: float
     epoch: int
     error: bool = False
-    dropped: bool = False
-    """Dropped unserved at its turn: its caller's deadline had passed (``finish`` is infinite)."""
+    refused: bool = False
+    """Refused at once (its turn would come after its caller's deadline, or after ``admission_wait``): ``start`` =
+    ``finish`` = arrival, nothing queued."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +137,13 @@ class ServiceContainer:
         self._rng = rng if rng is not None else np.random.default_rng(0)
         self.epoch = 0
         self.admitted = 0
-        self.dropped = 0
-        """Admissions dropped unserved because their caller's deadline passed before their turn."""
+        self.expected_service = 0.0
+        """The service time the agent expects at speed 1 (the distribution's mean; it does not know of a
+        ``service_slow`` fault): a request whose turn plus this / speed would come after its deadline is refused."""
+        self.admission_wait = math.inf
+        """Admission control: a request that would wait longer than this for a slot is refused at once."""
+        self.refused = 0
+        """Requests refused on arrival (past their deadline at their turn, or beyond ``admission_wait``)."""
         self._free: list[float] = [0.0] * self.capacity  # heap of slot free times
         self._recent: deque[tuple[float, float]] = deque()  # (start, finish) by start time
         self._finishes: list[float] = []  # heap of unfinished admissions' finish times
@@ -146,7 +158,7 @@ class ServiceContainer:
     @classmethod
     def from_config(cls, cfg: Any, name: str, rng: np.random.Generator, speed: float = 1.0) -> ServiceContainer:
         """Build from an object with ``capacity``, ``service_time`` (a dist), ``version`` (ServiceConfig)."""
-        return cls(
+        container = cls(
             name=name,
             capacity=getattr(cfg, "capacity", 1),
             service_time=Sampler(cfg.service_time, rng),
@@ -154,13 +166,16 @@ class ServiceContainer:
             version=getattr(cfg, "version", "1.0"),
             rng=rng,
         )
+        container.expected_service = float(getattr(cfg.service_time, "mean", 0.0))
+        return container
 
     def submit(self, now: float, deadline: float = math.inf) -> Admission | None:
         """Admit a request arriving at ``now`` and return its schedule, or None when the container is down.
 
         ``deadline``: when the caller gives up (a propagated timeout, as gRPC's ``grpc-timeout``). A request that
-        would reach a slot only at or after it is dropped when its turn comes: it takes no slot time, and its
-        admission never finishes (:attr:`Admission.dropped`), so the caller times out as it would have anyway.
+        could not be done by then (its turn plus :attr:`expected_service`), or that would wait longer than
+        :attr:`admission_wait`, is refused
+        at once (:attr:`Admission.refused`): it takes no slot time and its caller learns it without waiting.
         """
         if not self.up:
             return None
@@ -169,10 +184,9 @@ class ServiceContainer:
             return Admission(now, math.inf, self.epoch)
         free = self._free[0]
         start = now if now > free else free
-        if start >= deadline:
-            self.admitted += 1
-            self.dropped += 1
-            return Admission(start, math.inf, self.epoch, dropped=True)
+        if start + self.expected_service / self.speed >= deadline or start - now > self.admission_wait:
+            self.refused += 1
+            return Admission(now, now, self.epoch, refused=True)
         heapq.heappop(self._free)
         finish = start + self.service_time() / self.speed * self.slow
         heapq.heappush(self._free, finish)

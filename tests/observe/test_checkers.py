@@ -132,6 +132,7 @@ def test_routing_summary_counts_outcomes_and_latency_after_warmup():
         "routing.failures.service_error": 0,
         "routing.failures.shed": 1,
         "routing.failures.coordinator_error": 0,
+        "routing.failures.overloaded": 0,
         "latency.mean": 1.0,
         "latency.p50": 1.0,
         "latency.p95": pytest.approx(0.5 + 0.95),
@@ -284,7 +285,7 @@ def test_phase_figures_recount_the_per_request_keys_over_the_phase_window():
     assert summary["phase.mid.version.upload.1.1.share"] == 0.5
     assert summary["phase.mid.service.upload.requests"] == 3
     assert not any(key.startswith("phase.mid.phase.") for key in summary)  # phases do not nest
-    assert {k.split(".")[2] for k in summary} == {"routing", "latency", "service", "version"}
+    assert {k.split(".")[2] for k in summary} == {"routing", "latency", "service", "version", "goodput"}
     whole = CHECKERS["versions"].summarize(obs)
     assert whole == {"version.refused": 0, "version.upload.1.0.share": 0.5, "version.upload.1.1.share": 0.5}
 

@@ -36,6 +36,7 @@ def test_baseline_defaults_are_the_seed_code():
         "retry_budget_percent": 0.2,
         "retry_budget_min_per_sec": 10.0,
         "deadline_propagation": False,
+        "admission_wait": None,
         "circuit_breaker": False,
         "breaker_failure_rate": 0.5,
         "breaker_window": 100,

@@ -149,18 +149,36 @@ def test_fifo_schedule_properties(capacity: int, jobs: list[tuple[float, float]]
             assert sum(1 for o in earlier if o and o.finish >= a.start) >= capacity
 
 
-def test_a_request_whose_turn_comes_after_its_deadline_is_dropped_and_takes_no_slot_time():
-    """One slot, 1 s each, arrivals at 0: the third would start at 2 s, after its 1.5 s deadline, so it is dropped
-    at its turn; the fourth (no deadline) then starts at 2 s, not 3 s, and the dropped one was never in flight."""
+def test_a_request_whose_turn_comes_after_its_deadline_is_refused_at_once_and_takes_no_slot_time():
+    """One slot, 1 s each, arrivals at 0: the third would start at 2 s, after its 1.5 s deadline, so it is refused
+    on arrival; the fourth (no deadline) then starts at 2 s, not 3 s, and the refused one was never in flight."""
     c = ServiceContainer("rag", capacity=1, service_time=lambda: 1.0)
     first, second = c.submit(0.0, 1.5), c.submit(0.0, 1.5)
     third = c.submit(0.0, 1.5)
     fourth = c.submit(0.0)
-    assert [(a.start, a.finish, a.dropped) for a in (first, second, fourth)] == [
+    assert [(a.start, a.finish, a.refused) for a in (first, second, third, fourth)] == [
         (0.0, 1.0, False),
         (1.0, 2.0, False),
+        (0.0, 0.0, True),
         (2.0, 3.0, False),
     ]
-    assert third.dropped and third.start == 2.0 and third.finish == float("inf")
-    assert c.dropped == 1 and c.in_flight(0.0) == 3
-    assert c.stats(10.0).busy == 3.0  # three seconds of work, none for the dropped request
+    assert c.refused == 1 and c.in_flight(0.0) == 3
+    assert c.stats(10.0).busy == 3.0  # three seconds of work, none for the refused request
+
+
+def test_admission_wait_refuses_what_would_queue_longer_than_the_bound():
+    """capacity 2, 1 s each, at most 1 s of waiting: arrivals 1-2 start at once, 3-4 wait 1 s, the fifth would
+    wait 2 s and is refused; after the first two finish a newcomer waits 1 s again and is let in."""
+    c = ServiceContainer("rag", capacity=2, service_time=lambda: 1.0)
+    c.admission_wait = 1.0
+    starts = [(a.start, a.refused) for a in (c.submit(0.0) for _ in range(5))]
+    assert starts == [(0.0, False), (0.0, False), (1.0, False), (1.0, False), (0.0, True)]
+    assert (c.submit(1.0).start, c.refused) == (2.0, 1)
+
+
+def test_a_request_that_could_not_be_done_by_its_deadline_is_refused():
+    """The agent expects 1 s of service: with a 1.5 s deadline the second arrival (turn at 1 s, done at 2 s by the
+    expectation) is refused, though its turn comes before the deadline."""
+    c = ServiceContainer("rag", capacity=1, service_time=lambda: 1.0)
+    c.expected_service = 1.0
+    assert [c.submit(0.0, 1.5).refused for _ in range(2)] == [False, True]

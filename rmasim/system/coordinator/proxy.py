@@ -175,6 +175,12 @@ def versioned(
     return rest, canary
 
 
+def refused_for_load(response: Response) -> bool:
+    """A provider's admission control refused the forward (503 with ``retry_after``): it is busy, not sick, so
+    breakers and outlier ejection leave it out, and the work was not done, so another provider may be tried."""
+    return response.status == 503 and isinstance(response.body, dict) and "retry_after" in response.body
+
+
 def forward_once(
     req: Request, policy: Any, isolate: Isolate, service: str, rest: str, candidates: list[dict[str, Any]]
 ) -> Handler:
@@ -208,7 +214,7 @@ def forward_to(
     its answer, 502 on a connection failure, 504 on a timeout. ``expected``: name the version the target's record
     gives (a container of another version answers 412)."""
     timeout = policy.service_timeouts.get(service, policy.request_timeout)
-    headers = ((EXPECTED_VERSION, str(version_of(target, service))),) if expected else ()
+    headers: tuple[tuple[str, str], ...] = ((EXPECTED_VERSION, str(version_of(target, service))),) if expected else ()
     if policy.deadline_propagation:
         headers += ((REQUEST_TIMEOUT, f"{timeout:g}"),)
     try:
@@ -236,9 +242,11 @@ def forward_with_retries(
     request is shed, 503), every result reported (see :mod:`.breaker`). ``outlier_ejection``: skip the providers
     this edge ejected, and report every forward (see :mod:`.outlier`). ``retries``: after a failed forward
     (connection failure, timeout, 5xx), wait a jittered backoff and try another provider, while providers remain
-    and the edge's retry budget pays (see :mod:`.retry`). ``expected``: a provider refusing for its version (412,
-    stale registry data) is dropped and another tried at once - no work was done, so no retry is spent. When no
-    candidate is left, the ``fallback`` providers (the other side of a canary split) take their place, once."""
+    and the edge's retry budget pays (see :mod:`.retry`); a provider's refusal for load (:func:`refused_for_load`)
+    is tried elsewhere at once, paid by the budget without spending one of the request's retries. ``expected``: a
+    provider refusing for its version (412, stale registry data) is dropped and another tried at once - no work
+    was done, so no retry is spent. When no candidate is left, the ``fallback`` providers (the other side of a
+    canary split) take their place, once."""
     budget = (
         isolate.kept("retry_budget", lambda: RetryBudget(policy.retry_budget_percent, policy.retry_budget_min_per_sec))
         if policy.retries
@@ -271,7 +279,7 @@ def forward_with_retries(
                 return unavailable(service)
             continue
         ok = response.status < 500
-        if detector is not None or breakers is not None:
+        if (detector is not None or breakers is not None) and not refused_for_load(response):
             now = yield _MONOTONIC
             if detector is not None and detector.report(service, target["id"], ok, now, len(candidates)):
                 yield Trace("outlier_ejected", {"worker_id": target["id"], "service": service})
@@ -282,7 +290,10 @@ def forward_with_retries(
                                                "calls": calls})  # fmt: skip
         if ok:
             return response
-        if budget is None or retries <= 0 or not left or not budget.withdraw((yield _MONOTONIC)):
+        refused = refused_for_load(response)
+        if budget is None or (retries <= 0 and not refused) or not left or not budget.withdraw((yield _MONOTONIC)):
             return response
+        if refused:  # nothing was done: try another provider at once, paid by the budget, not the request's retries
+            continue
         retries -= 1
         yield Sleep(BACKOFF_MIN + (yield Random()) * (BACKOFF_MAX - BACKOFF_MIN))
