@@ -22,7 +22,7 @@ from .observe import Observer, RequestLog, declaration_of, summarize
 from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError, register_names
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
-from .system.worker import CRON_TICK, WorkerCoordinator, load_worker_config
+from .system.worker import CRON_TICK, WorkerCoordinator, check_worker, load_worker_config
 from .workload import PoissonClients
 from .world import Clock, Network, ServiceContainer, Streams, StrongKV, build_kv
 
@@ -63,13 +63,17 @@ class RunResult:
         return all(e.passed for e in self.expectations)
 
 
-def check_scenario(scenario: Scenario) -> None:
+def check_scenario(scenario: Scenario, *, load_worker: bool = True) -> None:
     """Checks that need the registries of higher layers, located in the scenario file: every ``expect`` line
-    names a declared summary key, and the policy's balancer is registered.
+    names a declared summary key, and the policy's balancer is registered; with ``load_worker``, a
+    ``coordinator.worker`` is loaded once in a Node.js host of its own (its configuration, Node.js, every module's
+    syntax and its top level), so a bad Worker is located lines before a run starts.
 
     The scenario's own validation already refuses an unknown key or ``coordinator.balancer`` with the file's
     other problems (through the lookups registered below); this still catches a preset whose balancer is not
     registered, and a scenario validated before this module was imported."""
+    if load_worker and scenario.coordinator.worker is not None:
+        check_worker(scenario.coordinator.worker, scenario.source)
     problems = []
 
     def problem(path: tuple[str | int, ...], message: str) -> None:
@@ -93,7 +97,7 @@ register_names("balancer", BALANCERS.__contains__, lambda: BALANCERS)
 
 def run(scenario: Scenario, seed: int | None = None) -> RunResult:
     """Run ``scenario`` once with ``seed`` (default: the scenario's own) and check its expectations."""
-    check_scenario(scenario)
+    check_scenario(scenario, load_worker=False)  # the run's own host start reports a bad Worker
     wall_start = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     sim = _Simulation(scenario, seed)

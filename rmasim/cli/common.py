@@ -9,10 +9,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
-__all__ = ["MAX_SEED", "bad_input", "bad_output", "console", "err_console", "parse_sets"]
+from ..scenario.limits import MAX_SEED
 
-#: Seeds are 0 .. 2**63 - 1 (numpy's SeedSequence takes any non-negative integer; this keeps them int64).
-MAX_SEED = 2**63 - 1
+__all__ = ["MAX_SEED", "bad_input", "bad_output", "console", "err_console", "parse_sets"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -127,3 +127,18 @@ def test_check_worker_reports_a_missing_node_as_one_line(tmp_path, monkeypatch):
         "coordinator.worker: running a Worker needs Node.js >= 18 on PATH (none found; e.g. apt-get install nodejs, "
         "or set RMASIM_NODE)"
     ]
+
+
+def test_rmasim_run_with_a_bad_worker_is_one_located_line_and_exit_2(tmp_path, monkeypatch):
+    """Before the run: the Worker is loaded once by the CLI's checks; nothing is written."""
+    from typer.testing import CliRunner
+
+    from rmasim.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "index.js").write_text("export default {\n  async fetch(request) {\n    return new Response(1 +);\n  },\n};\n")
+    crash = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "crash.yaml")
+    result = CliRunner().invoke(app, ["run", crash, "--set", "coordinator.worker=index.js", "--out", "out"])
+    assert result.exit_code == 2, result.output
+    assert result.output == "index.js:3:28: SyntaxError: Unexpected token ')'\n"
+    assert not (tmp_path / "out").exists()
