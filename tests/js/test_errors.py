@@ -136,7 +136,8 @@ def test_rmasim_run_with_a_bad_worker_is_one_located_line_and_exit_2(tmp_path, m
     from rmasim.cli import app
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "index.js").write_text("export default {\n  async fetch(request) {\n    return new Response(1 +);\n  },\n};\n")
+    source = "export default {\n  async fetch(request) {\n    return new Response(1 +);\n  },\n};\n"
+    (tmp_path / "index.js").write_text(source)
     crash = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "crash.yaml")
     result = CliRunner().invoke(app, ["run", crash, "--set", "coordinator.worker=index.js", "--out", "out"])
     assert result.exit_code == 2, result.output
