@@ -22,6 +22,7 @@ from .observe import Observer, RequestLog, declaration_of, summarize
 from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError, register_names
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
+from .system.coordinator import Isolate
 from .system.worker import CRON_TICK, WorkerCoordinator, check_worker, load_worker_config
 from .workload import PoissonClients
 from .world import Clock, Network, ServiceContainer, Streams, StrongKV, build_kv
@@ -140,7 +141,7 @@ class _Simulation:
         self.kv = build_kv(scenario.kv, n_edges, streams.generator("kv"))
         self.strong = StrongKV.from_config(scenario.kv.strong, n_edges, streams.generator("strong"))
         self.network = Network.from_config(scenario.network, streams.generator("network"))
-        self.edges = [Edge(i, Clock(), UniformSource(streams.generator(f"edge/{i}"))) for i in range(n_edges)]
+        self.edges = [self._build_edge(i, streams) for i in range(n_edges)]
         self.machines: dict[tuple[str, int], Machine] = {}
         for group, cfg in scenario.fleet.items():
             for index in range(cfg.count + cfg.spares):
@@ -218,6 +219,29 @@ class _Simulation:
             home_edge=home,
             uniform=UniformSource(streams.generator(f"machine/{group}/{index}")),
         )
+
+    def _build_edge(self, index: int, streams: Streams) -> Edge:
+        """A location with ``isolates_per_location`` isolates; the platform's picks and evictions draw from streams
+        of their own, and only when there is something to draw (the default topology draws nothing)."""
+        coordinator = self.scenario.coordinator
+        n = coordinator.isolates_per_location
+        platform = UniformSource(streams.generator(f"platform/{index}")) if n > 1 else None
+        edge = Edge(index, Clock(), UniformSource(streams.generator(f"edge/{index}")), [Isolate() for _ in range(n)],
+                    platform)  # fmt: skip
+        if coordinator.isolate_lifetime is not None:
+            self._schedule_evictions(edge, coordinator.isolate_lifetime, streams.generator(f"eviction/{index}"))
+        return edge
+
+    def _schedule_evictions(self, edge: Edge, lifetime: float, rng: Any) -> None:
+        """Each isolate lives an exponential time of mean ``lifetime``: the location loses one at rate n / lifetime,
+        a uniformly chosen one (memoryless, so it does not matter how old each is)."""
+        n = len(edge.isolates)
+
+        def evict(_event: Any) -> None:
+            edge.evict(int(rng.random() * n))
+            self.env.timeout(float(rng.exponential(lifetime / n))).callbacks.append(evict)
+
+        self.env.timeout(float(rng.exponential(lifetime / n))).callbacks.append(evict)
 
     def _schedule_boots(self, streams: Streams) -> None:
         for group, cfg in self.scenario.fleet.items():

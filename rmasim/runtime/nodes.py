@@ -40,13 +40,23 @@ class UniformSource:
 
 @dataclass(eq=False)
 class Edge:
-    """A coordinator location (a Cloudflare PoP)."""
+    """A coordinator location (a Cloudflare PoP) and the isolates the Worker runs in there.
+
+    Each isolate has its own memory (:class:`Isolate`: balancer state, breakers, ejection, route caches, retry
+    budget); the location's KV cache, clock and random stream are shared by them. Every invocation lands on an
+    isolate the platform picks (uniformly, with ``platform``, a stream of its own; none is drawn when there is
+    one isolate), and :meth:`evict` replaces one with a cold one.
+    """
 
     index: int
     clock: Clock
     uniform: Callable[[], float]
-    isolate: Isolate = field(default_factory=Isolate)
-    """The coordinator's in-memory state at this location."""
+    isolates: list[Isolate] = field(default_factory=lambda: [Isolate()])
+    """The Worker's isolates at this location."""
+    platform: Callable[[], float] | None = None
+    """Uniform draws for the platform's choice of isolate (needed when there are several)."""
+    evictions: int = 0
+    """Isolates evicted so far (cold starts)."""
     name: str = field(init=False)
     """Network node name, ``edge/{index}``."""
     ctx: Ctx = field(init=False)
@@ -55,6 +65,26 @@ class Edge:
     def __post_init__(self) -> None:
         self.name = f"edge/{self.index}"
         self.ctx = Ctx(self.name, self.clock, self.uniform, self)
+        if len(self.isolates) > 1 and self.platform is None:
+            raise ValueError("several isolates need a platform stream to pick among them")
+
+    @property
+    def isolate(self) -> Isolate:
+        """The first isolate (the only one in the default topology)."""
+        return self.isolates[0]
+
+    def landing(self) -> Isolate:
+        """The isolate the platform runs the next invocation in."""
+        isolates = self.isolates
+        if len(isolates) == 1:
+            return isolates[0]
+        assert self.platform is not None
+        return isolates[int(self.platform() * len(isolates))]
+
+    def evict(self, which: int) -> None:
+        """The platform evicts isolate ``which``: the next invocations there find a cold one (memory lost)."""
+        self.isolates[which] = Isolate()
+        self.evictions += 1
 
 
 @dataclass(eq=False)

@@ -179,7 +179,7 @@ class Runtime:
         """Run the coordinator's ``scheduled`` handler at ``edge`` every ``interval`` (a Cron Trigger)."""
 
         def fire(_event: Any) -> None:
-            Driver(self, self.coordinator.scheduled(edge.isolate), edge.ctx, self._cron_done).start()
+            Driver(self, self.coordinator.scheduled(edge.landing()), edge.ctx, self._cron_done).start()
             self.env.timeout(interval).callbacks.append(fire)
 
         self.env.timeout(interval).callbacks.append(fire)
@@ -197,7 +197,7 @@ class Runtime:
         request = self._requests.get((service, path))
         if request is None:
             request = self._requests[(service, path)] = Request("POST", f"/api/service/{service}{path}")
-        handler = self.coordinator.handle(request, edge.isolate)
+        handler = self.coordinator.handle(request, edge.landing())
         Driver(self, handler, edge.ctx, partial(self._request_done, record), record).start()
         return record
 
@@ -315,7 +315,7 @@ class Runtime:
         reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, driver.token, deadline)
         arrive = env.timeout(net.latency(ctx.node, edge.name))
         arrive.callbacks.append(
-            lambda _e: Driver(self, self.coordinator.handle(request, edge.isolate), server_ctx, reply).start()
+            lambda _e: Driver(self, self.coordinator.handle(request, edge.landing()), server_ctx, reply).start()
         )
         return (yield PARK)
 

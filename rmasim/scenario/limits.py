@@ -44,6 +44,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_FLAP_CYCLES",
     "MAX_HEARTBEATS",
+    "MAX_ISOLATES_PER_LOCATION",
     "MAX_MACHINES",
     "MAX_NUMBER_LENGTH",
     "MAX_PHASES",
@@ -73,6 +74,8 @@ MAX_CONTAINERS = 100_000
 """Service containers in the fleet: machines x services, summed over the groups."""
 MAX_EDGES = 1000
 """Coordinator edges (``coordinator.edges``)."""
+MAX_ISOLATES_PER_LOCATION = 256
+"""Worker isolates at one location (``coordinator.isolates_per_location``)."""
 MAX_CAPACITY = 100_000
 """Concurrent slots of one service container."""
 MAX_CACHES_PER_LOCATION = 64

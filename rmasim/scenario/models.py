@@ -57,6 +57,7 @@ from .limits import (
     MAX_EXPECTATIONS,
     MAX_FAULTS,
     MAX_HEARTBEATS,
+    MAX_ISOLATES_PER_LOCATION,
     MAX_MACHINES,
     MAX_PHASES,
     MAX_REQUESTS,
@@ -281,7 +282,8 @@ def _preset_choices(schema: dict[str, JsonValue]) -> None:
 
 
 class _CoordinatorBase(_Section):
-    """Which preset the coordinator runs and on how many edges; knob fields override the preset."""
+    """Which preset the coordinator runs, where (locations and isolates: DESIGN.md section 11); knob fields override
+    the preset."""
 
     preset: str = Field(
         default="baseline",
@@ -290,6 +292,18 @@ class _CoordinatorBase(_Section):
     )
     edges: int = Field(
         default=1, ge=1, le=MAX_EDGES, description="Cloudflare locations (edge caches) serving the coordinator."
+    )
+    isolates_per_location: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_ISOLATES_PER_LOCATION,
+        description="Worker isolates at each location, each with its own memory (balancer counts, breakers, "
+        "ejection, route caches, retry budget); every invocation lands on one the platform picks at random.",
+    )
+    isolate_lifetime: PositiveDuration | None = Field(
+        default=None,
+        description="Mean time an isolate lives before the platform evicts it (exponential): the next invocations "
+        "there start cold, with empty memory. None: isolates live for the whole run.",
     )
     worker: str | None = Field(
         default=None,

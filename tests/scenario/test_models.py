@@ -67,7 +67,14 @@ def test_defaults(minimal_data):
         "duration": "10m",
         "warmup": "0s",
         "sample_every": "5s",
-        "coordinator": {"preset": "baseline", "edges": 1, "worker": None, **dict.fromkeys(Policy.model_fields)},
+        "coordinator": {
+            "preset": "baseline",
+            "edges": 1,
+            "isolates_per_location": 1,
+            "isolate_lifetime": None,
+            "worker": None,
+            **dict.fromkeys(Policy.model_fields),
+        },
         "kv": {
             "model": "workers-kv",
             "cache_ttl": "1m",
@@ -190,6 +197,8 @@ def test_json_schema():
     assert set(schema["$defs"]["CoordinatorConfig"]["properties"]) == {
         "preset",
         "edges",
+        "isolates_per_location",
+        "isolate_lifetime",
         "worker",
         *Policy.model_fields,
     }

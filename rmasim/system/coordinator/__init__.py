@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ..ops import KVFailure, Now, Request, Response
+from ..ops import KVFailure, Now, Request, Respond, Response
 from .balancers import BALANCERS, register_balancer
 from .isolate import Isolate
 from .keys import (
@@ -131,11 +131,29 @@ class Coordinator:
 
 def _measured(proxied: Handler, service: str, isolate: Isolate) -> Handler:
     """Serve a proxied request between two readings of the edge's monotonic clock and count it in the edge's
-    metrics, a KV failure as the 500 it is answered with."""
+    metrics, a KV failure as the 500 it is answered with. When the proxy answers early (:class:`Respond`, with
+    ``ctx.waitUntil()`` work after it), the answer is counted then, with the latency the client saw."""
     start = yield _MONOTONIC
-    try:
-        response = yield from proxied
-    except KVFailure as failure:
-        response = _kv_error(failure)
-    edge_metrics(isolate).record(service, response.status, (yield _MONOTONIC) - start)
+    metrics = edge_metrics(isolate)
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            op = proxied.throw(error) if error is not None else proxied.send(value)
+        except StopIteration as stop:
+            response = stop.value
+            break
+        except KVFailure as failure:
+            response = _kv_error(failure)
+            break
+        if op.__class__ is Respond:
+            metrics.record(service, op.response.status, (yield _MONOTONIC) - start)
+            yield op
+            yield from proxied  # the rest is waitUntil() work: nothing more to count
+            return op.response
+        try:
+            value, error = (yield op), None
+        except BaseException as exc:  # an operation's failure, thrown back into the proxy
+            value, error = None, exc
+    metrics.record(service, response.status, (yield _MONOTONIC) - start)
     return response

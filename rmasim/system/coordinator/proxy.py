@@ -26,6 +26,7 @@ from ..ops import (
     Random,
     Request,
     RequestTimeout,
+    Respond,
     Response,
     Sleep,
     Trace,
@@ -175,6 +176,10 @@ def versioned(
     return rest, canary
 
 
+#: Providers tried at once after refusals for load, per request, on top of its retries (each paid by the budget).
+REFUSED_TRIES = 2
+
+
 def refused_for_load(response: Response) -> bool:
     """A provider's admission control refused the forward (503 with ``retry_after``): it is busy, not sick, so
     breakers and outlier ejection leave it out, and the work was not done, so another provider may be tried."""
@@ -203,6 +208,8 @@ def forward_through(
     end = yield _MONOTONIC
     balancer.finished(target["id"], end, end - start)
     if balancer.shares_counts:
+        if response.status < 500 and not (expected and response.status == 412):  # the answer the client gets
+            yield Respond(response)  # first: the count is released after it, as ctx.waitUntil() work
         yield from balancer.release(service, target["id"])
     return response
 
@@ -243,7 +250,8 @@ def forward_with_retries(
     this edge ejected, and report every forward (see :mod:`.outlier`). ``retries``: after a failed forward
     (connection failure, timeout, 5xx), wait a jittered backoff and try another provider, while providers remain
     and the edge's retry budget pays (see :mod:`.retry`); a provider's refusal for load (:func:`refused_for_load`)
-    is tried elsewhere at once, paid by the budget without spending one of the request's retries. ``expected``: a
+    is tried elsewhere at once (up to ``REFUSED_TRIES`` times), paid by the budget without spending one of the
+    request's retries. ``expected``: a
     provider refusing for its version (412, stale registry data) is dropped and another tried at once - no work
     was done, so no retry is spent. When no candidate is left, the ``fallback`` providers (the other side of a
     canary split) take their place, once."""
@@ -265,6 +273,7 @@ def forward_with_retries(
     if detector is not None:
         left = detector.admitted(service, left, now) or left  # all ejected: route anyway (Envoy's panic mode)
     retries = policy.retries
+    refusals = 0
     balancer = edge_balancer(isolate, policy)
     while True:
         target = yield from balancer.pick(service, left)
@@ -290,10 +299,11 @@ def forward_with_retries(
                                                "calls": calls})  # fmt: skip
         if ok:
             return response
-        refused = refused_for_load(response)
+        refused = refused_for_load(response) and refusals < REFUSED_TRIES
         if budget is None or (retries <= 0 and not refused) or not left or not budget.withdraw((yield _MONOTONIC)):
             return response
         if refused:  # nothing was done: try another provider at once, paid by the budget, not the request's retries
+            refusals += 1
             continue
         retries -= 1
         yield Sleep(BACKOFF_MIN + (yield Random()) * (BACKOFF_MAX - BACKOFF_MIN))
