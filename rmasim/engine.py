@@ -179,7 +179,9 @@ class _Simulation:
         clients: dict[str, list[PoissonClients]] = {}
         for j, spec in enumerate(scenario.workload):
             rng = streams.generator(f"workload/{j}/{spec.service}")
-            client = PoissonClients(spec, self.runtime, self.edges, rng, scenario.duration)
+            client = PoissonClients(
+                spec, self.runtime, self.edges, rng, scenario.duration, scenario.coordinator.location_weights
+            )
             client.install(env)
             clients.setdefault(spec.service, []).append(client)
         self.chaos = Chaos(env, self.runtime, self.machines, scenario.fleet, self.edges, seed=seed, clients=clients)

@@ -300,6 +300,13 @@ class _CoordinatorBase(_Section):
         description="Worker isolates at each location, each with its own memory (balancer counts, breakers, "
         "ejection, route caches, retry budget); every invocation lands on one the platform picks at random.",
     )
+    location_weights: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = Field(
+        default=None,
+        max_length=MAX_EDGES,
+        description="How clients spread over the locations: one weight per location (edges of them; the share of "
+        "requests that land there is its weight over the sum), as when most users are near a few regions. None: "
+        "uniform.",
+    )
     isolate_lifetime: PositiveDuration | None = Field(
         default=None,
         description="Mean time an isolate lives before the platform evicts it (exponential): the next invocations "
@@ -318,6 +325,13 @@ class _CoordinatorBase(_Section):
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; known presets: {', '.join(sorted(PRESETS))}")
         return preset
+
+    @model_validator(mode="after")
+    def _a_weight_per_location(self) -> _CoordinatorBase:
+        if self.location_weights is not None and len(self.location_weights) != self.edges:
+            message = f"{len(self.location_weights)} weights for {self.edges} locations (edges): give one each"
+            raise LocatedErrors([(("location_weights",), message)])
+        return self
 
     @property
     def policy(self) -> Policy:

@@ -1,7 +1,8 @@
 """Client traffic: open-loop Poisson clients per service (DESIGN.md section 3, the Jepsen "workload").
 
 Each :class:`PoissonClients` sends requests for one service between ``start`` and ``stop``; each request arrives
-at an edge drawn uniformly (clients spread over the coordinator's locations) and its outcome is recorded by the
+at an edge drawn uniformly, or by ``coordinator.location_weights`` (clients spread over the coordinator's
+locations, or near some of them more than others), and its outcome is recorded by the
 observer. Open loop: a slow or failing system does not slow the arrivals down, as with real users.
 
 The rate is ``rate x multiplier x diurnal(t)``. ``multiplier`` is piecewise constant (a ``hot_service`` fault
@@ -24,13 +25,17 @@ _BLOCK = 4096
 class PoissonClients:
     """Open-loop Poisson arrivals for one service (one SimPy timeout per request, no process)."""
 
-    def __init__(self, spec: Any, runtime: Any, edges: list[Any], rng: Any, until: float) -> None:
+    def __init__(
+        self, spec: Any, runtime: Any, edges: list[Any], rng: Any, until: float, weights: list[float] | None = None
+    ) -> None:
         self.service = spec.service
         self.rate = float(spec.rate)
         self.start = float(spec.start)
         self.stop = min(float(spec.stop), until) if spec.stop is not None else until
         self.runtime = runtime
         self.edges = edges
+        self.weights = None if weights is None else [w / math.fsum(weights) for w in weights]
+        """The share of clients near each location (None: uniform)."""
         self.rng = rng
         self.diurnal = getattr(spec, "diurnal", None)
         self.multiplier = 1.0
@@ -84,7 +89,11 @@ class PoissonClients:
         if len(self.edges) == 1:
             return self.edges[0]
         if not self._picks:
-            self._picks = self.rng.integers(0, len(self.edges), _BLOCK).tolist()[::-1]
+            n = len(self.edges)
+            picks = (
+                self.rng.integers(0, n, _BLOCK) if self.weights is None else self.rng.choice(n, _BLOCK, p=self.weights)
+            )
+            self._picks = picks.tolist()[::-1]
         return self.edges[self._picks.pop()]
 
     def _schedule(self, env: Any, delay: float) -> None:

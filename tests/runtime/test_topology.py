@@ -79,3 +79,11 @@ def test_the_default_topology_gives_the_same_bytes_as_naming_it():
     plain = rmasim.run(load_scenario_text(text.replace(", edges: 1", "")), seed=2)
     named = rmasim.run(load_scenario_text(text.replace("edges: 1", "edges: 1, isolates_per_location: 1")), seed=2)
     assert summary_json(plain.summary) == summary_json(named.summary)
+
+
+def test_clients_land_on_locations_by_their_weights():
+    """Weights 1:3 over 2 locations: about a quarter of the requests arrive at the first (binomial, 4 sigma)."""
+    text = SMALL.replace("edges: 2,", "edges: 2, location_weights: [1, 3],")
+    log = rmasim.run(load_scenario_text(text), seed=1).requests
+    n, first = len(log), int((log.edge == 0).sum())
+    assert abs(first - n / 4) < 4 * math.sqrt(n * 0.25 * 0.75)
