@@ -69,7 +69,6 @@ class Case:
     """Paths (relative to the work dir) the command may create or rewrite besides report directories."""
     hazard: bool = False
     """Could exhaust memory or hang if the product is wrong: run only in a subprocess with limits."""
-    label: str = ""
 
     @property
     def verb(self) -> str:
@@ -506,30 +505,27 @@ def _option(draw: st.DrawFn, name: str, value: str) -> list[str]:
     return [f"{name}={value}"] if value == "" or draw(st.booleans()) else [name, value]
 
 
-def _fill_group(items: list[str], text: str) -> list[str]:
-    group, _ = _first(YAML(typ="safe", pure=True).load(text) or {}) if text else ("gpu", "upload")
-    return [item.replace("{g}", group) for item in items]
+def _group(data: bytes) -> str:
+    """The first fleet group of a scenario file, for --set and --grid paths ("gpu" when there is none)."""
+    try:
+        doc = YAML(typ="safe", pure=True).load(data.decode())
+    except Exception:  # anything at all: the file is malformed on purpose
+        return "gpu"
+    return _first(doc)[0] if isinstance(doc, dict) else "gpu"
 
 
 @st.composite
 def _scenario_arg(draw: st.DrawFn, name: str = "case.yaml") -> tuple[str, list[tuple[str, bytes]], bool, str]:
-    """(path as typed, files to write, hazard, the base text for --set paths) of a scenario argument."""
+    """(path as typed, files to write, hazard, its first fleet group) of a scenario argument."""
     kind = draw(st.sampled_from(["file", "file", "file", "file", "file", "tiny", "special"]))
     if kind == "tiny":
-        return "scenarios/tiny.yaml", [], False, TINY
+        return "scenarios/tiny.yaml", [], False, "gpu"
     if kind == "special":
-        special = draw(
-            st.sampled_from(["/dev/zero", "missing.yaml", "keep", "", "victim.txt", "{root}/box/work/c.yaml"])
-        )
+        special = draw(st.sampled_from(SPECIAL_PATHS))
         files = [("c.yaml", TINY.encode())] if "c.yaml" in special else []
-        return special, files, special == "/dev/zero", TINY
+        return special, files, special == "/dev/zero", "gpu"
     data, hazard = draw(scenario_bytes())
-    try:
-        text = data.decode()
-        YAML(typ="safe", pure=True).load(text) if not hazard else None
-    except Exception:
-        text = ""
-    return name, [(name, data)], hazard, text if not hazard else ""
+    return name, [(name, data)], hazard, "gpu" if hazard else _group(data)
 
 
 @st.composite
@@ -545,12 +541,13 @@ def _junk(draw: st.DrawFn) -> list[str]:
 @st.composite
 def run_case(draw: st.DrawFn) -> Case:
     """``rmasim run SCENARIO`` with maybe --seed, --out, --set items, -q and junk."""
-    path, files, hazard, text = draw(_scenario_arg())
+    path, files, hazard, group = draw(_scenario_arg())
     argv = ["run", path]
     if draw(st.integers(0, 3)) == 0:
         argv += _option(draw, "--seed", draw(st.sampled_from(SEEDS)))
     argv += draw(_out())
-    for item in _fill_group(draw(st.lists(st.sampled_from(SETS), max_size=3)), text):
+    for item in draw(st.lists(st.sampled_from(SETS), max_size=3)):
+        item = item.replace("{g}", group)
         argv += _option(draw, "--set", item)
     argv += ["-q"] if draw(st.booleans()) else []
     argv += draw(_junk())
@@ -570,21 +567,21 @@ def validate_case(draw: st.DrawFn) -> Case:
 
 
 @st.composite
-def _grids(draw: st.DrawFn, text: str) -> list[str]:
+def _grids(draw: st.DrawFn, group: str) -> list[str]:
     items = draw(st.lists(st.sampled_from(GRIDS), max_size=2))
     if items and draw(st.integers(0, 4)) == 0:
         items.append(items[0].split("=")[0] + "=3")  # the same key again
     argv: list[str] = []
-    for item in _fill_group(items, text):
-        argv += _option(draw, "--grid", item)
+    for item in items:
+        argv += _option(draw, "--grid", item.replace("{g}", group))
     return argv
 
 
 @st.composite
 def sweep_case(draw: st.DrawFn) -> Case:
     """``rmasim sweep SCENARIO --grid ... --seeds N --jobs J --out DIR``."""
-    path, files, hazard, text = draw(_scenario_arg())
-    argv = ["sweep", path, *draw(_grids(text))]
+    path, files, hazard, group = draw(_scenario_arg())
+    argv = ["sweep", path, *draw(_grids(group))]
     argv += _option(draw, "--seeds", draw(st.sampled_from(["1", "1", "2", "0", "-1", "x", str(2**70), str(10**9)])))
     argv += _option(draw, "--jobs", draw(st.sampled_from(JOBS)))
     argv += draw(_out()) + (["--resume"] if draw(st.integers(0, 4)) == 0 else []) + draw(_junk())
@@ -594,9 +591,9 @@ def sweep_case(draw: st.DrawFn) -> Case:
 @st.composite
 def compare_case(draw: st.DrawFn) -> Case:
     """``rmasim compare SCENARIO --grid ... --seeds N --keys K --out DIR`` (always --seeds: 20 is slow)."""
-    path, files, hazard, text = draw(_scenario_arg())
-    argv = ["compare", path, *draw(_grids(text))]
-    argv += _option(draw, "--seeds", draw(st.sampled_from(["2", "2", "1", "0", "x", str(2**70)])))
+    path, files, hazard, group = draw(_scenario_arg())
+    argv = ["compare", path, *draw(_grids(group))]
+    argv += _option(draw, "--seeds", draw(st.sampled_from(["2", "2", "1", "0", "x", str(2**70), str(10**9)])))
     argv += _option(draw, "--jobs", draw(st.sampled_from(JOBS)))
     if draw(st.integers(0, 2)) == 0:
         argv += _option(draw, "--keys", draw(st.sampled_from(KEYS)))
@@ -621,7 +618,7 @@ def check_case(draw: st.DrawFn) -> Case:
     if update:
         argv.append("--update-baseline")
         writable.append(baseline or "reports/baseline.json")
-    argv += _option(draw, "--seeds", draw(st.sampled_from(["1", "1", "1", "0", "-1", "x", str(2**70)])))
+    argv += _option(draw, "--seeds", draw(st.sampled_from(["1", "1", "1", "0", "-1", "x", str(2**70), str(10**9)])))
     argv += _option(draw, "--jobs", draw(st.sampled_from(JOBS)))
     argv += draw(_out()) + draw(_junk())
     return Case(tuple(argv), tuple(files), tuple(writable), hazard=hazard)

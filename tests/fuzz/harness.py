@@ -220,7 +220,7 @@ def _inputs(argv: tuple[str, ...]) -> tuple[set[str], set[str], set[str]]:
     suites = set(options.get("--suite", ["scenarios"] if verb == "check" else []))
     baselines = options.get("--baseline", ["reports/baseline.json"] if verb == "check" else [])
     files |= set(baselines)
-    named |= set(baselines) | suites
+    named |= {str(Path(v)) for v in [*baselines, *suites]} | set(baselines) | suites
     return files, named, suites
 
 
@@ -363,6 +363,7 @@ def _in_process(argv: tuple[str, ...], work: Path, bound: float) -> tuple[int | 
 
 def run_case(case: Case, root: Path, *, in_process: bool = False, mpl: Path | None = None) -> Outcome:
     """Build the world in ``root`` (an empty directory), run the case there and judge it."""
+    assert not (in_process and case.hazard), "a hazard runs only in a subprocess, with its memory bounded"
     work = build_world(root, case)
     argv = tuple(_fill(arg, root) for arg in case.argv)
     bound = COMPARE_BOUND if case.verb == "compare" else TIME_BOUND

@@ -70,6 +70,7 @@ def test_a_usage_error_and_a_baseline_problem_are_located():
     box = "╭─ Error ─╮\n│ Option '--out' requires an argument. │\n╰──╯\n"
     assert unlocated(("run", "--out"), "", box) == []
     assert unlocated(("validate", ""), "", ".:1:1: is a directory\n") == []  # typer's Path('') is '.'
+    assert unlocated(("check", "--suite="), "", ".: --suite: no *.yaml scenario files in it\n") == []
     assert unlocated(("check", "--baseline", "b.json"), "", "b.json: entries.0.mean: NaN\n") == []
     assert unlocated(("check",), "", "reports/baseline.json:1:2: not valid JSON\n") == []
     assert unlocated(("check",), "", "scenarios/x.yaml:1:2: name: bad\n") == []
@@ -207,6 +208,12 @@ REAL: dict[str, Expect] = {
     ),
     "1 ms samples over 24 h": Expect(
         Case(("run", "s.yaml", "-q"), (("s.yaml", SAMPLES),), hazard=True), r"s\.yaml:\d+:\d+: "
+    ),
+    "compare --seeds 2**70": Expect(
+        Case(("compare", TINY_ARG, "--seeds", str(2**70)), hazard=True), r"--seeds\b", "--seeds"
+    ),
+    "check --seeds 1e9": Expect(
+        Case(("check", "--seeds", str(10**9), "--jobs", "1"), hazard=True), r"--seeds\b", "--seeds"
     ),
     "seed -1 on a terminal": Expect(Case(("run", TINY_ARG, "--seed", "-1")), r"--seed -1: ", "--seed"),
 }
