@@ -1,4 +1,4 @@
-"""Shared fixtures: the smallest valid scenario, as YAML text and as plain data."""
+"""Shared fixtures: the smallest valid scenario, as YAML text and as plain data; the simulations a test ran."""
 
 import pytest
 
@@ -21,3 +21,19 @@ def minimal_yaml() -> str:
 @pytest.fixture
 def minimal_data() -> dict:
     return {"name": "minimal", "duration": "10m", "fleet": {"gpu": {"count": 2, "services": {"upload": {}}}}}
+
+
+@pytest.fixture
+def simulations(monkeypatch) -> list:
+    """Every ``engine._Simulation`` built while the test runs, in order (to look at a run's edges and machines)."""
+    from rmasim import engine
+
+    built: list = []
+
+    class Recorded(engine._Simulation):
+        def __init__(self, scenario, seed):
+            super().__init__(scenario, seed)
+            built.append(self)
+
+    monkeypatch.setattr(engine, "_Simulation", Recorded)
+    return built

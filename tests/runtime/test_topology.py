@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import rmasim
-from rmasim import engine
 from rmasim.runtime import Edge, UniformSource
 from rmasim.scenario import load_scenario_text
 from rmasim.system.coordinator import Isolate
@@ -54,20 +53,12 @@ def test_an_evicted_isolate_comes_back_cold():
     assert location.isolates[0] is not location.isolates[1] and location.evictions == 1
 
 
-def test_evictions_come_at_the_rate_the_lifetime_gives(monkeypatch):
+def test_evictions_come_at_the_rate_the_lifetime_gives(simulations):
     """2 locations x 4 isolates with a 5 m mean lifetime over 20 m: Poisson with mean 2 x 4 x 20 / 5 = 32."""
-    runs = []
-
-    class Recorded(engine._Simulation):
-        def __init__(self, scenario, seed):
-            super().__init__(scenario, seed)
-            runs.append(self)
-
-    monkeypatch.setattr(engine, "_Simulation", Recorded)
     total = 0
     for seed in range(5):
         rmasim.run(load_scenario_text(SMALL), seed=seed)
-        total += sum(e.evictions for e in runs[-1].edges)
+        total += sum(e.evictions for e in simulations[-1].edges)
     assert abs(total - 5 * 32) < 4 * math.sqrt(5 * 32)
 
 

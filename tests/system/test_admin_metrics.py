@@ -167,18 +167,11 @@ def _order_statistic_bound(latencies: list[float], q: float) -> float:
 
 
 @pytest.mark.parametrize("preset", ["baseline", "reference"])
-def test_each_edges_metrics_match_its_requests_in_the_run_log(preset, harness, monkeypatch):
+def test_each_edges_metrics_match_its_requests_in_the_run_log(preset, harness, simulations):
     """service_crash, shortened, the rag container crashing at 1 m, two edges: per edge and service, the isolate's
     counts equal the log's. A request is logged when its handler returns, in the same step as it is counted, so a
     request still in flight at the end is in neither."""
-    runs = []
-
-    class Recorded(engine._Simulation):
-        def __init__(self, scenario, seed):
-            super().__init__(scenario, seed)
-            runs.append(self)
-
-    monkeypatch.setattr(engine, "_Simulation", Recorded)
+    runs = simulations
     overrides = {
         "duration": "3m",
         "faults.0.at": "1m",
