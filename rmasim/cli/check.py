@@ -20,11 +20,17 @@ if TYPE_CHECKING:
 
 __all__ = ["check"]
 
+#: Seeds of one regression check: every suite scenario runs this many times under each of its presets.
+MAX_CHECK_SEEDS = 1000
+
 
 def check(
     suite: Annotated[Path, typer.Option("--suite", help="Directory of scenario files (*.yaml).")] = Path("scenarios"),
     seeds: Annotated[
-        int | None, typer.Option("--seeds", min=1, help="Seeds 0..N-1 (default: as many as the baseline, else 3).")
+        int | None,
+        typer.Option(
+            "--seeds", min=1, max=MAX_CHECK_SEEDS, help="Seeds 0..N-1 (default: as many as the baseline, else 3)."
+        ),
     ] = None,
     baseline: Annotated[Path, typer.Option("--baseline", help="Baseline JSON file.")] = Path("reports/baseline.json"),
     out: Annotated[Path, typer.Option("--out", help="Report directory (replaced whole).")] = Path("reports/ci"),

@@ -15,7 +15,7 @@ import typer
 
 from ..outputs import open_report, report_path, write_atomic
 from .common import bad_input, bad_output, console
-from .sweep import _progress_reporter, parse_grid
+from .sweep import MAX_SEEDS, _progress_reporter, parse_grid
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,7 @@ _ARROWS = {"higher": "↑", "lower": "↓"}
 def compare(
     scenario_file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     grid: Annotated[list[str] | None, typer.Option("--grid", help="KEY=V1,V2,... (repeatable): the variants.")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", min=2, help="Seeds 0..N-1 for every variant.")] = 20,
+    seeds: Annotated[int, typer.Option("--seeds", min=2, max=MAX_SEEDS, help="Seeds 0..N-1 for every variant.")] = 20,
     jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (1: in this process).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Default: reports/compare/<scenario name>.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Run only what is missing in DIR/sweep.")] = False,
