@@ -9,7 +9,8 @@ A case passes when the command
 - prints no traceback and exits within the time bound (20 s; compare 60 s: it draws 15 plots);
 - leaves every file of the world as it was (sha256 of each before and after), and creates nothing but report
   directories: on exit 2 nothing at all, and never a file or a hidden entry (a temporary sibling left behind)
-  in a directory that existed before, nor anything outside the working directory.
+  in a non-empty directory that existed before, nor anything outside the working directory (an empty
+  directory may become a report, as ``rmasim/outputs.py`` allows).
 
 :func:`run_case` runs a case in a subprocess (the installed console script, as a user's terminal sees it) with
 2 GB of address space and, when run as root where mount namespaces work, the whole file system read-only except
@@ -187,7 +188,8 @@ def changes(
         if rel in before or rel in writable:
             continue
         parent = str(PurePosixPath(rel).parent)
-        existed = parent in before or parent == "."
+        empty = parent in before and not any(p.startswith(parent + "/") for p in before)  # may become a report
+        existed = (parent in before and not empty) or parent == "."
         if exit == 2 or usage:
             found.append(f"stray: {rel} (written on exit {exit})")
         elif existed and (kind != "dir" or PurePosixPath(rel).name.startswith(".")):

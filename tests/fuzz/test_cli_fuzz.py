@@ -91,6 +91,8 @@ def test_a_world_file_changed_is_touched_and_a_left_temporary_sibling_is_stray()
     assert changes(before, before | {"box/x": DIR}, Case(("run",)), 0, False) == [
         "stray: box/x (outside the working directory)"
     ]
+    into_empty = before | {"box/work/keep/summary.json": ("file", "e")}  # keep/ was empty: it may become a report
+    assert changes(before, into_empty, Case(("run",)), 0, False) == []
     rewritten = before | {"box/work/victim.txt": ("file", "b")}
     assert changes(before, rewritten, Case(("check",), writable=("victim.txt",)), 0, False) == []
 
