@@ -90,7 +90,7 @@ MAX_REQUESTS = 50_000_000
 """Expected client requests of a run: workload rate x active time, plus traffic bursts and hot services."""
 MAX_HEARTBEATS = 50_000_000
 """Expected agent heartbeats of a run: machines x duration / heartbeat_interval."""
-MAX_SAMPLES = 1_000_000
+MAX_SAMPLES = 100_000
 """Samples of the checkers: duration / sample_every."""
 MAX_SEED = 2**63 - 1
 """The largest root seed (seeds are numpy int64 values, 0 .. 2**63 - 1)."""
