@@ -22,6 +22,7 @@ Nothing here imports the rest of rmasim: every layer that writes may use it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -185,20 +186,29 @@ def replace_report(path: str | os.PathLike[str], kind: str) -> Iterator[Path]:
 
 def _swap_in(tmp: Path, target: Path) -> None:
     """Rename ``tmp`` to ``target``; an existing report (or empty directory) there is moved aside first and
-    removed after, and put back if the second rename fails."""
+    removed after, and put back if the second rename fails. What was moved aside is judged again before anything
+    is removed: should someone have put files into the target since it was checked, it goes back untouched and
+    the write fails."""
     old = None
     try:
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.rmasim-old-{os.getpid()}-", dir=target.parent))
             os.rmdir(old)
             os.replace(target, old)
+            if not (is_report(old) or not any(old.iterdir())):
+                os.replace(old, target)
+                raise OutputError(target, "changed while the report was written: left as it is")
         os.replace(tmp, target)
     except OSError as exc:
         if old is not None and old.exists() and not target.exists():
             os.replace(old, target)
         raise _failed(target, exc) from None
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if is_report(old):
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):  # the empty directory it was; never removed with anything in it
+                os.rmdir(old)
 
 
 def open_report(path: str | os.PathLike[str], kind: str) -> Path:

@@ -162,3 +162,18 @@ def test_a_killed_writer_leaves_a_sibling_that_the_next_writer_removes(tmp_path)
     with replace_report(target, "run") as tmp:
         (tmp / "summary.json").write_text("{}")
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_files_put_into_a_target_after_its_last_check_stay(tmp_path):
+    """The swap judges what it moved aside again: a target filled after its last check goes back untouched, the
+    swap fails, and the new report's directory is left for the caller to remove (``replace_report`` does)."""
+    from rmasim.outputs import _swap_in
+
+    target, tmp = tmp_path / "out", tmp_path / ".out.rmasim-new-1-x"
+    target.mkdir()
+    (target / "thesis.tex").write_text("precious")
+    tmp.mkdir()
+    with pytest.raises(OutputError, match="changed while the report was written"):
+        _swap_in(tmp, target)
+    assert [p.name for p in target.iterdir()] == ["thesis.tex"] and (target / "thesis.tex").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.rmasim-new-1-x", "out"]

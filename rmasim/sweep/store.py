@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..outputs import open_report, write_atomic
+from ..outputs import is_report, open_report, write_atomic
 
 __all__ = ["RunStore"]
 
@@ -46,6 +46,9 @@ class RunStore:
         write_atomic(self.path(run_id), lambda tmp: pq.write_table(table, tmp))
 
     def remove(self, run_ids: Iterable[str]) -> None:
+        """Forget stored rows (to run them again); only in a store that is an rmasim report."""
+        if not is_report(self.root):
+            return
         for run_id in run_ids:
             self.path(run_id).unlink(missing_ok=True)
 
