@@ -361,7 +361,8 @@ class Runtime:
         incarnation = machine.incarnation
         service = op.path.split("/", 2)[1]
         container = machine.containers.get(service)
-        if op.headers and container is not None and container.up and not _accepts(container, op.headers):
+        headers = dict(op.headers) if op.headers else None
+        if headers and container is not None and container.up and not _accepts(container, headers):
             yield net.latency(dst, src)
             if record is not None:
                 record.refused += 1
@@ -378,7 +379,7 @@ class Runtime:
         if container is None or not container.up:
             yield back
             return self._answer(record, "service_error", Response(502, {"error": "bad gateway"}))
-        propagated = dict(op.headers).get(REQUEST_TIMEOUT) if op.headers else None
+        propagated = headers.get(REQUEST_TIMEOUT) if headers else None
         admission = (
             container.submit(env.now) if propagated is None else container.submit(env.now, env.now + float(propagated))
         )
@@ -446,9 +447,9 @@ def machine_load(machine: Machine, now: float, signal: str, window: float = 1.0)
     return used / capacity if capacity else 0.0
 
 
-def _accepts(container: Any, headers: tuple[tuple[str, str], ...]) -> bool:
+def _accepts(container: Any, headers: dict[str, str]) -> bool:
     """False when the forward names a version (:data:`EXPECTED_VERSION`) other than the container's."""
-    expected = dict(headers).get(EXPECTED_VERSION)
+    expected = headers.get(EXPECTED_VERSION)
     return expected is None or expected == container.version
 
 

@@ -184,7 +184,8 @@ class ServiceContainer:
             return Admission(now, math.inf, self.epoch)
         free = self._free[0]
         start = now if now > free else free
-        if start + self.expected_service / self.speed >= deadline or start - now > self.admission_wait:
+        late = deadline < math.inf and start + self.expected_service / self.speed >= deadline
+        if late or start - now > self.admission_wait:
             self.refused += 1
             return Admission(now, now, self.epoch, refused=True)
         heapq.heappop(self._free)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from ..ops import KVFailure, Now, Request, Respond, Response
-from .balancers import BALANCERS, register_balancer
+from .balancers import BALANCERS, edge_balancer, register_balancer
 from .isolate import Isolate
 from .keys import (
     HEARTBEAT_LEADER,
@@ -117,7 +117,7 @@ class Coordinator:
                 service, rest = self._proxy_route(req.path)
                 proxied = service_proxy(req, self.policy, isolate, service, rest)
                 if self.policy.metrics:
-                    return (yield from _measured(proxied, service, isolate))
+                    return (yield from _measured(proxied, service, isolate, self.policy))
                 return (yield from proxied)
             handler = ROUTES.get((req.method, req.path))
             if handler is None:
@@ -129,12 +129,19 @@ class Coordinator:
             return _kv_error(failure)
 
 
-def _measured(proxied: Handler, service: str, isolate: Isolate) -> Handler:
+def _measured(proxied: Handler, service: str, isolate: Isolate, policy: Any) -> Handler:
     """Serve a proxied request between two readings of the edge's monotonic clock and count it in the edge's
     metrics, a KV failure as the 500 it is answered with. When the proxy answers early (:class:`Respond`, with
     ``ctx.waitUntil()`` work after it), the answer is counted then, with the latency the client saw."""
     start = yield _MONOTONIC
     metrics = edge_metrics(isolate)
+    if not edge_balancer(isolate, policy).shares_counts:  # no early answer can come: plain delegation
+        try:
+            response = yield from proxied
+        except KVFailure as failure:
+            response = _kv_error(failure)
+        metrics.record(service, response.status, (yield _MONOTONIC) - start)
+        return response
     value: Any = None
     error: BaseException | None = None
     while True:

@@ -288,7 +288,8 @@ def forward_with_retries(
                 return unavailable(service)
             continue
         ok = response.status < 500
-        if (detector is not None or breakers is not None) and not refused_for_load(response):
+        busy = not ok and refused_for_load(response)
+        if (detector is not None or breakers is not None) and not busy:
             now = yield _MONOTONIC
             if detector is not None and detector.report(service, target["id"], ok, now, len(candidates)):
                 yield Trace("outlier_ejected", {"worker_id": target["id"], "service": service})
@@ -299,7 +300,7 @@ def forward_with_retries(
                                                "calls": calls})  # fmt: skip
         if ok:
             return response
-        refused = refused_for_load(response) and refusals < REFUSED_TRIES
+        refused = busy and refusals < REFUSED_TRIES
         if budget is None or (retries <= 0 and not refused) or not left or not budget.withdraw((yield _MONOTONIC)):
             return response
         if refused:  # nothing was done: try another provider at once, paid by the budget, not the request's retries
