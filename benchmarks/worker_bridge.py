@@ -21,6 +21,14 @@ from rmasim.system.worker import NodeHost
 ROOT = Path(__file__).parent.parent
 
 
+def slice_of(scenario: rmasim.Scenario, duration: str) -> rmasim.Scenario:
+    """The first ``duration`` of ``scenario``: its faults that happen in that time, the rest as it is."""
+    end = scenario.with_overrides({"duration": duration, "faults": []}).duration
+    dumped = scenario.model_dump()["faults"]
+    faults = [plain for fault, plain in zip(scenario.faults, dumped, strict=True) if fault.at < end]
+    return scenario.with_overrides({"duration": duration, "faults": faults})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "crash.yaml")
@@ -30,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     scenario = rmasim.load_scenario(args.scenario)
     if args.duration:
-        scenario = scenario.with_overrides({"duration": args.duration})
+        scenario = slice_of(scenario, args.duration)
 
     messages = []
     close = NodeHost.close

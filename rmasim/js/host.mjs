@@ -75,6 +75,7 @@ let logs = []; // console lines since the last reply: [level, text]
 const isolates = new Map();
 const invocations = new Map();
 const timeouts = new WeakMap(); // AbortSignal -> seconds (AbortSignal.timeout / AbortSignal.any)
+const bodies = new WeakMap(); // Response made with a string body -> that string
 
 // --- the bridge: what the code inside a context may call in the host ------------------------------------------
 
@@ -115,6 +116,7 @@ const bridge = Object.freeze({
     );
   },
   log(level, args) { logs.push([level, args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')]); },
+  rememberBody(response, text) { bodies.set(response, text); },
   tagTimeout(signal, seconds) { timeouts.set(signal, seconds); return signal; },
   timeoutOf(signal) { return signal === undefined || signal === null ? null : (timeouts.get(signal) ?? null); },
   digest(algorithm, bytes) {
@@ -221,6 +223,7 @@ function installWorkerGlobals(bridge, platform, settings) {
   function checkKey(key, verb) {
     if (typeof key !== 'string') key = String(key);
     if (key === '' || key === '.' || key === '..') throw new TypeError(`KV ${verb} failed: 400 Invalid key name.`);
+    if (key.length <= 170) return key; // at most 3 UTF-8 bytes per UTF-16 unit: within 512 bytes
     const bytes = encoder.encode(key).length;
     if (bytes > 512) {
       throw new TypeError(`KV ${verb} failed: 414 UTF-8 encoded length of ${bytes} exceeds key length limit of 512.`);
@@ -311,7 +314,7 @@ function installWorkerGlobals(bridge, platform, settings) {
   function decodeResponse(answer) {
     const isJson = answer.body !== null && answer.body.json !== undefined;
     const body = answer.body === null || NULL_BODY.has(answer.status) ? null : textOf(answer.body);
-    return new platform.Response(body, {
+    return new Response(body, {
       status: answer.status,
       headers: isJson ? { 'content-type': 'application/json' } : {},
     });
@@ -479,10 +482,28 @@ function installWorkerGlobals(bridge, platform, settings) {
   });
   g.crypto = Object.freeze({ getRandomValues, randomUUID, subtle });
 
+  // --- Response: the platform's, remembering a string body, so the host reads the answer a handler returns
+  // without running it through a stream (the Worker sees the same class and behaviour).
+  class Response extends platform.Response {
+    constructor(body = null, init = undefined) {
+      super(body, init);
+      if (typeof body === 'string') bridge.rememberBody(this, body);
+    }
+
+    static json(data, init = undefined) { return Object.setPrototypeOf(platform.Response.json(data, init), Response.prototype); }
+
+    static redirect(url, status = undefined) {
+      return Object.setPrototypeOf(platform.Response.redirect(url, status), Response.prototype);
+    }
+
+    static error() { return Object.setPrototypeOf(platform.Response.error(), Response.prototype); }
+  }
+
   // --- the rest of the platform, and what is absent.
   for (const [name, value] of Object.entries(platform)) {
-    if (name !== 'AbortSignal') g[name] = value;
+    if (name !== 'AbortSignal' && name !== 'Response') g[name] = value;
   }
+  g.Response = Response;
   g.AbortSignal = SimAbortSignal;
   g.navigator = Object.freeze({ userAgent: 'Cloudflare-Workers' });
   const consoleOf = (level) => (...args) => bridge.log(level, args);
@@ -665,7 +686,9 @@ async function settle(inv, value) {
       inv.error = errorInfo(new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'."));
     } else {
       try {
-        inv.result = { status: value.status, body: value.body === null ? null : await value.text() };
+        const text = value.bodyUsed ? undefined : bodies.get(value);
+        const body = text !== undefined ? text : (value.body === null ? null : await value.text());
+        inv.result = { status: value.status, body };
       } catch (error) {
         inv.error = errorInfo(error);
       }
@@ -798,28 +821,44 @@ async function serve(message) {
 // Blocking reads of stdin between messages (nothing else may run meanwhile, and a blocking read wakes up faster
 // than the event loop's stream machinery); the job queue is drained by the setImmediate turns of `drain()`.
 
-const chunk = Buffer.alloc(1 << 16);
 const pause = new Int32Array(new SharedArrayBuffer(4));
-let input = '';
+let inbox = Buffer.alloc(1 << 20); // bytes read from stdin: [start, end) not yet returned as lines
+let start = 0;
+let end = 0;
 
 function readLine() {
+  let scanned = start;
   for (;;) {
-    const end = input.indexOf('\n');
-    if (end >= 0) {
-      const line = input.slice(0, end);
-      input = input.slice(end + 1);
+    const newline = inbox.indexOf(10, scanned);
+    if (newline >= 0 && newline < end) {
+      const line = inbox.toString('utf8', start, newline);
+      start = newline + 1;
+      if (start === end) start = end = 0;
       return line;
+    }
+    scanned = end;
+    if (end === inbox.length) { // full: move the partial line to the front, or grow
+      if (start > 0) {
+        inbox.copy(inbox, 0, start, end);
+        end -= start;
+        scanned -= start;
+        start = 0;
+      } else {
+        const bigger = Buffer.alloc(inbox.length * 2);
+        inbox.copy(bigger, 0, 0, end);
+        inbox = bigger;
+      }
     }
     let n;
     try {
-      n = readSync(0, chunk, 0, chunk.length, null);
+      n = readSync(0, inbox, end, inbox.length - end, null);
     } catch (error) {
       if (error.code !== 'EAGAIN') throw error;
       Atomics.wait(pause, 0, 0, 1); // a non-blocking stdin: wait 1 ms and read again
       continue;
     }
     if (n === 0) return null;
-    input += chunk.toString('utf8', 0, n);
+    end += n;
   }
 }
 

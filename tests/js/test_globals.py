@@ -88,3 +88,15 @@ def test_console_lines_become_traces(probe, harness: Harness):
         ops.Trace("console", {"level": "log", "message": "hello { a: 1 }"}),
         ops.Trace("console", {"level": "warn", "message": "careful"}),
     ]
+
+
+def test_responses_are_the_platforms_whichever_way_they_are_made(probe, harness: Harness):
+    """``new Response``, ``Response.json``, ``redirect`` and ``error`` all give a ``Response``; a body reads once."""
+    body = harness.run(probe.handle(request("/responses"))).body
+    assert body == {"instances": [True] * 4, "statuses": [200, 200, 302, 0], "json": {"a": 1}, "reread": "TypeError"}
+
+
+def test_a_handler_returning_a_response_whose_body_it_read_fails(probe, harness: Harness):
+    """The host reads the body a handler returns; one the handler already read cannot be sent (a 500)."""
+    response = harness.run(probe.handle(request("/used-body")))
+    assert response.status == 500 and response.body["worker_exception"] is True

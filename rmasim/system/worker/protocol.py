@@ -8,8 +8,11 @@ and a reply into a :class:`Reply` value; it does no I/O.
 KV values: the world stores JSON-compatible values. A Worker ``put()``s strings; a string that is JSON and reads
 back identically travels as ``{"json": text}`` and is stored parsed (so the registry checkers read records and
 lists as the Python coordinator writes them); any other string travels as ``{"text": s}`` and is stored as a
-Python ``str``. A read sends a ``str`` back as text and anything else as JSON text (the host re-serialises it in
-JavaScript, so the Worker reads the exact string it wrote).
+Python ``str``. A read sends a ``str`` back as text. An object or array a Worker wrote is stored as a
+:class:`WrittenDict` / :class:`WrittenList` (a ``dict`` / ``list`` that also keeps the text it was parsed from),
+and a read sends that text back as it was written (``{"text": s}``): nothing is serialised again on either side.
+Any other value (one the world wrote) goes as JSON text that the host re-serialises in JavaScript, so the Worker
+reads what ``JSON.stringify`` would have written.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ __all__ = [
     "HostLink",
     "HostOp",
     "Reply",
+    "WrittenDict",
+    "WrittenList",
     "decode_body",
     "decode_op",
     "decode_reply",
@@ -58,19 +63,46 @@ def dumps(value: Any) -> str:
 # --- values ----------------------------------------------------------------------------------------------------
 
 
+class WrittenDict(dict[str, Any]):
+    """A JSON object a Worker wrote: the parsed ``dict``, and ``text``, the exact string the Worker put."""
+
+    __slots__ = ("text",)
+    text: str
+
+
+class WrittenList(list[Any]):
+    """A JSON array a Worker wrote: the parsed ``list``, and ``text``, the exact string the Worker put."""
+
+    __slots__ = ("text",)
+    text: str
+
+
 def encode_value(value: Any) -> Message | None:
     """A stored value as the host reads it: ``None`` (missing), ``{"text": s}`` or ``{"json": text}``."""
     if value is None:
         return None
+    kind = value.__class__
+    if kind is WrittenDict or kind is WrittenList:
+        return {"text": value.text}
     if isinstance(value, str):
         return {"text": value}
     return {"json": dumps(value)}
 
 
 def decode_stored(stored: Mapping[str, Any]) -> Any:
-    """What a Worker ``put()`` stores: the parsed JSON, or the text itself."""
+    """What a Worker ``put()`` stores: the parsed JSON (an object or array keeps its text), or the text itself."""
     if "json" in stored:
-        return json.loads(stored["json"])
+        text = stored["json"]
+        value = json.loads(text)
+        kind = value.__class__
+        if kind is dict:
+            value = WrittenDict(value)
+        elif kind is list:
+            value = WrittenList(value)
+        else:
+            return value
+        value.text = text
+        return value
     return str(stored["text"])
 
 

@@ -77,6 +77,23 @@ const routes = {
     return { a, b };
   },
   '/counter': async () => ({ counter: ++counter }),
+  '/responses': async () => {
+    const made = [new Response('x'), Response.json({ a: 1 }), Response.redirect('https://a.invalid/', 302),
+      Response.error()];
+    const used = new Response('once');
+    await used.text();
+    return {
+      instances: made.map((r) => r instanceof Response),
+      statuses: made.map((r) => r.status),
+      json: await made[1].json(),
+      reread: await used.text().then(() => 'read twice', (e) => e.name),
+    };
+  },
+  '/used-body': async () => {
+    const response = new Response('spent');
+    await response.text();
+    return response;
+  },
   '/not-a-response': null,
 };
 
@@ -84,6 +101,7 @@ export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === '/not-a-response') return { not: 'a response' };
+    if (url.pathname === '/used-body') return routes['/used-body']();
     if (url.pathname === '/wait') {
       ctx.waitUntil(env.WORKERS.put('background', 'done'));
       return new Response('early', { status: 202 });
