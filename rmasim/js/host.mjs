@@ -40,6 +40,7 @@
 //                   {"t": "scheduled", "inv", "iso", "now", "rand", "cron", "time"}
 //                   {"t": "result", "inv", "now", "rand", "value"} | {"t": "fail", "inv", "now", "rand", "error"}
 //                   {"t": "next", "inv", "now", "rand"} (go on after a "respond")
+//                   {"t": "cancel", "inv", "now", "rand", "responded"} (past the platform's time limit: end it)
 //   host -> Python: {"t": "loaded"} | {"t": "error", "kind": "syntax" | "load", "file", "line", "col", "message"}
 //                   {"t": "op", "inv", "op": {"k": ...}, "used", "logs"}
 //                   {"t": "done", "inv", "status", "body", "used", "logs"} | {"t": "done", "inv", "error", ...}
@@ -65,6 +66,10 @@ import { inspect } from 'node:util';
 
 const MAX_DRAIN_TURNS = 1000;
 const NEVER_RESPONDS = 'The script will never generate a response.';
+const NEVER_RESPONDS_HUNG = "The Workers runtime canceled this request because it detected that your Worker's code "
+  + 'had hung and would never generate a response.';
+const WAIT_UNTIL_CANCELLED = 'waitUntil() tasks did not complete within the allowed time after invocation end and '
+  + 'have been cancelled.';
 
 const als = new AsyncLocalStorage();
 let clockMs = 0; // the edge clock of the message being served (ms)
@@ -759,6 +764,21 @@ function resume(message) {
   return inv;
 }
 
+// The platform ends an invocation past its time limit (Python decides when): its pending work never settles.
+function cancel(message) {
+  const inv = invocations.get(message.inv);
+  if (inv === undefined) throw new Error(`protocol: no invocation ${message.inv} to cancel`);
+  enter(inv.iso, message.rand);
+  inv.inflight = null;
+  const text = message.responded ? WAIT_UNTIL_CANCELLED : NEVER_RESPONDS_HUNG;
+  inv.error = { name: 'Error', message: text, stack: `Error: ${text}`, limit: true };
+  inv.queue.length = 0;
+  inv.finished = true;
+  invocations.delete(inv.id);
+  current = null;
+  return { t: 'done', inv: inv.id, error: inv.error, used: 0 };
+}
+
 // Run the job queue (microtasks run before each setImmediate callback) until the invocation has something to
 // report, or nothing moves any more.
 async function drain(inv) {
@@ -809,6 +829,7 @@ async function serve(message) {
   else if (message.t === 'scheduled') inv = await startScheduled(message);
   else if (message.t === 'result' || message.t === 'fail') inv = deliver(message);
   else if (message.t === 'next') inv = resume(message);
+  else if (message.t === 'cancel') return cancel(message);
   else throw new Error(`protocol: unknown message type ${JSON.stringify(message.t)}`);
   await drain(inv);
   const reply = next(inv);

@@ -30,6 +30,7 @@ __all__ = [
     "KV",
     "REQUEST_TIMEOUT",
     "STRONG",
+    "WORKER_EXCEPTION",
     "ConnectError",
     "HttpCall",
     "KVFailure",
@@ -216,6 +217,11 @@ class Trace:
 
     event: str
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+#: The event of a coordinator invocation that ended in an uncaught exception or at a platform limit (fields:
+#: ``path``, ``message``, ``stack``); the ``coordinator.errors`` checker counts them.
+WORKER_EXCEPTION = "worker_exception"
 
 
 Op = (

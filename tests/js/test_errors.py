@@ -11,6 +11,8 @@ from jsharness import Harness, request
 from rmasim.scenario import ScenarioError
 from rmasim.system import ops
 from rmasim.system.worker import (
+    RESPONSE_LIMIT,
+    WAIT_UNTIL_LIMIT,
     HostDied,
     NodeHost,
     NodeNotFound,
@@ -33,6 +35,31 @@ def test_a_handler_that_can_never_answer_ends_as_workers_ends_it(probe, harness:
     response = harness.run(probe.handle(request("/hang")))
     assert response.status == 500
     assert harness.traces("worker_exception")[0]["message"] == "The script will never generate a response."
+
+
+def test_a_handler_still_running_at_the_limit_is_ended_there(probe, harness: Harness):
+    """A handler that keeps waiting on timers is ended RESPONSE_LIMIT after it started: its last timer is cut
+    to the limit, then the platform's 500."""
+    start = harness.now
+    response = harness.run(probe.handle(request("/poll-forever")))
+    assert response.status == 500
+    assert harness.now == start + RESPONSE_LIMIT  # 14 timers of 7 s, the 15th cut at 100 s
+    assert [op.seconds for op in harness.ops(ops.Sleep)] == [7.0] * 14 + [RESPONSE_LIMIT - 98.0]
+    assert "had hung and would never generate a response" in harness.traces("worker_exception")[0]["message"]
+
+
+def test_wait_until_work_is_cancelled_after_its_limit(probe):
+    """The answer goes at once; the waitUntil() work then has WAIT_UNTIL_LIMIT seconds and is cancelled."""
+    harness = Harness(kv={"a": "x"}, io_time=1.0)
+    start = harness.now
+    response = harness.run(probe.handle(request("/wait-forever")))
+    assert response == ops.Response(202, "early")
+    [respond] = harness.ops(ops.Respond)
+    assert respond.response == response
+    assert harness.now == start + WAIT_UNTIL_LIMIT  # one read a second, the one at the limit not answered
+    assert len(harness.ops(ops.KvGet)) == WAIT_UNTIL_LIMIT
+    [trace] = harness.traces("worker_exception")
+    assert trace["message"].startswith("waitUntil() tasks did not complete within the allowed time")
 
 
 def test_a_handler_that_answers_something_else_than_a_response(probe, harness: Harness):

@@ -44,3 +44,14 @@ def test_the_python_and_javascript_baselines_agree(crash, worker_runs):
     python = rmasim.run(crash).summary
     javascript = worker_runs[0].summary
     assert {k: (v, javascript.get(k)) for k, v in python.items() if javascript.get(k) != v} == {}
+
+
+def test_uncaught_exceptions_are_counted_as_coordinator_errors(crash):
+    """Each `rag` request is one invocation that throws: a 500 to its client (a coordinator error) and one count
+    of ``coordinator.errors``; the baseline itself throws nothing it does not catch."""
+    broken = Path(__file__).parent / "workers" / "broken_rag" / "index.js"
+    scenario = crash.with_overrides({"coordinator.worker": str(broken), "warmup": "0s", "faults": []})
+    summary = rmasim.run(scenario).summary
+    rag = summary["service.rag.requests"]
+    assert rag > 0 and summary["coordinator.errors"] == rag == summary["routing.failures.coordinator_error"]
+    assert rmasim.run(scenario.with_overrides({"coordinator.worker": str(BASELINE)})).summary["coordinator.errors"] == 0

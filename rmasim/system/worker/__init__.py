@@ -8,7 +8,16 @@ checkers treat both alike (DESIGN.md section 10). See :mod:`.coordinator` for th
 """
 
 from .config import DEFAULT_KV_BINDING, WorkerConfig, load_worker_config, resolve_worker_path
-from .coordinator import CRON_TICK, BaselineWitness, Invocable, Witness, WorkerCoordinator
+from .coordinator import (
+    CRON_TICK,
+    RESPONSE_LIMIT,
+    SCHEDULED_LIMIT,
+    WAIT_UNTIL_LIMIT,
+    BaselineWitness,
+    Invocable,
+    Witness,
+    WorkerCoordinator,
+)
 from .cron import CronSchedule
 from .host import HOST_SCRIPT, MIN_NODE, HostDied, NodeHost, NodeNotFound, check_worker, find_node
 from .protocol import HostLink
@@ -18,6 +27,9 @@ __all__ = [
     "DEFAULT_KV_BINDING",
     "HOST_SCRIPT",
     "MIN_NODE",
+    "RESPONSE_LIMIT",
+    "SCHEDULED_LIMIT",
+    "WAIT_UNTIL_LIMIT",
     "BaselineWitness",
     "CronSchedule",
     "HostDied",

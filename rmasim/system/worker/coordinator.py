@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from ..coordinator import Isolate
 from ..coordinator.keys import HEARTBEAT_LEADER, WORKER_PREFIX
-from ..ops import KvPut, Now, Op, Random, Request, Respond, Response, Trace
+from ..ops import WORKER_EXCEPTION, KvPut, Now, Op, Random, Request, Respond, Response, Sleep, Trace
 from .config import WorkerConfig
 from .host import NodeHost
 from .protocol import (
@@ -53,6 +53,9 @@ __all__ = [
     "CRON_TICK",
     "ORIGIN",
     "RANDOM_BUFFER",
+    "RESPONSE_LIMIT",
+    "SCHEDULED_LIMIT",
+    "WAIT_UNTIL_LIMIT",
     "BaselineWitness",
     "Invocable",
     "Witness",
@@ -63,6 +66,15 @@ __all__ = [
 CRON_TICK = 60.0
 #: The origin of the URLs a Worker sees in ``request.url`` (paths are the runtime's).
 ORIGIN = "https://coordinator.invalid"
+#: Simulated seconds a ``fetch`` handler may take to respond. Workers sets no wall-time limit while the client
+#: stays connected; Cloudflare's edge gives up on an answer after 100 s (error 524), and every caller in the world
+#: times out sooner, so a handler still running then is ended with Workers' "hung" error (a 500).
+RESPONSE_LIMIT = 100.0
+#: Simulated seconds ``ctx.waitUntil()`` work may go on after the response ("up to 30 seconds", Workers docs:
+#: runtime-apis/context); then it is cancelled and counted as an error.
+WAIT_UNTIL_LIMIT = 30.0
+#: Simulated seconds a ``scheduled()`` invocation may run (Cron Triggers: 15 minutes of wall time).
+SCHEDULED_LIMIT = 900.0
 #: Random floats the host keeps per isolate; a Worker drawing more between two I/O operations gets an error.
 RANDOM_BUFFER = 256
 
@@ -119,6 +131,10 @@ class BaselineWitness:
 
 #: Registry layouts a Worker may keep -> the witness of its facts.
 WITNESSES: Mapping[str, Witness] = {"shared_lists": BaselineWitness()}
+
+
+def _exception_fields(req: Request, error: Mapping[str, Any]) -> dict[str, Any]:
+    return {"path": req.path, "message": error.get("message"), "stack": error.get("stack")}
 
 
 @dataclass
@@ -201,8 +217,14 @@ class WorkerCoordinator:
         scratch: dict[str, Any] = {}
         witness = self.witness
         responded: Response | None = None
+        deadline = None
         while True:
-            message["now"] = (yield _NOW) * 1000.0
+            now = yield _NOW
+            if deadline is None:
+                deadline = now + (SCHEDULED_LIMIT if message["t"] == "scheduled" else RESPONSE_LIMIT)
+            elif now >= deadline and message["t"] in ("result", "fail"):  # past the limit: the platform ends it
+                message = {"t": "cancel", "inv": invocation, "responded": responded is not None}
+            message["now"] = now * 1000.0
             need = self.random_buffer - isolate.random_level
             if need:
                 floats = []
@@ -216,16 +238,21 @@ class WorkerCoordinator:
                 yield Trace("console", {"level": level, "message": text})
             if reply.completion is not None:
                 if responded is not None:  # the caller has its answer; the waitUntil() work is over
+                    if reply.completion.error is not None:  # cut at the limit
+                        yield Trace(WORKER_EXCEPTION, _exception_fields(req, reply.completion.error))
                     return responded
                 response = yield from self._complete(reply.completion, req)
                 if not reply.early:
                     return response
                 yield Respond(response)
                 responded = response
+                deadline = now + WAIT_UNTIL_LIMIT
                 message = {"t": "next", "inv": invocation}
                 continue
             operation: HostOp = reply.operation  # type: ignore[assignment]  # not a completion: an operation
             op = operation.op
+            if op.__class__ is Sleep and now + op.seconds > deadline:  # type: ignore[attr-defined]
+                op = Sleep(max(0.0, deadline - now))  # a timer past the limit: the invocation ends first
             for trace in witness.before(req, op, scratch):
                 yield trace
             try:
@@ -240,9 +267,8 @@ class WorkerCoordinator:
     def _complete(self, completion: Completion, req: Request) -> Invocation:
         """The invocation's answer: the Worker's response, or a 500 for an uncaught exception."""
         if completion.error is not None:
-            error = dict(completion.error)
-            yield Trace("worker_exception", {"path": req.path, "message": error.get("message"),
-                                             "stack": error.get("stack")})  # fmt: skip
+            error = completion.error
+            yield Trace(WORKER_EXCEPTION, _exception_fields(req, error))
             return Response(500, {"error": f"{error.get('name', 'Error')}: {error.get('message')}",
                                   "worker_exception": True})  # fmt: skip
         if completion.status is None:  # a scheduled() invocation

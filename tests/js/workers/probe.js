@@ -60,6 +60,9 @@ const routes = {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     return { slept: Date.now() - before };
   },
+  '/poll-forever': async () => {
+    for (;;) await new Promise((resolve) => setTimeout(resolve, 7000)); // never answers, never idle
+  },
   '/cleared-timer': async () => {
     const id = setTimeout(() => {}, 10000);
     clearTimeout(id);
@@ -102,6 +105,10 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === '/not-a-response') return { not: 'a response' };
     if (url.pathname === '/used-body') return routes['/used-body']();
+    if (url.pathname === '/wait-forever') {
+      ctx.waitUntil((async () => { for (;;) await env.WORKERS.get('a'); })());
+      return new Response('early', { status: 202 });
+    }
     if (url.pathname === '/wait') {
       ctx.waitUntil(env.WORKERS.put('background', 'done'));
       return new Response('early', { status: 202 });
