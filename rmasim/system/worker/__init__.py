@@ -7,6 +7,7 @@ checkers treat both alike (DESIGN.md section 10). See :mod:`.coordinator` for th
 :mod:`.protocol` for the lockstep messages and ``rmasim/js/host.mjs`` for the JavaScript side.
 """
 
+from . import bundle
 from .config import DEFAULT_KV_BINDING, WorkerConfig, load_worker_config, resolve_worker_path
 from .coordinator import (
     CRON_TICK,
@@ -40,6 +41,7 @@ __all__ = [
     "Witness",
     "WorkerConfig",
     "WorkerCoordinator",
+    "bundle",
     "check_worker",
     "find_node",
     "load_worker_config",

@@ -11,7 +11,8 @@ From ``wrangler.toml`` (developers.cloudflare.com/workers/wrangler/configuration
   bindings) are ignored: no other binding is modelled.
 
 A ``.js``/``.mjs`` path is a module with the review's binding: one KV namespace named ``WORKERS`` (the review's
-code uses ``env.WORKERS``), no vars, no crons. A ``.ts`` entry point is not bundled yet.
+code uses ``env.WORKERS``), no vars, no crons. A ``.ts`` entry point (the path, or ``main``) is bundled with
+esbuild first (:mod:`.bundle`).
 
 Problems are :class:`~rmasim.scenario.ScenarioError` lines ``file:line:col: field: message`` (TOML syntax errors
 carry the parser's position).
@@ -28,6 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ...scenario import Problem, ScenarioError
+from .bundle import bundle_typescript
 from .cron import CronSchedule
 
 __all__ = ["DEFAULT_KV_BINDING", "WorkerConfig", "load_worker_config", "resolve_worker_path"]
@@ -72,8 +74,7 @@ def load_worker_config(path: str | Path, scenario_source: str | None = None) -> 
     if file.suffix in _MODULE_SUFFIXES:
         return WorkerConfig(main=file, name=file.stem, source=file)
     if file.suffix == ".ts":
-        hint = "bundle it to JavaScript (esbuild src/index.ts --bundle --format=esm) and point at the .js"
-        raise _problem(shown, None, None, "coordinator.worker", f"TypeScript is not supported yet; {hint}")
+        return WorkerConfig(main=bundle_typescript(file, shown), name=file.stem, source=file)
     if file.suffix != ".toml":
         raise _problem(shown, None, None, "coordinator.worker", "expected a wrangler.toml or a .js module")
     try:
@@ -115,6 +116,8 @@ def _from_wrangler(data: dict[str, Any], file: Path, shown: str) -> WorkerConfig
         problems.append(Problem(shown, None, None, "main", f"no such file: {entry}"))
     if problems:
         raise ScenarioError(problems)
+    if entry.suffix == ".ts":
+        entry = bundle_typescript(entry, shown)
     return WorkerConfig(
         main=entry,
         kv_bindings=tuple(bindings),
