@@ -199,15 +199,20 @@ function installWorkerGlobals(bridge, platform, settings) {
     return { text: value };
   }
 
+  // A read's value: null, {text} (a string), {parsed} (the object or array a Worker wrote, parsed with the
+  // message: JSON.stringify gives back the text written) or {json} (JSON text the world wrote).
   function textOf(stored) {
-    return stored.text !== undefined ? stored.text : JSON.stringify(JSON.parse(stored.json));
+    if (stored.text !== undefined) return stored.text;
+    return JSON.stringify(stored.parsed !== undefined ? stored.parsed : JSON.parse(stored.json));
   }
 
   function decodeValue(stored, type) {
     if (stored === null) return null;
     switch (type) {
       case 'text': return textOf(stored);
-      case 'json': return JSON.parse(stored.json !== undefined ? stored.json : stored.text);
+      case 'json':
+        if (stored.parsed !== undefined) return stored.parsed;
+        return JSON.parse(stored.json !== undefined ? stored.json : stored.text);
       case 'arrayBuffer': return encoder.encode(textOf(stored)).buffer;
       case 'stream': return new platform.Response(textOf(stored)).body;
       default: throw new TypeError(`Unknown response type. Possible types are "text", "arrayBuffer", "json", and `
@@ -847,6 +852,25 @@ let inbox = Buffer.alloc(1 << 20); // bytes read from stdin: [start, end) not ye
 let start = 0;
 let end = 0;
 
+// Python opens stdin without blocking (a message arrives in pieces, and being woken from a blocking read costs
+// more per piece than the host's answer): poll it for SPIN_NS, then every POLL_MS.
+const SPIN_NS = 500_000n;
+const POLL_MS = 0.05;
+
+function readSome() {
+  let since = 0n;
+  for (;;) {
+    try {
+      return readSync(0, inbox, end, inbox.length - end, null);
+    } catch (error) {
+      if (error.code !== 'EAGAIN') throw error;
+    }
+    const now = process.hrtime.bigint();
+    if (since === 0n) since = now;
+    else if (now - since > SPIN_NS) Atomics.wait(pause, 0, 0, POLL_MS);
+  }
+}
+
 function readLine() {
   let scanned = start;
   for (;;) {
@@ -870,14 +894,7 @@ function readLine() {
         inbox = bigger;
       }
     }
-    let n;
-    try {
-      n = readSync(0, inbox, end, inbox.length - end, null);
-    } catch (error) {
-      if (error.code !== 'EAGAIN') throw error;
-      Atomics.wait(pause, 0, 0, 1); // a non-blocking stdin: wait 1 ms and read again
-      continue;
-    }
+    const n = readSome();
     if (n === 0) return null;
     end += n;
   }

@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from ...scenario import Problem, ScenarioError
 from .config import WorkerConfig, load_worker_config
-from .protocol import Message, dumps
+from .protocol import Message, encode_message
 
 __all__ = ["HOST_SCRIPT", "MIN_NODE", "HostDied", "NodeHost", "NodeNotFound", "check_worker", "find_node"]
 
@@ -89,11 +89,16 @@ class NodeHost:
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
         command = [node or find_node(), "--experimental-vm-modules", "--no-warnings", str(script)]
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TZ": "UTC", "LC_ALL": "C"}
-        self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=environment
-        )
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._stdin, self._stdout = self._process.stdin, self._process.stdout
+        host_stdin, to_host = os.pipe()
+        os.set_blocking(host_stdin, False)  # the host polls its stdin (see readSome in host.mjs)
+        try:
+            self._process = subprocess.Popen(
+                command, stdin=host_stdin, stdout=subprocess.PIPE, stderr=self._stderr, env=environment
+            )
+        finally:
+            os.close(host_stdin)
+        assert self._process.stdout is not None
+        self._stdin, self._stdout = os.fdopen(to_host, "wb"), self._process.stdout
         self._stdout_fd = self._stdout.fileno()
         os.set_blocking(self._stdout_fd, False)  # our end only: the host writes to a blocking pipe
         self._buffer = b""
@@ -118,7 +123,7 @@ class NodeHost:
     def exchange(self, message: Mapping[str, Any]) -> Message:
         """Send one message, return the one reply."""
         try:
-            self._stdin.write(dumps(message).encode() + b"\n")
+            self._stdin.write(encode_message(message))
             self._stdin.flush()
             line = self._read_line()
         except (BrokenPipeError, OSError, ValueError):

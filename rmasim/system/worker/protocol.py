@@ -10,7 +10,9 @@ back identically travels as ``{"json": text}`` and is stored parsed (so the regi
 lists as the Python coordinator writes them); any other string travels as ``{"text": s}`` and is stored as a
 Python ``str``. A read sends a ``str`` back as text. An object or array a Worker wrote is stored as a
 :class:`WrittenDict` / :class:`WrittenList` (a ``dict`` / ``list`` that also keeps the text it was parsed from),
-and a read sends that text back as it was written (``{"text": s}``): nothing is serialised again on either side.
+and a read sends that text back spliced into the message as JSON (``{"parsed": ...}``, :class:`RawJson`): it is
+not serialised again in Python, and the host's one parse of the message gives the Worker its objects (a
+``"text"`` read gives ``JSON.stringify`` of them: the text written, which is why only such texts travel as JSON).
 Any other value (one the world wrote) goes as JSON text that the host re-serialises in JavaScript, so the Worker
 reads what ``JSON.stringify`` would have written.
 """
@@ -28,6 +30,7 @@ __all__ = [
     "Completion",
     "HostLink",
     "HostOp",
+    "RawJson",
     "Reply",
     "WrittenDict",
     "WrittenList",
@@ -36,6 +39,7 @@ __all__ = [
     "decode_reply",
     "dumps",
     "encode_failure",
+    "encode_message",
     "encode_result",
     "encode_value",
 ]
@@ -87,6 +91,31 @@ def encode_value(value: Any) -> Message | None:
     if isinstance(value, str):
         return {"text": value}
     return {"json": dumps(value)}
+
+
+class RawJson(str):
+    """JSON text to put into a message as it is (a value of :func:`encode_result`, spliced by
+    :func:`encode_message`): the records a Worker wrote go back as the JSON they are, not as strings of JSON."""
+
+    __slots__ = ()
+
+
+def _raw_value(value: Any) -> str:
+    """One stored value as message JSON: ``null``, ``{"parsed": <the JSON a Worker wrote>}``, or as
+    :func:`encode_value` gives it."""
+    kind = value.__class__
+    if kind is WrittenDict or kind is WrittenList:
+        return '{"parsed":' + value.text + "}"
+    return dumps(encode_value(value))
+
+
+def encode_message(message: Mapping[str, Any]) -> bytes:
+    """A message as one protocol line; a :class:`RawJson` ``value`` is spliced in without being serialised."""
+    value = message.get("value")
+    if value.__class__ is not RawJson:
+        return (dumps(message) + "\n").encode()
+    rest = dumps({k: v for k, v in message.items() if k != "value"})
+    return (rest[:-1] + ',"value":' + value + "}\n").encode()
 
 
 def decode_stored(stored: Mapping[str, Any]) -> Any:
@@ -182,9 +211,9 @@ def decode_op(raw: Mapping[str, Any]) -> HostOp:
 def encode_result(kind: str, result: Any) -> Any:
     """The world's answer to an operation of ``kind``, as the host expects it."""
     if kind == "get":
-        return encode_value(result)
+        return RawJson(_raw_value(result))
     if kind == "get_many":
-        return [encode_value(v) for v in result]
+        return RawJson("[" + ",".join([_raw_value(v) for v in result]) + "]")
     if kind == "list":
         keys, cursor = result
         return {"keys": list(keys), "cursor": cursor}
