@@ -852,9 +852,9 @@ let inbox = Buffer.alloc(1 << 20); // bytes read from stdin: [start, end) not ye
 let start = 0;
 let end = 0;
 
-// Python opens stdin without blocking (a message arrives in pieces, and being woken from a blocking read costs
-// more per piece than the host's answer): poll it for SPIN_NS, then every POLL_MS.
-const SPIN_NS = 500_000n;
+// When Python opens stdin without blocking (a run with a core to spare: being woken from a blocking read costs
+// about as much as the host's whole answer), poll it for SPIN_NS, then every POLL_MS.
+const SPIN_NS = 200_000n;
 const POLL_MS = 0.05;
 
 function readSome() {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import multiprocessing
 import os
 import select
 import shutil
@@ -38,7 +39,7 @@ HOST_SCRIPT = Path(__file__).resolve().parents[2] / "js" / "host.mjs"
 MIN_NODE = 18
 _STDERR_TAIL = 2000
 #: Wall seconds to poll the host's pipe before blocking on it (see ``NodeHost._read_line``).
-SPIN_SECONDS = 0.002
+SPIN_SECONDS = 0.0002
 _CHUNK = 1 << 20
 #: Wall seconds the host may take to answer one message (a Worker looping without I/O never answers).
 REPLY_TIMEOUT = 120.0
@@ -74,6 +75,14 @@ def find_node() -> str:
     return node
 
 
+def host_polls() -> bool:
+    """Whether a host should poll its stdin rather than block on it: on a machine with cores to spare for it.
+    Being woken from a blocking read costs about as much as the host's whole answer on a virtual machine, but a
+    polling host keeps a core busy, which a run in a process pool (a sweep's worker: a child process) takes from
+    the pool's other runs."""
+    return multiprocessing.parent_process() is None and (os.cpu_count() or 1) >= 2
+
+
 class NodeHost:
     """One host process serving one simulation (see the module docstring). Implements ``HostLink``."""
 
@@ -83,6 +92,7 @@ class NodeHost:
         node: str | None = None,
         script: Path = HOST_SCRIPT,
         reply_timeout: float = REPLY_TIMEOUT,
+        poll: bool | None = None,
     ) -> None:
         self.config = config
         self.reply_timeout = reply_timeout
@@ -90,7 +100,9 @@ class NodeHost:
         command = [node or find_node(), "--experimental-vm-modules", "--no-warnings", str(script)]
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TZ": "UTC", "LC_ALL": "C"}
         host_stdin, to_host = os.pipe()
-        os.set_blocking(host_stdin, False)  # the host polls its stdin (see readSome in host.mjs)
+        self.polls = host_polls() if poll is None else poll
+        if self.polls:
+            os.set_blocking(host_stdin, False)  # the host then polls its stdin (readSome in host.mjs)
         try:
             self._process = subprocess.Popen(
                 command, stdin=host_stdin, stdout=subprocess.PIPE, stderr=self._stderr, env=environment
@@ -139,8 +151,9 @@ class NodeHost:
 
     def _read_line(self) -> bytes:
         """The host's next line (b"" when it is gone). The reply to a message usually comes within tens of
-        microseconds: the pipe is read without blocking for up to :data:`SPIN_SECONDS` (being woken from a
-        blocking read costs more than the host's whole answer on a virtual machine), then with ``select``."""
+        microseconds: the pipe is polled for up to :data:`SPIN_SECONDS`, yielding the core between two reads
+        (being woken from a blocking read costs more than the host's whole answer on a virtual machine), then
+        read with ``select``."""
         buffer = self._buffer
         while True:
             end = buffer.find(b"\n")
@@ -153,7 +166,7 @@ class NodeHost:
             buffer += chunk
 
     def _read_chunk(self) -> bytes:
-        read, fd = os.read, self._stdout_fd
+        read, fd, yield_cpu = os.read, self._stdout_fd, os.sched_yield
         spins = 0
         deadline = 0.0
         while True:
@@ -162,7 +175,8 @@ class NodeHost:
             except BlockingIOError:
                 pass
             spins += 1
-            if spins & 63:
+            yield_cpu()  # another process (the host, or another run's) may need this core
+            if spins & 15:
                 continue
             now = time.perf_counter()
             if deadline == 0.0:
