@@ -4,8 +4,9 @@ Rules (see :mod:`rmasim.world` for the models behind them):
 
 - **KV** operations go to the store they name (``kv``: the Workers KV model; ``strong``: the Durable Object), at
   the caller's edge (an agent's calls are served at its home edge); a cache hit costs no
-  time, a central fetch or a write costs a latency draw. A rejected write (429) or an unavailable store comes
-  back as :class:`~rmasim.system.ops.KVFailure`.
+  time, a central fetch or a write costs a latency draw. A rejected write (429), an unavailable store (503) or an
+  expiration less than 60 s ahead (400; ``expiration_ttl`` counts from the write's simulated time) comes back as
+  :class:`~rmasim.system.ops.KVFailure`.
 - **Clocks**: ``Now`` reads the caller's local clock; ``Sleep(d)`` lasts ``d`` seconds of that clock.
 - **Agent -> coordinator** calls cross the network to the home edge, run the handler there as a separate
   server-side invocation (it carries on if the agent dies meanwhile), and come back; a lost or partitioned
@@ -56,7 +57,7 @@ from ..system.ops import (
     StrongUpdate,
     Trace,
 )
-from ..world import KV_UNAVAILABLE, KVStatus
+from ..world import KV_UNAVAILABLE, KVStatus, expiration_error
 from .driver import PARK, Driver
 from .nodes import Ctx, Edge, Machine, RequestRecord
 
@@ -214,6 +215,11 @@ class Runtime:
 
     def _kv_get(self, ctx: Ctx, op: KvGet) -> tuple[Any, float]:
         store = self.kv if op.store is KV else self.stores[op.store]  # identity first: the hot path
+        if op.with_metadata:
+            (value, metadata), latency = store.get_with_metadata(ctx.edge.index, op.key, self.env.now)
+            if value is KV_UNAVAILABLE:
+                return KVFailure(503, op.key), latency
+            return (value, metadata), latency
         value, latency = store.get(ctx.edge.index, op.key, self.env.now)
         if value is KV_UNAVAILABLE:
             return KVFailure(503, op.key), latency
@@ -221,13 +227,25 @@ class Runtime:
 
     def _kv_get_many(self, ctx: Ctx, op: KvGetMany) -> tuple[Any, float]:
         store = self.kv if op.store is KV else self.stores[op.store]
-        values, latency = store.get_many(ctx.edge.index, op.keys, self.env.now)
+        if op.with_metadata:
+            (values, metadata), latency = store.get_many_with_metadata(ctx.edge.index, op.keys, self.env.now)
+        else:
+            values, latency = store.get_many(ctx.edge.index, op.keys, self.env.now)
         if store.outage and any(v is KV_UNAVAILABLE for v in values):
             return KVFailure(503, op.keys[values.index(KV_UNAVAILABLE)]), latency
-        return values, latency
+        return ((values, metadata) if op.with_metadata else values), latency
 
     def _kv_put(self, ctx: Ctx, op: KvPut) -> tuple[Any, float]:
-        status, latency = self.stores[op.store].put(ctx.edge.index, op.key, op.value, self.env.now)
+        if op.expiration is None and op.expiration_ttl is None and op.metadata is None:
+            status, latency = self.stores[op.store].put(ctx.edge.index, op.key, op.value, self.env.now)
+            return _status_result(status, op.key), latency
+        now = self.env.now
+        # expiration_ttl counts from the write as the store serves it (the world's clock); it wins over expiration
+        expiration = now + op.expiration_ttl if op.expiration_ttl is not None else op.expiration
+        store = self.stores[op.store]
+        status, latency = store.put(ctx.edge.index, op.key, op.value, now, expiration=expiration, metadata=op.metadata)
+        if status is KVStatus.INVALID and expiration is not None:
+            return KVFailure(400, op.key, expiration_error(expiration, now)), latency
         return _status_result(status, op.key), latency
 
     def _kv_delete(self, ctx: Ctx, op: KvDelete) -> tuple[Any, float]:
@@ -235,7 +253,8 @@ class Runtime:
         return _status_result(status, op.key), latency
 
     def _kv_list(self, ctx: Ctx, op: KvList) -> tuple[Any, float]:
-        keys, cursor, latency = self.stores[op.store].list(ctx.edge.index, op.prefix, self.env.now, op.cursor)
+        store = self.stores[op.store]
+        keys, cursor, latency = store.list(ctx.edge.index, op.prefix, self.env.now, op.cursor, op.with_info)
         if keys is KV_UNAVAILABLE:
             return KVFailure(503, op.prefix), latency
         return (keys, cursor), latency

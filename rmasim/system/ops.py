@@ -19,6 +19,7 @@ whoever observes (a real runtime would log it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "COORDINATOR",
     "EXPECTED_VERSION",
     "KV",
+    "MAX_METADATA_BYTES",
+    "MIN_EXPIRATION_TTL",
     "REQUEST_TIMEOUT",
     "STRONG",
     "WORKER_EXCEPTION",
@@ -62,6 +65,9 @@ COORDINATOR = "coordinator"
 #: The coordinator's two storage bindings: the Workers KV namespace (eventually consistent, edge-cached) ...
 #: Workers KV's bulk get reads at most this many keys in one operation.
 BULK_GET_LIMIT = 100
+#: Workers KV's least ``expiration_ttl`` (seconds), and the most bytes of a key's metadata serialised as JSON.
+MIN_EXPIRATION_TTL = 60.0
+MAX_METADATA_BYTES = 1024
 KV = "kv"
 #: ... and a Durable Object (one linearizable store with compare-and-set), used by the reference design.
 STRONG = "strong"
@@ -72,10 +78,13 @@ STRONG = "strong"
 
 @dataclass(frozen=True, slots=True)
 class KvGet:
-    """Read one key; result: the value, or ``None`` for a missing key."""
+    """Read one key; result: the value, or ``None`` for a missing key (an expired key is missing).
+
+    ``with_metadata`` (``getWithMetadata``): result ``(value, metadata)``, metadata ``None`` when none was written."""
 
     key: str
     store: str = KV
+    with_metadata: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +93,8 @@ class KvGetMany:
 
     keys: tuple[str, ...]
     store: str = KV
+    with_metadata: bool = False
+    """Result ``(values, metadatas)``, two tuples in the order of ``keys``."""
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.keys) <= BULK_GET_LIMIT:
@@ -92,11 +103,28 @@ class KvGetMany:
 
 @dataclass(frozen=True, slots=True)
 class KvPut:
-    """Write a JSON-compatible value; result ``None``. Values are treated as immutable by everyone."""
+    """Write a JSON-compatible value; result ``None``. Values are treated as immutable by everyone.
+
+    Workers KV's put options: ``expiration`` (absolute seconds since the epoch, i.e. simulated seconds; at least
+    60 s ahead when the write is served, else a :class:`KVFailure` 400) or ``expiration_ttl`` (seconds from the
+    write, at least 60; it wins when both are given), after which the key reads as missing; ``metadata``, a JSON
+    value of at most 1024 bytes serialised, read back by ``KvGet(with_metadata=True)`` and ``KvList(with_info=
+    True)``."""
 
     key: str
     value: Any
     store: str = KV
+    expiration: float | None = None
+    expiration_ttl: float | None = None
+    metadata: Any = None
+
+    def __post_init__(self) -> None:
+        if self.expiration_ttl is not None and not self.expiration_ttl >= MIN_EXPIRATION_TTL:
+            raise ValueError(f"expiration_ttl must be at least 60 seconds, got {self.expiration_ttl}")
+        if self.metadata is not None:
+            size = len(json.dumps(self.metadata, separators=(",", ":"), ensure_ascii=False).encode())
+            if size > MAX_METADATA_BYTES:
+                raise ValueError(f"metadata is at most {MAX_METADATA_BYTES} bytes serialised, got {size}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +137,15 @@ class KvDelete:
 
 @dataclass(frozen=True, slots=True)
 class KvList:
-    """List keys by prefix, one page; result ``(keys, next_cursor_or_None)``."""
+    """List keys by prefix, one page; result ``(keys, next_cursor_or_None)`` (expired keys are not listed).
+
+    ``with_info``: each key as ``(name, expiration_or_None, metadata_or_None)``, as Workers' ``list()`` gives them
+    (same cost; the coordinator's own listings leave it off)."""
 
     prefix: str
     cursor: str | None = None
     store: str = KV
+    with_info: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,15 +314,17 @@ class MachineStats:
 
 
 class KVFailure(Exception):
-    """A KV operation failed (``status`` 429: same key written within 1 s; 503: store unavailable).
+    """A KV operation failed (``status`` 429: same key written within 1 s; 503: store unavailable; 400: an invalid
+    request, ``detail`` says why in Workers' words).
 
     Like a rejected ``env.WORKERS.put()`` promise: uncaught, it fails the whole Worker invocation (HTTP 500).
     """
 
-    def __init__(self, status: int, key: str) -> None:
-        super().__init__(f"KV {status} on {key!r}")
+    def __init__(self, status: int, key: str, detail: str | None = None) -> None:
+        super().__init__(f"KV {status} on {key!r}" + (f": {detail}" if detail else ""))
         self.status = status
         self.key = key
+        self.detail = detail
 
 
 class ConnectError(Exception):

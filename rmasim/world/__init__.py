@@ -13,12 +13,15 @@ from rmasim.world.kv import (
     KV_UNAVAILABLE,
     MAX_BULK_GET,
     MAX_LIST_PAGE,
+    MAX_METADATA_BYTES,
+    MIN_EXPIRATION_TTL,
     KVStats,
     KVStatus,
     KVStore,
     StrongKV,
     WorkersKV,
     build_kv,
+    expiration_error,
     key_family,
 )
 from rmasim.world.net import Network, Partition
@@ -30,6 +33,8 @@ __all__ = [
     "KV_UNAVAILABLE",
     "MAX_BULK_GET",
     "MAX_LIST_PAGE",
+    "MAX_METADATA_BYTES",
+    "MIN_EXPIRATION_TTL",
     "Admission",
     "Clock",
     "Constant",
@@ -46,6 +51,7 @@ __all__ = [
     "WorkersKV",
     "as_sampler",
     "build_kv",
+    "expiration_error",
     "key_family",
     "spawn_key",
 ]

@@ -3,12 +3,15 @@
 Private module: import these names from :mod:`rmasim.world.kv` (or :mod:`rmasim.world`), which documents the
 model. The stats follow the Workers KV billing units (developers.cloudflare.com/kv/platform/pricing): reads,
 writes, deletes and lists are billed per key, a bulk get bills each key as a read while counting as a single
-operation against the 1000-operations-per-invocation limit (/kv/platform/limits).
+operation against the 1000-operations-per-invocation limit (/kv/platform/limits). Key expiration and metadata
+limits (/kv/api/write-key-value-pairs, "Expiring keys", "Metadata"): an expiration at least 60 s in the future,
+metadata of at most 1024 bytes serialised.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from enum import Enum
@@ -23,18 +26,22 @@ LatencySpec = float | Dist | Callable[[], float]
 KINDS: Final = ("read", "write", "delete", "list")
 MAX_BULK_GET: Final = 100
 MAX_LIST_PAGE: Final = 1000
+MIN_EXPIRATION_TTL: Final = 60.0  # an expiration must lie at least this many seconds in the future
+MAX_METADATA_BYTES: Final = 1024  # metadata, serialised as compact JSON (UTF-8)
 
 
 class KVStatus(Enum):
-    """Outcome of a write: OK, RATE_LIMITED (HTTP 429) or UNAVAILABLE (the store is down, HTTP 503)."""
+    """Outcome of a write: OK, RATE_LIMITED (HTTP 429), UNAVAILABLE (the store is down, HTTP 503) or INVALID (an
+    expiration less than 60 s in the future, HTTP 400: see :func:`expiration_error`)."""
 
     OK = "ok"
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
+    INVALID = "invalid"
 
     @property
     def http_status(self) -> int:
-        return {"ok": 200, "rate_limited": 429, "unavailable": 503}[self.value]
+        return {"ok": 200, "rate_limited": 429, "unavailable": 503, "invalid": 400}[self.value]
 
 
 class _Unavailable:
@@ -57,6 +64,24 @@ class _Unavailable:
 
 KV_UNAVAILABLE: Final = _Unavailable()
 """Read result when the store could not answer (central outage and no valid cache entry)."""
+
+
+def expiration_error(expiration: float, now: float) -> str | None:
+    """Why Workers KV refuses an absolute ``expiration`` (seconds) at ``now``, in its words; None when it is valid."""
+    shown = int(expiration) if expiration == int(expiration) else expiration
+    if expiration <= now:
+        return (
+            f"Invalid expiration of {shown}. Please specify an integer greater than the current number of seconds "
+            "since the UNIX epoch."
+        )
+    if expiration < now + MIN_EXPIRATION_TTL:
+        return f"Invalid expiration of {shown}. Expiration times must be at least 60 seconds in the future."
+    return None
+
+
+def metadata_size(metadata: Any) -> int:
+    """Bytes of ``metadata`` serialised as ``JSON.stringify`` writes it (compact, UTF-8)."""
+    return len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode())
 
 
 def key_family(key: str) -> str:
@@ -146,10 +171,18 @@ class KVStore(Protocol):
     stats: KVStats
 
     def get(self, edge: int, key: str, now: float) -> tuple[Value, float]: ...
+    def get_with_metadata(self, edge: int, key: str, now: float) -> tuple[tuple[Value, Any], float]: ...
     def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]: ...
-    def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]: ...
+    def get_many_with_metadata(
+        self, edge: int, keys: Iterable[str], now: float
+    ) -> tuple[tuple[tuple[Value, ...], tuple[Any, ...]], float]: ...
+    def put(
+        self, edge: int, key: str, value: Value, now: float, expiration: float | None = None, metadata: Any = None
+    ) -> tuple[KVStatus, float]: ...
     def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]: ...
-    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]: ...
+    def list(
+        self, edge: int, prefix: str, now: float, cursor: str | None = None, with_info: bool = False
+    ) -> tuple[Any, str | None, float]: ...
     def central_snapshot(self, now: float) -> dict[str, Value]: ...
     def set_outage(self, active: bool) -> None: ...
     def set_edge_lag(self, edge: int, seconds: float) -> None: ...
@@ -217,6 +250,12 @@ class _Base:
 def _check_value(value: Value) -> None:
     if value is None:
         raise ValueError("None means absent in this store: use delete() to remove a key")
+
+
+def _check_metadata(metadata: Any) -> None:
+    size = metadata_size(metadata)
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata is at most {MAX_METADATA_BYTES} bytes serialised, got {size}")
 
 
 def _check_bulk(keys: Iterable[str]) -> tuple[str, ...]:

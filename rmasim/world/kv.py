@@ -23,14 +23,26 @@ developers.cloudflare.com/kv/concepts/how-kv-works, /kv/platform/limits, /kv/pla
   enforced.
 * Faults: ``set_outage(True)`` - cache hits are still served, refetches and writes fail; ``set_edge_lag`` -
   writes reach one edge's refetches ``seconds`` later than the others.
+* Expiring keys and metadata (/kv/api/write-key-value-pairs, "Expiring keys", "Metadata"; /kv/api/list-keys):
+  ``put(..., expiration=t, metadata=m)`` gives the written version an absolute expiration ``t`` (simulated
+  seconds, the world's clock, which is the Workers' seconds since the UNIX epoch) and a JSON metadata value of
+  at most 1024 bytes serialised. An expiration less than 60 s after ``now`` is refused (``KVStatus.INVALID``,
+  HTTP 400, with Workers' message from :func:`expiration_error`). At and after ``t`` the key reads as missing
+  and is not listed, at every edge: an edge cache entry of an expiring version (value or list page) is kept
+  until ``min(fetch + cache_ttl, t)`` - the expiration takes precedence over the cache TTL - so no cache serves
+  a key past its expiration. ``get_with_metadata`` / ``get_many_with_metadata`` return the metadata cached with
+  the value; ``list(..., with_info=True)`` returns ``(name, expiration | None, metadata | None)`` per key.
+  A write without expiration or metadata is stored and cached as before, so when no key expires nothing
+  extra is computed per read.
 * :class:`KVStats` counts operations by kind (read/write/delete/list) and key family (text before the first
   ``:``) for the cost model: free tier a day 100k reads, 1k writes, 1k deletes, 1k lists; paid $0.50 per
   million reads, $5 per million writes, deletes and lists. Only successful operations are billed; 429s and
   unavailable errors have their own counters.
 
 Visibility is lazy: each key keeps its committed value plus the writes still in flight (arrival time,
-value), resolved when read; each edge cache is a dict ``key -> (value, expires_at)``. There are no events
-per write.
+value), resolved when read; each edge cache is a dict ``key -> (value, expires_at)`` (``(value, expires_at,
+metadata)`` for a version with metadata). A version with an expiration or metadata is kept centrally as an
+``_Entry``. There are no events per write.
 
 ``StrongKV`` (defined in :mod:`rmasim.world.strong`, re-exported here) is a Durable-Object-like single
 store: every operation applies at its issue time in call order (linearizable), with ``cas``
@@ -80,6 +92,8 @@ from rmasim.world._kvbase import (
     KV_UNAVAILABLE,
     MAX_BULK_GET,
     MAX_LIST_PAGE,
+    MAX_METADATA_BYTES,
+    MIN_EXPIRATION_TTL,
     KVStats,
     KVStatus,
     KVStore,
@@ -87,7 +101,9 @@ from rmasim.world._kvbase import (
     Value,
     _Base,
     _check_bulk,
+    _check_metadata,
     _check_value,
+    expiration_error,
     key_family,
 )
 from rmasim.world.strong import StrongKV
@@ -97,17 +113,34 @@ __all__ = [
     "KV_UNAVAILABLE",
     "MAX_BULK_GET",
     "MAX_LIST_PAGE",
+    "MAX_METADATA_BYTES",
+    "MIN_EXPIRATION_TTL",
     "KVStats",
     "KVStatus",
     "KVStore",
     "StrongKV",
     "WorkersKV",
     "build_kv",
+    "expiration_error",
     "key_family",
 ]
 
 
 MAX_MEMOS: Final = 64  # memoized key tuples kept per cache; the least recently used one goes first
+
+
+class _Entry:
+    """A written version with an expiration (absolute seconds, or None) or metadata, as the central store keeps it.
+
+    Plain versions (no expiration, no metadata) are kept as the bare value, so the common path never meets this.
+    """
+
+    __slots__ = ("expiration", "metadata", "value")
+
+    def __init__(self, value: Value, expiration: float | None, metadata: Any) -> None:
+        self.value = value
+        self.expiration = expiration
+        self.metadata = metadata
 
 
 class _Memo:
@@ -167,7 +200,7 @@ class WorkersKV(_Base):
         self.other_cache_chance = float(other_cache_chance) if caches_per_location > 1 else 0.0
         self._k = int(caches_per_location)
         n_caches = self.n_edges * self._k  # cache i belongs to edge i // k; edge e writes through cache e * k
-        self._caches: list[dict[str, tuple[Value, float]]] = [{} for _ in range(n_caches)]
+        self._caches: list[dict[str, tuple[Any, ...]]] = [{} for _ in range(n_caches)]  # (value, expires[, meta])
         self._list_caches: list[dict[tuple[str, str | None], tuple[Any, float]]] = [{} for _ in range(n_caches)]
         self._memos: list[dict[tuple[str, ...], _Memo]] = [{} for _ in range(n_caches)]
         self._last_memo: list[_Memo | None] = [None] * n_caches  # skips hashing a repeated key tuple
@@ -179,6 +212,7 @@ class WorkersKV(_Base):
         self._last_write: dict[str, float] = {}
         self._lag = [0.0] * self.n_edges
         self._max_lag = 0.0
+        self._extras = False  # a version with an expiration or metadata was ever written
         self.stats.add_flusher(self._flush_memo_reads)
 
     @classmethod
@@ -228,27 +262,82 @@ class WorkersKV(_Base):
             return memo.values, 0.0
         return self._refresh(memo, ci, edge, now)
 
-    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]:
-        """One page ``(keys, next_cursor | None, latency)`` of sorted ``prefix`` keys, cached like values."""
+    def get_with_metadata(self, edge: int, key: str, now: float) -> tuple[tuple[Value, Any], float]:
+        """``((value, metadata), latency)``: ``get`` plus the metadata written with that version (None if none)."""
+        ci = self._pick(edge) if self.other_cache_chance else edge * self._k
+        entry = self._caches[ci].get(key)
+        latency = 0.0
+        if entry is None or now >= entry[1]:
+            value, latency = self._refetch(ci, edge, key, now)
+            if value is KV_UNAVAILABLE:
+                return (KV_UNAVAILABLE, None), latency
+            entry = self._caches[ci][key]
+        self.stats.reads[key] += 1
+        return (entry[0], entry[2] if len(entry) > 2 else None), latency
+
+    def get_many_with_metadata(
+        self, edge: int, keys: Iterable[str], now: float
+    ) -> tuple[tuple[tuple[Value, ...], tuple[Any, ...]], float]:
+        """``((values, metadatas), latency)``: ``get_many`` (same memo, billing and latency) plus each metadata."""
+        keys = _check_bulk(keys)
+        self.stats.bulk_gets += 1
+        ci = self._pick(edge) if self.other_cache_chance else edge * self._k
+        memo = self._memos[ci].get(keys)
+        if memo is None:
+            values, latency = self._bulk_read(ci, edge, keys, now)
+        else:
+            self._last_memo[ci] = memo
+            memo.used = now
+            if now < memo.horizon:
+                memo.hits += 1
+                values, latency = memo.values, 0.0
+            else:
+                values, latency = self._refresh(memo, ci, edge, now)
+        cache = self._caches[ci]
+        metadata: list[Any] = []
+        for key, value in zip(keys, values, strict=True):
+            entry = cache.get(key) if value is not KV_UNAVAILABLE else None
+            metadata.append(entry[2] if entry is not None and len(entry) > 2 else None)
+        return (values, tuple(metadata)), latency
+
+    def list(
+        self, edge: int, prefix: str, now: float, cursor: str | None = None, with_info: bool = False
+    ) -> tuple[Any, str | None, float]:
+        """One page ``(keys, next_cursor | None, latency)`` of sorted ``prefix`` keys, cached like values.
+
+        ``with_info``: the keys as ``(name, expiration | None, metadata | None)`` (same cost, same cache)."""
         ci = self._pick(edge) if self.other_cache_chance else edge * self._k
         cache = self._list_caches[ci]
         entry = cache.get((prefix, cursor))
         if entry is not None and now < entry[1]:
             self.stats.lists[prefix] += 1
-            return entry[0][0], entry[0][1], 0.0
+            page = entry[0]
+            return (_info(page) if with_info else page[0]), page[1], 0.0
         latency = self._read_lat()
         if self._outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, None, latency
         lag = self._lag[edge]
-        page = self._scan(prefix, cursor, lambda k: self._visible(k, now, lag) is not None)
-        cache[prefix, cursor] = (page, now + self.cache_ttl)
+        expires = now + self.cache_ttl
+        if self._extras:
+            page, expires = self._scan_info(prefix, cursor, now, lag, expires)
+        else:
+            page = self._scan(prefix, cursor, lambda k: self._visible(k, now, lag) is not None)
+        cache[prefix, cursor] = (page, expires)
         self.stats.lists[prefix] += 1
-        return page[0], page[1], latency
+        return (_info(page) if with_info else page[0]), page[1], latency
 
     def central_snapshot(self, now: float) -> dict[str, Value]:
         """Every key's value visible centrally at ``now`` (for checkers; not counted, no latency)."""
         out: dict[str, Value] = {}
+        if self._extras:
+            for key in self._index:
+                value = self._visible(key, now, 0.0)
+                if value.__class__ is _Entry:
+                    value = _live(value, now)
+                if value is not None:
+                    out[key] = value
+            return out
         for key in self._index:
             value = self._visible(key, now, 0.0)
             if value is not None:
@@ -256,17 +345,36 @@ class WorkersKV(_Base):
         return out
 
     # -- writes ------------------------------------------------------------------------------------------
-    def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]:
-        """Write ``value``: visible at once in ``edge``'s cache, centrally at now + latency."""
+    def put(
+        self, edge: int, key: str, value: Value, now: float, expiration: float | None = None, metadata: Any = None
+    ) -> tuple[KVStatus, float]:
+        """Write ``value``: visible at once in ``edge``'s cache, centrally at now + latency.
+
+        ``expiration`` (absolute seconds, at least 60 s after ``now``, else ``KVStatus.INVALID``): from then on
+        the key reads as missing. ``metadata``: a JSON value of at most 1024 bytes serialised, kept with this
+        version (None: no metadata)."""
         _check_value(value)
-        return self._write(edge, key, value, now, self.stats.writes)
+        if expiration is None and metadata is None:
+            return self._write(edge, key, value, now, self.stats.writes)
+        if metadata is not None:
+            _check_metadata(metadata)
+        if expiration is not None and expiration_error(expiration, now) is not None:
+            return KVStatus.INVALID, self._write_lat()
+        self._extras = True
+        return self._write(edge, key, value, now, self.stats.writes, _Entry(value, expiration, metadata))
 
     def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]:
         """Write a tombstone (cached as a miss at ``edge``)."""
         return self._write(edge, key, None, now, self.stats.deletes)
 
     def _write(
-        self, edge: int, key: str, value: Value, now: float, counter: defaultdict[str, int]
+        self,
+        edge: int,
+        key: str,
+        value: Value,
+        now: float,
+        counter: defaultdict[str, int],
+        extras: _Entry | None = None,
     ) -> tuple[KVStatus, float]:
         latency = self._write_lat()
         if self._outage:
@@ -279,11 +387,17 @@ class WorkersKV(_Base):
                 return KVStatus.RATE_LIMITED, latency
         self._last_write[key] = now
         self._seq += 1
-        bisect.insort(self._pending.setdefault(key, []), (now + latency, self._seq, value))
+        stored = value if extras is None else extras
+        bisect.insort(self._pending.setdefault(key, []), (now + latency, self._seq, stored))
         self._index_key(key)
         ci = edge * self._k
         expires = now + self.cache_ttl
-        self._caches[ci][key] = (value, expires)
+        if extras is None:
+            self._caches[ci][key] = (value, expires)
+        else:
+            if extras.expiration is not None and extras.expiration < expires:
+                expires = extras.expiration
+            self._caches[ci][key] = (value, expires, extras.metadata)
         if key in self._holders[ci]:
             self._patch(ci, key, value, expires, now)
         counter[key] += 1
@@ -444,10 +558,43 @@ class WorkersKV(_Base):
             return KV_UNAVAILABLE, latency
         value = self._visible(key, now, self._lag[edge])
         expires = now + self.cache_ttl
-        self._caches[ci][key] = (value, expires)
+        if value.__class__ is _Entry:  # an expiring version is cached until its expiration at the latest
+            stored: _Entry = value
+            value = _live(stored, now)
+            if value is None:
+                self._caches[ci][key] = (None, expires)
+            else:
+                if stored.expiration is not None and stored.expiration < expires:
+                    expires = stored.expiration
+                self._caches[ci][key] = (value, expires, stored.metadata)
+        else:
+            self._caches[ci][key] = (value, expires)
         if key in self._holders[ci]:
             self._patch(ci, key, value, expires, now)
         return value, latency
+
+    def _scan_info(
+        self, prefix: str, cursor: str | None, now: float, lag: float, expires: float
+    ) -> tuple[tuple[Any, ...], float]:
+        """A list page ``(names, cursor, infos)`` once some version has extras, and how long it may be cached: until
+        the earliest expiration among its keys (the expiration takes precedence over the cache TTL)."""
+        infos: dict[str, tuple[str, float | None, Any]] = {}
+
+        def present(key: str) -> bool:
+            item = self._visible(key, now, lag)
+            if item.__class__ is _Entry:
+                if _live(item, now) is None:
+                    return False
+                infos[key] = (key, item.expiration, item.metadata)
+                return True
+            return item is not None
+
+        names, next_cursor = self._scan(prefix, cursor, present)
+        info = tuple(infos.get(name) or (name, None, None) for name in names)
+        for _, expiration, _ in info:
+            if expiration is not None and expiration < expires:
+                expires = expiration
+        return (names, next_cursor, info), expires
 
     def _visible(self, key: str, now: float, lag: float) -> Value:
         """The central value of ``key`` at ``now`` for a reader whose view lags by ``lag`` (None = absent)."""
@@ -475,6 +622,21 @@ class WorkersKV(_Base):
                 break
             value = v
         return value
+
+
+def _live(entry: _Entry, now: float) -> Value:
+    """The value of a version with extras at ``now``: None once it has expired."""
+    if entry.expiration is not None and now >= entry.expiration:
+        return None
+    return entry.value
+
+
+def _info(page: tuple[Any, ...]) -> tuple[tuple[str, float | None, Any], ...]:
+    """A list page's keys as ``(name, expiration, metadata)`` (a page scanned before any extras: all None)."""
+    if len(page) > 2:
+        info: tuple[tuple[str, float | None, Any], ...] = page[2]
+        return info
+    return tuple((name, None, None) for name in page[0])
 
 
 def build_kv(cfg: Any, n_edges: int, rng: np.random.Generator) -> WorkersKV | StrongKV:

@@ -5,7 +5,8 @@ history is linearizable (the linearization point lies inside [issue, issue + lat
 KV interface (get, get_many, put, delete, list, central_snapshot) it offers ``cas`` (compare-and-set), the
 primitive the ``reference`` preset uses for leases, fencing tokens and the registry, and ``update``, a method of
 the object run atomically on one key (a Durable Object runs one request at a time). There are no edge
-caches, no same-key write limit and no propagation lag (``set_edge_lag`` is accepted and ignored); during an
+caches, no same-key write limit, no propagation lag (``set_edge_lag`` is accepted and ignored), and no key
+expiration or metadata (a Durable Object's storage has neither: ``put`` refuses them); during an
 outage every operation fails, since there is no cache to serve from. Latency: one ``read_latency`` draw per
 read, list or bulk get, one ``write_latency`` draw per put, delete or cas. Conventions (``now``, immutable
 JSON values, ``None`` = absent, :data:`KV_UNAVAILABLE`) are those of :mod:`rmasim.world.kv`.
@@ -72,6 +73,18 @@ class StrongKV(_Base):
         self.stats.reads[key] += 1
         return self._data.get(key), latency
 
+    def get_with_metadata(self, edge: int, key: str, now: float) -> tuple[tuple[Value, Any], float]:
+        """``get``; no key has metadata here."""
+        value, latency = self.get(edge, key, now)
+        return (value, None), latency
+
+    def get_many_with_metadata(
+        self, edge: int, keys: Iterable[str], now: float
+    ) -> tuple[tuple[tuple[Value, ...], tuple[Any, ...]], float]:
+        """``get_many``; no key has metadata here."""
+        values, latency = self.get_many(edge, keys, now)
+        return (values, (None,) * len(values)), latency
+
     def get_many(self, edge: int, keys: Iterable[str], now: float) -> tuple[tuple[Value, ...], float]:
         keys = _check_bulk(keys)
         latency = self._read_lat()
@@ -83,17 +96,25 @@ class StrongKV(_Base):
             self.stats.bulk_key_reads[key] += 1
         return tuple(self._data.get(key) for key in keys), latency
 
-    def list(self, edge: int, prefix: str, now: float, cursor: str | None = None) -> tuple[Any, str | None, float]:
+    def list(
+        self, edge: int, prefix: str, now: float, cursor: str | None = None, with_info: bool = False
+    ) -> tuple[Any, str | None, float]:
         latency = self._read_lat()
         if self._outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, None, latency
         self.stats.lists[prefix] += 1
         keys, next_cursor = self._scan(prefix, cursor, self._data.__contains__)
+        if with_info:
+            return tuple((key, None, None) for key in keys), next_cursor, latency
         return keys, next_cursor, latency
 
-    def put(self, edge: int, key: str, value: Value, now: float) -> tuple[KVStatus, float]:
+    def put(
+        self, edge: int, key: str, value: Value, now: float, expiration: float | None = None, metadata: Any = None
+    ) -> tuple[KVStatus, float]:
         _check_value(value)
+        if expiration is not None or metadata is not None:
+            raise ValueError("the strong store (a Durable Object) has no key expiration or metadata")
         latency = self._write_lat()
         if self._outage:
             self.stats.unavailable += 1

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rmasim.world.kv import KV_UNAVAILABLE, KVStatus, StrongKV, WorkersKV, build_kv, key_family
+from rmasim.world.kv import KV_UNAVAILABLE, KVStatus, StrongKV, WorkersKV, build_kv, expiration_error, key_family
 
 READ, WRITE = 0.01, 0.05  # constant latencies keep hand-computed timelines exact
 
@@ -432,6 +432,133 @@ def test_get_many_memo_matches_unmemoized_with_other_caches(
     args: dict[str, Any] = {"n_edges": 2, "read_latency": EXP, "write_latency": EXP, "cache_ttl": 30.0}
     args.update(other_cache_chance=chance, caches_per_location=k)
     run_ops(ops, tuples, kv(**args, rng=np.random.default_rng(1)), _Unmemoized(**args, rng=np.random.default_rng(1)))
+
+
+# -- expiring keys and metadata --------------------------------------------------------------------
+# Sources: developers.cloudflare.com/kv/api/write-key-value-pairs ("Expiring keys", "Metadata"),
+# /kv/api/list-keys, /kv/glossary; the error texts are the ones Workers throws (quoted in public issue threads).
+def test_an_expired_key_reads_as_missing_at_every_edge() -> None:
+    """Docs: "Once the expiration time of an expiring key is reached, it will be deleted from the system. After its
+    deletion, attempts to read the key will behave as if the key does not exist." Expiration is "an absolute time
+    specified in a number of seconds since the UNIX epoch": here simulated seconds, the world's clock."""
+    store = kv()
+    assert store.put(0, "k", "v", 0.0, expiration=100.0) == (KVStatus.OK, WRITE)
+    assert store.get(0, "k", 30.0) == ("v", 0.0)  # the writer's cache, until min(0 + 60, 100)
+    assert store.get(2, "k", 50.0) == ("v", READ)  # cached until min(50 + 60, 100) = 100
+    assert store.get(2, "k", 99.99) == ("v", 0.0)
+    assert store.get(2, "k", 100.0) == (None, READ)
+    assert store.get(0, "k", 100.0) == (None, READ)
+    assert store.get_many(3, ("k",), 100.0) == ((None,), READ)
+    assert store.central_snapshot(99.0) == {"k": "v"}
+    assert store.central_snapshot(100.0) == {}
+
+
+def test_expiration_takes_precedence_over_the_cache_ttl() -> None:
+    """cacheTtl "defines the length of time in seconds that a KV result is cached in the global network location
+    it is accessed from" (glossary); an expiring key's cache entry ends at its expiration even when the cache TTL
+    is longer, so no location serves the key past it (issue 12: expiration "taking precedence over cacheTtl")."""
+    store = kv(cache_ttl=300.0)
+    store.put(0, "k", "v", 0.0, expiration=90.0)
+    assert store.get(1, "k", 10.0) == ("v", READ)  # cached until min(310, 90)
+    assert store.get(1, "k", 89.9) == ("v", 0.0)
+    assert store.get(1, "k", 90.0) == (None, READ)
+    assert store.get(0, "k", 89.9) == ("v", 0.0)  # the writer's own entry: min(300, 90)
+    assert store.get(0, "k", 90.0) == (None, READ)
+    assert store.get(1, "k", 200.0) == (None, 0.0)  # the miss is cached for the full cache TTL, as any miss
+
+
+def test_a_rewrite_renews_the_expiration() -> None:
+    """The expiration belongs to the version written: "after a certain amount of time has passed since the key was
+    last modified". A heartbeat that rewrites the key with a new expiration keeps it alive."""
+    store = kv()
+    store.put(0, "k", "v1", 0.0, expiration=90.0)
+    store.put(0, "k", "v2", 30.0, expiration=120.0)
+    assert store.get(1, "k", 100.0) == ("v2", READ)
+    assert store.get(1, "k", 119.0) == ("v2", 0.0)
+    assert store.get(1, "k", 120.0) == (None, READ)
+    store.put(0, "k", "v3", 130.0)  # a write without expiration never expires
+    assert store.central_snapshot(10_000.0) == {"k": "v3"}
+
+
+def test_an_expiration_less_than_60_seconds_ahead_is_refused() -> None:
+    """Docs: "Expiration targets that are less than 60 seconds into the future are not supported." Workers throws
+    "KV PUT failed: 400 Invalid expiration of <ts>. Expiration times must be at least 60 seconds in the future."
+    (and for a time already past: "Please specify an integer greater than the current number of seconds since the
+    UNIX epoch."). Nothing is written and nothing billed."""
+    store = kv()
+    assert store.put(0, "k", "v", 100.0, expiration=159.0) == (KVStatus.INVALID, WRITE)
+    assert store.get(0, "k", 100.0) == (None, READ)
+    assert store.stats.total("write") == 0
+    assert KVStatus.INVALID.http_status == 400
+    assert expiration_error(159.0, 100.0) == (
+        "Invalid expiration of 159. Expiration times must be at least 60 seconds in the future."
+    )
+    assert expiration_error(60, 100.0) == (
+        "Invalid expiration of 60. Please specify an integer greater than the current number of seconds since the "
+        "UNIX epoch."
+    )
+    assert expiration_error(160.0, 100.0) is None
+    assert store.put(0, "k", "v", 100.0, expiration=160.0)[0] is KVStatus.OK
+
+
+def test_metadata_is_read_back_with_its_value() -> None:
+    """Docs: "A metadata is a serializable value you append to each KV entry" (glossary); getWithMetadata returns
+    {value, metadata}, from the same cache entry as the value (a read of one key, billed once). A rewrite without
+    metadata leaves the key with none."""
+    store = kv()
+    store.put(0, "k", "v", 0.0, metadata={"service": "rag"})
+    assert store.get_with_metadata(0, "k", 0.0) == (("v", {"service": "rag"}), 0.0)
+    assert store.get_with_metadata(1, "k", 1.0) == (("v", {"service": "rag"}), READ)
+    assert store.get(1, "k", 2.0) == ("v", 0.0)
+    assert store.get_many_with_metadata(3, ("k", "x"), 2.0) == ((("v", None), ({"service": "rag"}, None)), READ)
+    assert store.get_many_with_metadata(3, ("k", "x"), 3.0) == ((("v", None), ({"service": "rag"}, None)), 0.0)
+    store.put(0, "k", "w", 5.0)
+    assert store.get_with_metadata(0, "k", 5.0) == (("w", None), 0.0)
+    assert store.stats.total("read") == 8  # 4 single reads, and 2 keys twice in bulk
+
+
+def test_metadata_over_1024_bytes_is_refused() -> None:
+    """Metadata is limited to 1024 bytes, serialised as JSON (Workers: "KV PUT failed: 413 Metadata length exceeds
+    limit of 1024")."""
+    store = kv()
+    assert store.put(0, "k", "v", 0.0, metadata="x" * 1022)[0] is KVStatus.OK  # '"' + 1022 + '"' = 1024 bytes
+    with pytest.raises(ValueError, match="1024"):
+        store.put(0, "j", "v", 0.0, metadata="x" * 1023)
+
+
+def test_list_gives_each_key_its_expiration_and_metadata_and_skips_expired_keys() -> None:
+    """list() returns "keys: { name: string, expiration?: number, metadata?: object }[]" (/kv/api/list-keys); the
+    expiration "is omitted for keys that will not expire" (API reference). An expired key is not listed: a cached
+    page ends at the earliest expiration among its keys, like a value's cache entry."""
+    store = kv(cache_ttl=300.0)
+    store.put(0, "worker:a", "{}", 0.0, expiration=200.0, metadata={"service": "rag"})
+    store.put(0, "worker:b", "{}", 0.0)
+    store.put(0, "worker:c", "{}", 0.0, expiration=100.0)
+    page = (("worker:a", 200.0, {"service": "rag"}), ("worker:b", None, None), ("worker:c", 100.0, None))
+    assert store.list(1, "worker:", 1.0, with_info=True) == (page, None, READ)  # cached until min(301, 100, 200)
+    assert store.list(1, "worker:", 99.9) == (("worker:a", "worker:b", "worker:c"), None, 0.0)
+    assert store.list(1, "worker:", 100.0) == (("worker:a", "worker:b"), None, READ)
+    assert store.list(1, "worker:", 199.0, with_info=True) == (page[:2], None, 0.0)
+    assert store.list(1, "worker:", 200.0, with_info=True) == ((page[1],), None, READ)
+    assert store.stats.total("list") == 5
+
+
+def test_list_with_info_before_any_expiration_or_metadata() -> None:
+    """Without expiring keys or metadata the store keeps its plain pages; ``with_info`` then gives None for both."""
+    store = kv()
+    store.put(0, "a", 1, 0.0)
+    assert store.list(0, "", 1.0) == (("a",), None, READ)
+    assert store.list(0, "", 2.0, with_info=True) == ((("a", None, None),), None, 0.0)
+
+
+def test_the_strong_store_has_no_expiration_or_metadata() -> None:
+    """A Durable Object's storage has neither: put refuses them; reads give metadata None."""
+    store = StrongKV(n_edges=1, read_latency=READ, write_latency=WRITE, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="no key expiration"):
+        store.put(0, "k", "v", 0.0, expiration=100.0)
+    store.put(0, "k", "v", 0.0)
+    assert store.get_with_metadata(0, "k", 0.0) == (("v", None), READ)
+    assert store.list(0, "", 0.0, with_info=True) == ((("k", None, None),), None, READ)
 
 
 # -- outage ----------------------------------------------------------------------------------------
