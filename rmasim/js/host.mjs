@@ -151,7 +151,8 @@ function installWorkerGlobals(bridge, platform, settings) {
     + 'this error, perform this operation within a handler.';
   const STATUS_TEXT = { 400: 'Bad Request', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error',
     503: 'Service Unavailable' };
-  const VERB = { get: 'GET', get_many: 'GET_BULK', put: 'PUT', delete: 'DELETE', list: 'LIST' };
+  const VERB = { get: 'GET', get_meta: 'GET', get_many: 'GET_BULK', get_many_meta: 'GET_BULK', put: 'PUT',
+    delete: 'DELETE', list: 'LIST' };
   const NULL_BODY = new Set([101, 204, 205, 304]);
   const encoder = new platform.TextEncoder();
 
@@ -161,7 +162,9 @@ function installWorkerGlobals(bridge, platform, settings) {
 
   function failure(error, request) {
     if (error.kind === 'kv') {
-      return new Error(`KV ${VERB[request.k]} failed: ${error.status} ${STATUS_TEXT[error.status] ?? ''}`.trim());
+      // An invalid request (400) says why, in the store's words (e.g. an expiration less than 60 s ahead).
+      const reason = error.detail ?? STATUS_TEXT[error.status] ?? '';
+      return new Error(`KV ${VERB[request.k]} failed: ${error.status} ${reason}`.trim());
     }
     if (error.kind === 'connect') return new TypeError('Network connection lost.');
     if (error.kind === 'timeout') {
@@ -256,9 +259,9 @@ function installWorkerGlobals(bridge, platform, settings) {
       const type = typeOf(options);
       if (Array.isArray(key)) return this.#bulk(key, type, true);
       key = checkKey(key, 'GET');
-      // No metadata can be stored yet (put() with metadata is refused), so every key's metadata is null.
-      return operation({ k: 'get', key, type }, (stored) => ({
-        value: decodeValue(stored, type), metadata: null, cacheStatus: null,
+      // One read: the value and the metadata written with it (null when none), {v, m} from the store.
+      return operation({ k: 'get_meta', key, type }, (answer) => ({
+        value: decodeValue(answer.v, type), metadata: answer.m ?? null, cacheStatus: null,
       }));
     }
 
@@ -268,12 +271,18 @@ function installWorkerGlobals(bridge, platform, settings) {
       }
       if (keys.length > 100) throw new TypeError('KV GET_BULK failed: 400 You can request a maximum of 100 keys');
       keys = keys.map((key) => checkKey(key, 'GET_BULK'));
+      if (withMetadata) {
+        return operation({ k: 'get_many_meta', keys }, (answer) => {
+          const out = new Map();
+          keys.forEach((key, i) => {
+            out.set(key, { value: decodeValue(answer.v[i], type), metadata: answer.m[i] ?? null });
+          });
+          return out;
+        });
+      }
       return operation({ k: 'get_many', keys }, (values) => {
         const out = new Map();
-        keys.forEach((key, i) => {
-          const value = decodeValue(values[i], type);
-          out.set(key, withMetadata ? { value, metadata: null } : value);
-        });
+        keys.forEach((key, i) => out.set(key, decodeValue(values[i], type)));
         return out;
       });
     }
@@ -285,14 +294,18 @@ function installWorkerGlobals(bridge, platform, settings) {
         throw new Error(`KV PUT failed: 400 Invalid expiration_ttl of ${expirationTtl}. Expiration TTL must be at `
           + 'least 60.');
       }
-      if (metadata !== undefined && encoder.encode(JSON.stringify(metadata)).length > 1024) {
+      if (metadata !== undefined && metadata !== null
+          && encoder.encode(JSON.stringify(metadata)).length > 1024) {
         throw new Error('KV PUT failed: 413 Metadata length exceeds limit of 1024');
       }
-      if (expiration !== undefined || expirationTtl !== undefined || metadata !== undefined) {
-        throw new Error('rmasim: KV put() with expiration, expirationTtl or metadata is not modelled yet '
-          + "(the world's KV has no key expiration or metadata)");
-      }
-      return operation({ k: 'put', key, ...encodeValue(value) }, () => undefined);
+      // Only the options given travel (a plain put stays three fields). `expiration` is absolute seconds since the
+      // epoch, checked by the store at the write's simulated time (less than 60 s ahead: a 400, as Workers throws);
+      // expirationTtl counts from then. Metadata null is no metadata.
+      const request = { k: 'put', key, ...encodeValue(value) };
+      if (expiration !== undefined && expiration !== null) request.expiration = Number(expiration);
+      if (expirationTtl !== undefined && expirationTtl !== null) request.expirationTtl = Number(expirationTtl);
+      if (metadata !== undefined && metadata !== null) request.metadata = JSON.parse(JSON.stringify(metadata));
+      return operation(request, () => undefined);
     }
 
     delete(key) {
@@ -308,9 +321,15 @@ function installWorkerGlobals(bridge, platform, settings) {
       }
       // The store answers one page (the world's list page); a smaller `limit` is cut here and resumes after the
       // last key returned (the world's cursor is the last key of a page).
+      // Each key is {name}, plus `expiration` and `metadata` when it has them (Workers omits them otherwise).
       return operation({ k: 'list', prefix: prefix ?? '', cursor }, (page) => {
         const names = Array.from(page.keys);
-        const keys = names.slice(0, limit).map((name) => ({ name }));
+        const all = names.map((name) => ({ name }));
+        for (const [i, expiration, metadata] of page.info ?? []) {
+          if (expiration !== null) all[i].expiration = expiration;
+          if (metadata !== null) all[i].metadata = metadata;
+        }
+        const keys = all.slice(0, limit);
         const cut = names.length > limit;
         const more = cut || page.cursor !== null;
         const out = { keys, list_complete: !more, cacheStatus: null };

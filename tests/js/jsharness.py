@@ -10,7 +10,8 @@ from rmasim.system import ops
 
 class Harness:
     """Answers operations: ``kv`` (one dict), ``now`` (seconds; each KV read or write advances it by
-    ``io_time``, a Sleep by its duration), ``randoms`` (consumed in order), ``http`` (a function of the call)."""
+    ``io_time``, a Sleep by its duration), ``randoms`` (consumed in order), ``http`` (a function of the call).
+    ``metadata`` and ``expirations`` (absolute seconds) record what puts gave; nothing expires here."""
 
     def __init__(self, kv: dict[str, Any] | None = None, now: float = 1000.0, io_time: float = 0.0) -> None:
         self.kv: dict[str, Any] = dict(kv or {})
@@ -19,6 +20,8 @@ class Harness:
         self.randoms = iter([i / 1000 for i in range(1, 100_000)])
         self.http: Callable[[ops.HttpCall], Any] = lambda call: ops.Response(200, {"served_by": "gpu/0"})
         self.fail: dict[str, Exception] = {}
+        self.metadata: dict[str, Any] = {}
+        self.expirations: dict[str, float] = {}
         self.log: list[Any] = []
 
     def answer(self, op: Any) -> Any:
@@ -40,17 +43,27 @@ class Harness:
         if key in self.fail:
             raise self.fail[key]
         if isinstance(op, ops.KvGet):
-            return self.kv.get(op.key)
+            return (self.kv.get(op.key), self.metadata.get(op.key)) if op.with_metadata else self.kv.get(op.key)
         if isinstance(op, ops.KvGetMany):
-            return tuple(self.kv.get(k) for k in op.keys)
+            values = tuple(self.kv.get(k) for k in op.keys)
+            return (values, tuple(self.metadata.get(k) for k in op.keys)) if op.with_metadata else values
         if isinstance(op, ops.KvPut):
             self.kv[op.key] = op.value
+            self.metadata.pop(op.key, None)
+            self.expirations.pop(op.key, None)
+            if op.metadata is not None:
+                self.metadata[op.key] = op.metadata
+            expiration = self.now + op.expiration_ttl if op.expiration_ttl is not None else op.expiration
+            if expiration is not None:
+                self.expirations[op.key] = expiration
             return None
         if isinstance(op, ops.KvDelete):
             self.kv.pop(op.key, None)
             return None
         if isinstance(op, ops.KvList):
             keys = sorted(k for k in self.kv if k.startswith(op.prefix) and (op.cursor is None or k > op.cursor))
+            if op.with_info:
+                return tuple((k, self.expirations.get(k), self.metadata.get(k)) for k in keys), None
             return tuple(keys), None
         raise AssertionError(f"unexpected operation {op!r}")
 

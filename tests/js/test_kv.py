@@ -5,6 +5,7 @@ from __future__ import annotations
 from jsharness import Harness, request
 
 from rmasim.system import ops
+from rmasim.world import expiration_error
 
 
 def test_get_text_is_one_read(probe, harness: Harness):
@@ -43,10 +44,22 @@ def test_bulk_get_json_of_a_text_value_throws(probe, harness: Harness):
 
 
 def test_get_with_metadata(probe, harness: Harness):
+    """getWithMetadata: one read, ``{value, metadata, cacheStatus}``; metadata null when none was written."""
     harness.kv["a"] = [1]
     response = harness.run(probe.handle(request("/kv/meta")))
-    assert harness.log == [ops.KvGet("a")]
+    assert harness.log == [ops.KvGet("a", with_metadata=True)]
     assert response.body == {"value": [1], "metadata": None, "cacheStatus": None}
+    harness.metadata["a"] = {"service": "rag"}
+    response = harness.run(probe.handle(request("/kv/meta")))
+    assert response.body == {"value": [1], "metadata": {"service": "rag"}, "cacheStatus": None}
+
+
+def test_bulk_get_with_metadata_is_one_operation(probe, harness: Harness):
+    harness.kv.update({"a": {"q": 1}, "b": [2]})
+    harness.metadata["b"] = {"v": 2}
+    response = harness.run(probe.handle(request("/kv/meta-bulk")))
+    assert harness.log == [ops.KvGetMany(("a", "b"), with_metadata=True)]
+    assert response.body == {"a": {"value": {"q": 1}, "metadata": None}, "b": {"value": [2], "metadata": {"v": 2}}}
 
 
 def test_put_stores_json_as_values_and_other_strings_as_text(probe, harness: Harness):
@@ -60,11 +73,42 @@ def test_put_stores_json_as_values_and_other_strings_as_text(probe, harness: Har
     assert response.body == {"ok": '{ "x": 1 }'}
 
 
-def test_put_with_expiration_is_not_modelled_yet(probe, harness: Harness):
+def test_put_passes_expiration_and_metadata_and_list_returns_them(probe, harness: Harness):
+    """put(key, value, {expiration, expirationTtl, metadata}) is one KvPut with those options; list() gives each key
+    ``{name, expiration?, metadata?}``, omitting what a key lacks, as Workers does; getWithMetadata reads it back."""
+    harness.kv["plain"] = "p"
     response = harness.run(probe.handle(request("/kv/put-ttl")))
-    assert harness.ops(ops.KvPut) == []
+    assert harness.ops(ops.KvPut) == [
+        ops.KvPut("t", "v", expiration_ttl=120, metadata={"service": "rag"}),
+        ops.KvPut("u", "w", expiration=2000),
+    ]
+    assert harness.ops(ops.KvList) == [ops.KvList("", None, with_info=True)]
+    assert response.body["listed"]["keys"] == [
+        {"name": "plain"},
+        {"name": "t", "expiration": 1120, "metadata": {"service": "rag"}},  # the harness's now (1000 s) + 120
+        {"name": "u", "expiration": 2000},
+    ]
+    assert response.body["meta"] == {"value": "v", "metadata": {"service": "rag"}, "cacheStatus": None}
+
+
+def test_an_expiration_less_than_60s_ahead_fails_as_workers_throws_it(probe, harness: Harness):
+    """The store refuses it (a 400 with its reason); the Worker's promise rejects with Workers' message."""
+    expiration = 1030  # Date.now() is the harness's 1000 s
+    harness.fail["t"] = ops.KVFailure(400, "t", expiration_error(expiration, 1000.0))
+    response = harness.run(probe.handle(request("/kv/put-soon")))
+    assert harness.ops(ops.KvPut) == [ops.KvPut("t", "v", expiration=expiration)]
     assert response.status == 500
-    assert "not modelled yet" in harness.traces("worker_exception")[0]["message"]
+    assert harness.traces("worker_exception")[0]["message"] == (
+        "KV PUT failed: 400 Invalid expiration of 1030. Expiration times must be at least 60 seconds in the future."
+    )
+
+
+def test_metadata_over_1024_bytes_is_refused_as_workers_does(probe, harness: Harness):
+    harness.run(probe.handle(request("/kv/put-big-metadata")))
+    assert harness.ops(ops.KvPut) == []
+    assert (
+        harness.traces("worker_exception")[0]["message"] == "KV PUT failed: 413 Metadata length exceeds limit of 1024"
+    )
 
 
 def test_expiration_ttl_below_60s_is_refused_as_workers_does(probe, harness: Harness):
@@ -81,7 +125,10 @@ def test_delete(probe, harness: Harness):
 def test_list_with_prefix_limit_and_cursor(probe, harness: Harness):
     harness.kv.update({"service:a": [], "service:b": [], "service:c": [], "worker:x": {}})
     response = harness.run(probe.handle(request("/kv/list")))
-    assert harness.log == [ops.KvList("service:", None), ops.KvList("service:", "service:b")]
+    assert harness.log == [
+        ops.KvList("service:", None, with_info=True),
+        ops.KvList("service:", "service:b", with_info=True),
+    ]
     assert response.body == {
         "first": {"keys": [{"name": "service:a"}, {"name": "service:b"}], "list_complete": False,
                   "cacheStatus": None, "cursor": "service:b"},

@@ -15,6 +15,11 @@ not serialised again in Python, and the host's one parse of the message gives th
 ``"text"`` read gives ``JSON.stringify`` of them: the text written, which is why only such texts travel as JSON).
 Any other value (one the world wrote) goes as JSON text that the host re-serialises in JavaScript, so the Worker
 reads what ``JSON.stringify`` would have written.
+
+Key expiration and metadata: a ``put`` carries ``expiration`` / ``expirationTtl`` / ``metadata`` only when the
+Worker gave them; ``get_meta`` / ``get_many_meta`` (``getWithMetadata``) answer ``{"v": value, "m": metadata}``;
+a ``list`` is always read with its keys' info and answers ``{"keys": [names], "cursor", "info": [[index,
+expiration, metadata], ...]}``, ``info`` only for the keys that have an expiration or metadata (none: absent).
 """
 
 from __future__ import annotations
@@ -154,19 +159,31 @@ class HostOp:
 
     op: ops.Op
     kind: str
-    """The host's name for it (``get``, ``get_many``, ``put``, ``delete``, ``list``, ``fetch``, ``sleep``)."""
+    """The host's name for it (``get``, ``get_meta``, ``get_many``, ``get_many_meta``, ``put``, ``delete``, ``list``,
+    ``fetch``, ``sleep``)."""
 
 
 def _get(raw: Mapping[str, Any]) -> ops.Op:
     return ops.KvGet(raw["key"])
 
 
+def _get_meta(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.KvGet(raw["key"], with_metadata=True)
+
+
 def _get_many(raw: Mapping[str, Any]) -> ops.Op:
     return ops.KvGetMany(tuple(raw["keys"]))
 
 
+def _get_many_meta(raw: Mapping[str, Any]) -> ops.Op:
+    return ops.KvGetMany(tuple(raw["keys"]), with_metadata=True)
+
+
 def _put(raw: Mapping[str, Any]) -> ops.Op:
-    return ops.KvPut(raw["key"], decode_stored(raw))
+    if len(raw) == 3:  # k, key and the value: no options (the common case)
+        return ops.KvPut(raw["key"], decode_stored(raw))
+    return ops.KvPut(raw["key"], decode_stored(raw), expiration=raw.get("expiration"),
+                     expiration_ttl=raw.get("expirationTtl"), metadata=raw.get("metadata"))  # fmt: skip
 
 
 def _delete(raw: Mapping[str, Any]) -> ops.Op:
@@ -174,7 +191,7 @@ def _delete(raw: Mapping[str, Any]) -> ops.Op:
 
 
 def _list(raw: Mapping[str, Any]) -> ops.Op:
-    return ops.KvList(raw.get("prefix") or "", raw.get("cursor"))
+    return ops.KvList(raw.get("prefix") or "", raw.get("cursor"), with_info=True)
 
 
 def _fetch(raw: Mapping[str, Any]) -> ops.Op:
@@ -190,7 +207,9 @@ def _sleep(raw: Mapping[str, Any]) -> ops.Op:
 #: The host's operation kinds -> their translation into system operations.
 OPERATIONS: Mapping[str, Callable[[Mapping[str, Any]], ops.Op]] = {
     "get": _get,
+    "get_meta": _get_meta,
     "get_many": _get_many,
+    "get_many_meta": _get_many_meta,
     "put": _put,
     "delete": _delete,
     "list": _list,
@@ -216,7 +235,18 @@ def encode_result(kind: str, result: Any) -> Any:
         return RawJson("[" + ",".join([_raw_value(v) for v in result]) + "]")
     if kind == "list":
         keys, cursor = result
-        return {"keys": list(keys), "cursor": cursor}
+        info = [[i, expiration, metadata] for i, (_, expiration, metadata) in enumerate(keys)
+                if expiration is not None or metadata is not None]  # fmt: skip
+        answer = {"keys": [name for name, _, _ in keys], "cursor": cursor}
+        if info:
+            answer["info"] = info
+        return answer
+    if kind == "get_meta":
+        value, metadata = result
+        return RawJson('{"v":' + _raw_value(value) + ',"m":' + dumps(metadata) + "}")
+    if kind == "get_many_meta":
+        values, metadata = result
+        return RawJson('{"v":[' + ",".join([_raw_value(v) for v in values]) + '],"m":' + dumps(list(metadata)) + "}")
     if kind == "fetch":
         return {"status": result.status, "body": encode_value(result.body)}
     return None
@@ -225,6 +255,8 @@ def encode_result(kind: str, result: Any) -> Any:
 def encode_failure(error: BaseException) -> Message:
     """An operation's failure, as the host throws it into the Worker."""
     if isinstance(error, ops.KVFailure):
+        if error.detail:
+            return {"kind": "kv", "status": error.status, "key": error.key, "detail": error.detail}
         return {"kind": "kv", "status": error.status, "key": error.key}
     if isinstance(error, ops.ConnectError):
         return {"kind": "connect", "message": str(error)}

@@ -11,13 +11,21 @@ const routes = {
   '/kv/get-bulk': async (env) => Object.fromEntries(await env.WORKERS.get(['a', 'nothing', 'leader'], 'json')),
   '/kv/get-bulk-text': async (env) => Object.fromEntries(await env.WORKERS.get(['a', 'leader'])),
   '/kv/meta': async (env) => env.WORKERS.getWithMetadata('a', 'json'),
+  '/kv/meta-bulk': async (env) => Object.fromEntries(await env.WORKERS.getWithMetadata(['a', 'b'], 'json')),
   '/kv/put': async (env) => {
     await env.WORKERS.put('rec', JSON.stringify({ x: 1, y: [1, 2] }));
     await env.WORKERS.put('leader', 'worker-1');
     await env.WORKERS.put('spaced', '{ "x": 1 }');
     return { ok: await env.WORKERS.get('spaced') };
   },
-  '/kv/put-ttl': async (env) => env.WORKERS.put('t', 'v', { expirationTtl: 120 }),
+  '/kv/put-ttl': async (env) => {
+    await env.WORKERS.put('t', 'v', { expirationTtl: 120, metadata: { service: 'rag' } });
+    await env.WORKERS.put('u', 'w', { expiration: 2000 });
+    const listed = await env.WORKERS.list({ prefix: '' });
+    return { listed, meta: await env.WORKERS.getWithMetadata('t') };
+  },
+  '/kv/put-soon': async (env) => env.WORKERS.put('t', 'v', { expiration: Math.floor(Date.now() / 1000) + 30 }),
+  '/kv/put-big-metadata': async (env) => env.WORKERS.put('t', 'v', { metadata: 'x'.repeat(1023) }),
   '/kv/put-short-ttl': async (env) => env.WORKERS.put('t', 'v', { expirationTtl: 10 }),
   '/kv/delete': async (env) => env.WORKERS.delete('a'),
   '/kv/list': async (env) => {
