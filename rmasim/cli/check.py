@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..outputs import check_target
-from .common import bad_input, bad_output, console, err_console
+from .common import bad_input, bad_output, console, err_console, run_failure
 from .sweep import _progress_reporter
 
 if TYPE_CHECKING:
@@ -71,7 +71,8 @@ def check(
     seed_list = list(range(count))
     report = _progress_reporter(len(scenarios) * count)
     try:
-        runs, now = suite_intervals(scenarios, seed_list, jobs=jobs, progress=report)
+        with run_failure():
+            runs, now = suite_intervals(scenarios, seed_list, jobs=jobs, progress=report)
     finally:
         report.close()
     if update_baseline:

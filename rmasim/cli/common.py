@@ -62,6 +62,19 @@ def bad_input() -> Iterator[None]:
 
 
 @contextmanager
+def run_failure() -> Iterator[None]:
+    """Report a run that could not go on - its Worker host died, or stopped answering - as one line on stderr
+    and exit with status 1 (the report is not written: it is written whole, after the run, or not at all)."""
+    from ..system.worker import HostDied
+
+    try:
+        yield
+    except HostDied as error:
+        err_console.print(f"the run failed: {error}", markup=False)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
 def bad_output(option: str | None = "--out") -> Iterator[None]:
     """Report an :class:`~rmasim.outputs.OutputError` (a target rmasim must not replace, or cannot write) as one
     line, ``--out PATH: why`` (or ``PATH: why`` for a default path), and exit with status 2."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..outputs import open_report, report_path, write_atomic
-from .common import bad_input, bad_output, console
+from .common import bad_input, bad_output, console, run_failure
 from .sweep import MAX_SEEDS, _progress_reporter, parse_grid
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def compare(
     variants = list(grid_values)
     report = _progress_reporter(len(specs))
     try:
-        with bad_output(option):
+        with run_failure(), bad_output(option):
             frame = run_sweep([scenario_file], grid_values, range(seeds), None, out_dir / "sweep", jobs=jobs,
                               resume=resume, progress=report)  # fmt: skip
     finally:

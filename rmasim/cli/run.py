@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ..outputs import check_target, report_path
-from .common import MAX_SEED, bad_input, bad_output, console, parse_sets
+from .common import MAX_SEED, bad_input, bad_output, console, parse_sets, run_failure
 
 __all__ = ["run"]
 
@@ -30,7 +30,7 @@ def run(
     from ..report import write_run
     from ..scenario import load_scenario
 
-    with bad_input():
+    with bad_input(), run_failure():
         scenario = load_scenario(scenario_file)
         overrides = parse_sets(set_)
         if overrides:
@@ -39,7 +39,8 @@ def run(
     option = "--out" if out is not None else None
     with bad_output(option):
         target = check_target(out if out is not None else report_path("reports", scenario.name))
-    result = engine.run(scenario, seed=seed)
+    with run_failure():
+        result = engine.run(scenario, seed=seed)
     with bad_output(option):
         write_run(result, target)
     if not quiet:

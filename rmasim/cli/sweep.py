@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ..outputs import check_target, write_atomic
-from .common import bad_input, bad_output, console, err_console, parse_sets
+from .common import bad_input, bad_output, console, err_console, parse_sets, run_failure
 
 #: At most this many seeds per grid point (a campaign of more is several sweeps).
 MAX_SEEDS = 100_000
@@ -84,7 +84,7 @@ def sweep(
         executor = client.get_executor()
     report = _progress_reporter(total)
     try:
-        with bad_output():
+        with run_failure(), bad_output():
             frame = run_sweep(scenario_files, grid_values, range(seeds), executor, out, jobs=jobs,
                               resume=resume, progress=report)  # fmt: skip
     finally:

@@ -170,3 +170,30 @@ def test_rmasim_run_with_a_bad_worker_is_one_located_line_and_exit_2(tmp_path, m
     assert result.exit_code == 2, result.output
     assert result.output == "index.js:3:28: SyntaxError: Unexpected token ')'\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_rmasim_run_whose_host_dies_fails_with_one_message_and_writes_nothing(tmp_path, monkeypatch):
+    """The run's host (the second node started: the first loads the Worker for the CLI's checks) is killed half a
+    second in; a crash.yaml run takes longer than that."""
+    from typer.testing import CliRunner
+
+    from rmasim.cli import app
+
+    node = tmp_path / "node"
+    node.write_text(
+        "#!/bin/bash\n"
+        f'if [ "$1" = "--version" ]; then exec {find_node()} --version; fi\n'
+        f'if [ ! -e {tmp_path}/loaded ]; then touch {tmp_path}/loaded; exec {find_node()} "$@"; fi\n'
+        f'exec 3<&0; {find_node()} "$@" 0<&3 & child=$!\n'
+        "( sleep 0.5; kill -9 $child ) & wait $child\n"
+    )
+    node.chmod(0o755)
+    monkeypatch.setenv("RMASIM_NODE", str(node))
+    crash = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "crash.yaml")
+    worker = os.path.join(os.path.dirname(__file__), "..", "..", "workers", "baseline", "wrangler.toml")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", crash, "--set", f"coordinator.worker={worker}", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("the run failed: the Worker host process (Node.js, index.js) exited with status")
+    assert "mid-run" in result.output.splitlines()[0]
+    assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
