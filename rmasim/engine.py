@@ -148,7 +148,8 @@ class _Simulation:
                 self.machines[(group, index)] = self._build_machine(group, index, cfg, streams)
         by_tunnel = {m.tunnel_url: m for m in self.machines.values()}
         phases = {name: (phase.start, phase.end) for name, phase in scenario.phases.items()}
-        self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup, self.strong, phases)
+        self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup, self.strong, phases,
+                                 scenario.coordinator.registry_view)  # fmt: skip
         worker = scenario.coordinator.worker
         self.coordinator = coordinator = (
             Coordinator(policy)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..scenario.models import RegistryView
 from ..system import registry_snapshot
 from .base import CHECKERS, MachineEvent, Observations, SampleView
 from .outcomes import OUTCOME_CODES, OUTCOMES, classify
@@ -125,8 +126,11 @@ class Observer:
         warmup: float,
         strong: Any = None,
         phases: dict[str, tuple[float, float]] | None = None,
+        registry_view: RegistryView = "index_keys",
     ) -> None:
         self.kv = kv
+        self.registry_view: RegistryView = registry_view
+        """How the registry is read out of the central store (``coordinator.registry_view``)."""
         self.strong = strong
         """The Durable Object beside the KV, when there is one: the registry may live in either."""
         self.truth = GroundTruth(machines_by_tunnel)
@@ -190,7 +194,7 @@ class Observer:
         store = self.kv.central_snapshot(now)
         if self.strong is not None:
             store.update(self.strong.central_snapshot(now))
-        snapshot = registry_snapshot(store)
+        snapshot = registry_snapshot(store, self.registry_view)
         self.last_snapshot = snapshot
         self.last_serving = self.truth.serving()
         view = SampleView(now, snapshot, self.last_serving, self.registered)

@@ -108,6 +108,11 @@ def _slug(name: str) -> str:
     return name
 
 
+#: How the checkers find a service's providers (``coordinator.registry_view``; see
+#: :func:`rmasim.system.registry_snapshot`).
+RegistryView = Literal["index_keys", "worker_records"]
+
+
 def _run_length(duration: float) -> float:
     if duration > MAX_DURATION:
         raise ValueError(
@@ -311,6 +316,13 @@ class _CoordinatorBase(_Section):
         default=None,
         description="Mean time an isolate lives before the platform evicts it (exponential): the next invocations "
         "there start cold, with empty memory. None: isolates live for the whole run.",
+    )
+    registry_view: RegistryView = Field(
+        default="index_keys",
+        description="How the checkers read the registry in the central store: `index_keys` (the service index "
+        "keys of the Python layouts and of workers/baseline: `service:{name}` lists, `provider:{name}:{id}` keys) "
+        "or `worker_records` (each `worker:{id}` record's `services`: a Worker that keeps no index and finds "
+        "providers by listing its worker records).",
     )
     worker: str | None = Field(
         default=None,

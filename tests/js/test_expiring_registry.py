@@ -61,3 +61,19 @@ def test_the_live_workers_stay_listed(logs):
     lines, _ = logs
     late = [set(line["listed"]) for t, line in lines if "route" in line and t > 400.0]
     assert late and all(len(listed) == 2 for listed in late)
+
+
+def test_its_registry_read_from_the_worker_records():
+    """``coordinator.registry_view: worker_records``: the checkers take each record's services as the index. The
+    crashed worker's record expires 90 s after its last heartbeat, which came at most one heartbeat period (30 s
+    plus the 1 s CPU sample) before the crash: it is purged 59 to 90 s after the crash (plus a sample period,
+    5 s, as the purge checker reads the index at each sample), and nothing dead is left at the end."""
+    scenario = rmasim.load_scenario(ROOT / "scenarios" / "crash.yaml").with_overrides(
+        {"duration": "8m", "coordinator.worker": str(WORKER), "coordinator.registry_view": "worker_records"}
+    )
+    summary = rmasim.run(scenario).summary
+    assert summary["purge.never"] == 0 and summary["pollution.final"] == 0.0
+    assert TTL - 31.0 <= summary["purge.time_max"] <= TTL + 5.0
+    assert summary["pollution.max"] > 0  # dead and listed, until it expired
+    index_keys = rmasim.run(scenario.with_overrides({"coordinator.registry_view": "index_keys"})).summary
+    assert index_keys["pollution.max"] == 0  # no service index key at all: nothing to read

@@ -73,6 +73,7 @@ def test_defaults(minimal_data):
             "isolates_per_location": 1,
             "location_weights": None,
             "isolate_lifetime": None,
+            "registry_view": "index_keys",
             "worker": None,
             **dict.fromkeys(Policy.model_fields),
         },
@@ -201,6 +202,7 @@ def test_json_schema():
         "isolates_per_location",
         "location_weights",
         "isolate_lifetime",
+        "registry_view",
         "worker",
         *Policy.model_fields,
     }

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ...scenario.models import RegistryView
 from ..ops import Now, Request, Response
 from .keys import (
     HEARTBEAT_LEADER,
@@ -79,14 +80,25 @@ class RegistrySnapshot:
         return [(service, wid) for service, ids in self.index.items() for wid in ids]
 
 
-def registry_snapshot(store: Mapping[str, Any]) -> RegistrySnapshot:
-    """Read the authoritative registry out of a key -> value mapping of the central store(s), in any layout
-    (``service:{name}`` lists and ``provider:{name}:{id}`` keys both count as index entries)."""
+def registry_snapshot(store: Mapping[str, Any], view: RegistryView = "index_keys") -> RegistrySnapshot:
+    """Read the authoritative registry out of a key -> value mapping of the central store(s): with ``view``
+    ``index_keys``, in any layout of the coordinator here (``service:{name}`` lists and ``provider:{name}:{id}``
+    keys both count as index entries); with ``worker_records``, the index is the services each ``worker:{id}``
+    record lists (a Worker with no index, which finds providers by listing its worker records)."""
     workers = {k[len(WORKER_PREFIX) :]: v for k, v in store.items() if k.startswith(WORKER_PREFIX) and v}
-    lists = {k[len(SERVICE_PREFIX) :]: list(v) for k, v in store.items() if k.startswith(SERVICE_PREFIX) and v}
-    for key in sorted(k for k in store if k.startswith(PROVIDER_PREFIX)):
-        service, worker_id = parse_provider_key(key)
-        lists.setdefault(service, []).append(worker_id)
+    lists: dict[str, list[str]] = {}
+    if view == "worker_records":
+        for worker_id in sorted(workers):
+            record = workers[worker_id]
+            for entry in record.get("services", ()) if isinstance(record, Mapping) else ():
+                name = entry.get("name") if isinstance(entry, Mapping) else entry
+                if isinstance(name, str):
+                    lists.setdefault(name, []).append(worker_id)
+    else:
+        lists = {k[len(SERVICE_PREFIX) :]: list(v) for k, v in store.items() if k.startswith(SERVICE_PREFIX) and v}
+        for key in sorted(k for k in store if k.startswith(PROVIDER_PREFIX)):
+            service, worker_id = parse_provider_key(key)
+            lists.setdefault(service, []).append(worker_id)
     ids = store.get(WORKER_IDS)
     lease = store.get(LEADER_LEASE) or {}
     return RegistrySnapshot(
