@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from ...scenario import Problem, ScenarioError
+from ._paths import shown_path
 
 __all__ = ["bundle_typescript", "find_esbuild"]
 
@@ -80,16 +81,9 @@ def _problems(report: str, entry: Path, shown: str) -> list[Problem]:
             continue
         where = _WHERE.match(line)
         if where and message is not None:
-            file = _shown(entry.parent / where[1])
+            file = shown_path((entry.parent / where[1]).resolve())
             problems.append(Problem(file, int(where[2]), int(where[3]) + 1, "", f"esbuild: {message}"))
             message = None
     if message is not None:
         problems.append(Problem(shown, None, None, "", f"esbuild: {message}"))
     return problems or [Problem(shown, None, None, "", f"esbuild failed: {report.strip()[:300]}")]
-
-
-def _shown(file: Path) -> str:
-    try:
-        return str(file.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(file.resolve())

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ...scenario import Problem, ScenarioError
+from ._paths import shown_path
 from .config import WorkerConfig, load_worker_config
 from .protocol import Message, encode_message
 
@@ -126,7 +127,7 @@ class NodeHost:
         if reply.get("t") == "loaded":
             return
         self.close()
-        file = _shown(reply.get("file") or str(self.config.main))
+        file = shown_path(reply.get("file") or str(self.config.main))
         message = str(reply.get("message", "the Worker did not load"))
         if reply.get("kind") == "syntax":
             raise ScenarioError([Problem(file, reply.get("line"), reply.get("col"), "", message)])
@@ -230,14 +231,6 @@ def _loads(line: bytes) -> Message:
     if not isinstance(value, dict):
         raise HostDied(f"the Worker host wrote something that is not a protocol message: {line[:200]!r}")
     return value
-
-
-def _shown(file: str) -> str:
-    """A path relative to the current directory when it is below it (error lines stay short)."""
-    try:
-        return str(Path(file).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return file
 
 
 def check_worker(path: str | Path, scenario_source: str | None = None, node: str | None = None) -> WorkerConfig:
