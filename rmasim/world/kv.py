@@ -395,8 +395,7 @@ class WorkersKV(_Base):
         if extras is None:
             self._caches[ci][key] = (value, expires)
         else:
-            if extras.expiration is not None and extras.expiration < expires:
-                expires = extras.expiration
+            expires = _cached_until(expires, extras.expiration)
             self._caches[ci][key] = (value, expires, extras.metadata)
         if key in self._holders[ci]:
             self._patch(ci, key, value, expires, now)
@@ -564,8 +563,7 @@ class WorkersKV(_Base):
             if value is None:
                 self._caches[ci][key] = (None, expires)
             else:
-                if stored.expiration is not None and stored.expiration < expires:
-                    expires = stored.expiration
+                expires = _cached_until(expires, stored.expiration)
                 self._caches[ci][key] = (value, expires, stored.metadata)
         else:
             self._caches[ci][key] = (value, expires)
@@ -592,8 +590,7 @@ class WorkersKV(_Base):
         names, next_cursor = self._scan(prefix, cursor, present)
         info = tuple(infos.get(name) or (name, None, None) for name in names)
         for _, expiration, _ in info:
-            if expiration is not None and expiration < expires:
-                expires = expiration
+            expires = _cached_until(expires, expiration)
         return (names, next_cursor, info), expires
 
     def _visible(self, key: str, now: float, lag: float) -> Value:
@@ -622,6 +619,12 @@ class WorkersKV(_Base):
                 break
             value = v
         return value
+
+
+def _cached_until(expires: float, expiration: float | None) -> float:
+    """When an edge cache entry ends: its cache TTL's end, or the key's expiration if that comes first (the
+    expiration takes precedence over the cache TTL)."""
+    return expires if expiration is None or expiration >= expires else expiration
 
 
 def _live(entry: _Entry, now: float) -> Value:
