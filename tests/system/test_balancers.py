@@ -52,9 +52,31 @@ def test_least_loaded_takes_the_lowest_reported_load_and_breaks_ties_at_random()
 
 
 def test_inverse_load_weights_are_one_over_load_plus_a_tenth():
-    """Loads 0 and 0.9: weights 10 and 1, so a draw below 10/11 picks w0."""
-    assert pick("inverse-load", workers(0.0, 0.9), [10 / 11 - 1e-9])[0] == "w0"
-    assert pick("inverse-load", workers(0.0, 0.9), [10 / 11 + 1e-9])[0] == "w1"
+    """Loads 0.1 and 0.9: weights 5 and 1, so a draw below 5/6 picks w0."""
+    assert pick("inverse-load", workers(0.1, 0.9), [5 / 6 - 1e-9])[0] == "w0"
+    assert pick("inverse-load", workers(0.1, 0.9), [5 / 6 + 1e-9])[0] == "w1"
+
+
+def test_inverse_load_reads_an_idle_or_missing_report_as_half_loaded_as_the_review_writes():
+    """``w.current_load || 0.5``: a reported 0 (or no figure) weighs 1/0.6 against 1/1.0 for a load of 0.9, a
+    share of (1/0.6) / (1/0.6 + 1/1.0) = 0.625 -- not 10/11 as 1/(0 + 0.1) would give."""
+    share = (1 / 0.6) / (1 / 0.6 + 1 / 1.0)
+    assert share == pytest.approx(0.625)
+    missing = [{"id": "w0", "tunnel_url": "https://w0"}, workers(0, 0.9)[1]]
+    for candidates in (workers(0.0, 0.9), missing):
+        assert pick("inverse-load", candidates, [share - 1e-9])[0] == "w0"
+        assert pick("inverse-load", candidates, [share + 1e-9])[0] == "w1"
+
+
+def test_inverse_load_counted_locally_keeps_an_idle_count_of_zero():
+    """With ``load_info: local`` the load is the edge's own count: 0 forwards in flight weighs 1/0.1 = 10 against
+    1/1.1 for one in flight, a share of 10 / (10 + 1/1.1)."""
+    balancer = BALANCERS["inverse-load"](Policy(balancer="inverse-load", load_info="local"))
+    balancer.started("w1", 0.0)
+    assert balancer.in_flight["w1"] == 1
+    share = 10 / (10 + 1 / 1.1)
+    assert run_pick(balancer, workers(0.9, 0.0), [share - 1e-9])[0] == "w0"
+    assert run_pick(balancer, workers(0.9, 0.0), [share + 1e-9])[0] == "w1"
 
 
 def test_p2c_draws_two_distinct_candidates_and_the_lower_load_wins():

@@ -125,16 +125,18 @@ class RoundRobin(Balancer):
 
 @register_balancer("inverse-load")
 class InverseLoad(Balancer):
-    """Fix #4: weighted random with weight 1 / (load + 0.1).
-
-    Known difference from the review's code (found by ``rmasim conformance``, docs/conformance.md): the review
-    writes ``w.current_load || 0.5``, and 0 is falsy in JavaScript, so an idle worker weighs 1 / 0.6 there but
-    1 / 0.1 here. Kept until the figures measured with this balancer are measured again (issue 12)."""
+    """Fix #4 as the review writes it: weighted random with weight 1 / (load + 0.1), where a reported load is
+    ``w.current_load || 0.5`` -- 0 is falsy in JavaScript, so an idle worker (or one whose record carries no
+    load) weighs 1 / 0.6, not 1 / 0.1. Found by ``rmasim conformance`` (docs/conformance.md). Counted loads
+    (``load_info: local`` or ``live``) are used as they are: an idle count of 0 is a measurement, not a gap."""
 
     uses_load = True
 
     def pick(self, service: str, candidates: list[Record]) -> Pick:
-        weights = [1.0 / (load + 0.1) for load in (yield from self.loads(candidates))]
+        loads = yield from self.loads(candidates)
+        if self.load_info == "reported":
+            loads = [load or 0.5 for load in loads]
+        weights = [1.0 / (load + 0.1) for load in loads]
         threshold = (yield _RANDOM) * math.fsum(weights)
         total = 0.0
         for record, weight in zip(candidates, weights, strict=True):
