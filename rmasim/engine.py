@@ -9,7 +9,7 @@ summarizes what was observed. The same scenario and seed give the same summary, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -18,9 +18,11 @@ import pandas as pd
 import simpy
 
 from .chaos import FAULTS, Chaos, FaultRecord
-from .observe import Observer, RequestLog, declaration_of, summarize
+from .observe import Observer, PropertyResult, RequestLog, declaration_of, summarize
+from .observe.properties import build_properties, check_properties
 from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError, register_names
+from .scenario.properties import PropertySpec
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
 from .system.coordinator import Isolate
 from .system.worker import CRON_TICK, WorkerCoordinator, check_worker, load_worker_config
@@ -52,6 +54,8 @@ class RunResult:
     events: pd.DataFrame
     wall_seconds: float
     request_log: RequestLog = field(repr=False)
+    properties: list[PropertyResult] = field(default_factory=list)
+    """The verdict of each property the run judged (the scenario's ``properties``, or those passed to ``run``)."""
 
     @cached_property
     def requests(self) -> pd.DataFrame:
@@ -60,8 +64,8 @@ class RunResult:
 
     @property
     def passed(self) -> bool:
-        """True when every expectation holds."""
-        return all(e.passed for e in self.expectations)
+        """True when every expectation and every property holds."""
+        return all(e.passed for e in self.expectations) and all(p.holds for p in self.properties)
 
 
 def check_scenario(scenario: Scenario, *, load_worker: bool = True) -> None:
@@ -96,18 +100,27 @@ register_names("summary key", lambda key: declaration_of(key) is not None)
 register_names("balancer", BALANCERS.__contains__, lambda: BALANCERS)
 
 
-def run(scenario: Scenario, seed: int | None = None) -> RunResult:
-    """Run ``scenario`` once with ``seed`` (default: the scenario's own) and check its expectations."""
+def run(scenario: Scenario, seed: int | None = None, properties: Sequence[PropertySpec] | None = None) -> RunResult:
+    """Run ``scenario`` once with ``seed`` (default: the scenario's own), check its expectations and judge its
+    properties: ``properties`` (such as ``rmasim.observe.properties.default_properties()``) instead of the
+    scenario's own ``properties`` list when given. Each judged property adds ``property.<name>.violated_at`` to
+    the summary (null when it holds); a run that judges none has no such key."""
     check_scenario(scenario, load_worker=False)  # the run's own host start reports a bad Worker
     wall_start = time.perf_counter()
     seed = scenario.seed if seed is None else seed
     sim = _Simulation(scenario, seed)
+    judges = build_properties(scenario.properties if properties is None else properties, scenario)
+    sim.observer.watchers.extend(judges)
     try:
         sim.env.run(until=scenario.duration)
     finally:
         sim.close()
     sim.observer.sample(scenario.duration)
-    summary = summarize(sim.observer.observations())
+    observations = sim.observer.observations()
+    summary = summarize(observations)
+    verdicts = check_properties(judges, observations)
+    for verdict in verdicts:
+        summary[verdict.summary_key] = verdict.violated_at
     expectations = []
     for expectation in scenario.expectations():
         passed, actual = expectation.check(summary)
@@ -126,6 +139,7 @@ def run(scenario: Scenario, seed: int | None = None) -> RunResult:
         events=events,
         wall_seconds=time.perf_counter() - wall_start,
         request_log=sim.observer.requests,
+        properties=verdicts,
     )
 
 

@@ -25,7 +25,9 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failed expectations.")] = False,
 ) -> None:
-    """Run a scenario; exit 1 when an expect line fails, 2 on bad input."""
+    """Run a scenario; exit 1 when an expect line fails or a property is violated, 2 on bad input."""
+    from rich.markup import escape
+
     from .. import engine
     from ..report import write_run
     from ..scenario import load_scenario
@@ -49,7 +51,11 @@ def run(
     failed = [e for e in result.expectations if not e.passed]
     for e in failed:
         console.print(f"[red]expectation failed:[/] {e.text} (actual: {_fmt(e.actual)})", highlight=False)
-    if failed:
+    violated = [p for p in result.properties if not p.holds]
+    for p in violated:
+        text = f"{p.name} at {_fmt(p.violated_at)} s: {', '.join(p.entities)} ({p.detail})"
+        console.print(f"[red]property violated:[/] {escape(text)}", highlight=False)
+    if failed or violated:
         raise typer.Exit(1)
 
 
@@ -61,6 +67,7 @@ def _fmt(value: object) -> str:
 
 
 def _print_summary(result: object) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"{result.scenario.name}  seed {result.seed}", show_lines=False)  # type: ignore[attr-defined]
@@ -77,3 +84,16 @@ def _print_summary(result: object) -> None:
         for e in result.expectations:  # type: ignore[attr-defined]
             checks.add_row(e.text, _fmt(e.actual), "[green]pass[/]" if e.passed else "[red]FAIL[/]")
         console.print(checks)
+    if result.properties:  # type: ignore[attr-defined]
+        props = Table(title="properties")
+        props.add_column("property")
+        props.add_column("kind")
+        props.add_column("violated at", justify="right")
+        props.add_column("entities", overflow="fold")
+        props.add_column("", justify="center")
+        for p in result.properties:  # type: ignore[attr-defined]
+            verdict = "[green]holds[/]" if p.holds else "[red]VIOLATED[/]"
+            if not p.checked:
+                verdict = "[yellow]not checked[/]"
+            props.add_row(p.name, p.kind, _fmt(p.violated_at), escape(", ".join(p.entities)), verdict)
+        console.print(props)

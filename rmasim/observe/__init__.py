@@ -1,6 +1,8 @@
 """Checkers and metrics: what a run measured (DESIGN.md section 6).
 
 Importing this package registers the built-in checkers in :data:`CHECKERS`; :func:`summarize` runs them all.
+The built-in properties (:mod:`rmasim.observe.properties`), judged only when a scenario names them, are in
+:data:`PROPERTIES`.
 """
 
 from __future__ import annotations
@@ -25,16 +27,20 @@ from .base import (
     register_checker,
 )
 from .outcomes import OUTCOMES, Outcome, classify
+from .properties import PROPERTIES, Property, PropertyResult, register_property
 from .recorder import Observer, RequestLog
 
 __all__ = [
     "CHECKERS",
     "OUTCOMES",
+    "PROPERTIES",
     "Checker",
     "MachineEvent",
     "Observations",
     "Observer",
     "Outcome",
+    "Property",
+    "PropertyResult",
     "RequestLog",
     "SampleView",
     "SummaryKey",
@@ -42,6 +48,7 @@ __all__ = [
     "classify",
     "declaration_of",
     "register_checker",
+    "register_property",
     "summarize",
 ]
 

@@ -155,6 +155,8 @@ class Observer:
         self.purges: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = []
         """(time, ids purged, of which live) for each purge by the coordinator's sweeper."""
         self.last_serving: dict[str, frozenset[str]] = {}
+        self.watchers: list[Any] = []
+        """Objects with a ``sample(view)`` method shown every sample after the checkers (the run's properties)."""
 
     # --- runtime hooks ---------------------------------------------------------------------------------
 
@@ -201,6 +203,8 @@ class Observer:
         row: dict[str, Any] = {"t": now}
         for checker in CHECKERS.values():
             row.update(checker.sample(view))
+        for watcher in self.watchers:
+            watcher.sample(view)
         counts = self._interval_counts
         total = sum(counts)
         row["requests"] = total

@@ -1,9 +1,10 @@
 """Write a run's artifacts into a directory, all or nothing.
 
 Files: ``summary.json`` (the summary keys, sorted; byte-identical for the same scenario and seed),
-``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json``, ``scenario.yaml`` (the
-scenario as run, overrides applied: ``rmasim run scenario.yaml --seed N`` replays it) and ``run.json`` (seed,
-faults, wall time: the only non-deterministic file). Everything is written into a temporary sibling directory
+``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json``, ``properties.json`` (each
+judged property's verdict, when the run judged any), ``scenario.yaml`` (the scenario as run, overrides applied:
+``rmasim run scenario.yaml --seed N`` replays it) and ``run.json`` (seed, faults, wall time: the only
+non-deterministic file). Everything is written into a temporary sibling directory
 first and then swapped in with renames, so a crash or a bad input never leaves a half-written report; an
 existing ``out`` is replaced only when it is an rmasim report (see :mod:`rmasim.outputs`).
 """
@@ -54,6 +55,13 @@ def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
         result.requests.to_parquet(tmp / "requests.parquet", index=False)
         expectations = [{"expect": e.text, "passed": e.passed, "actual": _clean(e.actual)} for e in result.expectations]
         (tmp / "expectations.json").write_text(json.dumps(expectations, indent=2) + "\n")
+        if result.properties:
+            verdicts = [
+                {"property": p.name, "kind": p.kind, "holds": p.holds, "violated_at": p.violated_at,
+                 "entities": list(p.entities), "detail": p.detail, "checked": p.checked}
+                for p in result.properties
+            ]  # fmt: skip
+            (tmp / "properties.json").write_text(json.dumps(verdicts, indent=2) + "\n")
         run_info = {
             "scenario": result.scenario.name,
             "source": str(result.scenario.source) if result.scenario.source else None,

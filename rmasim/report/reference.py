@@ -1,4 +1,5 @@
-"""Reference tables generated from the registries: summary keys, outcomes, faults, policy knobs, presets.
+"""Reference tables generated from the registries: summary keys, outcomes, faults, properties, policy knobs,
+presets.
 
 ``python -m rmasim.report.reference`` rewrites ``docs/reference.md`` and the summary-key table of
 ``README.md`` (between its ``summary-keys`` markers); a test fails when the committed copies are stale.
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..chaos import FAULTS
-from ..observe import OUTCOMES, all_summary_keys
+from ..observe import OUTCOMES, PROPERTIES, all_summary_keys
 from ..scenario import FAULT_SPECS, PRESETS, Policy
 from ..scenario.units import format_duration
 
@@ -70,6 +71,24 @@ def reference_markdown() -> str:
         ]
         implemented = "" if action in FAULTS else " (no injector!)"
         out.append(f"| `{action}` | {', '.join(extra) or '-'} | {_cell(spec.__doc__ or '')}{implemented} |")
+    out += [
+        "",
+        "## Properties (`properties:` section)",
+        "",
+        "Each entry is `{name: ..., <parameter>: <value>}`; a judged property adds `property.<name>.violated_at` to "
+        "the summary (null when it holds). See docs/properties.md.",
+        "",
+        "| property | kind | parameters | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, cls in PROPERTIES.items():
+        params = [
+            f"`{key}`"
+            + ("" if field.is_required() else " (default: from the knobs)" if field.default is None
+               else f" (default {_value(field.default)})")
+            for key, field in cls.Params.model_fields.items()
+        ]  # fmt: skip
+        out.append(f"| `{name}` | {cls.kind} | {', '.join(params) or '-'} | {_cell(cls.doc)} |")
     out += ["", "## Policy knobs (`coordinator:` section)", "", "| knob | baseline | meaning |", "|---|---|---|"]
     for name, field in Policy.model_fields.items():
         out.append(f"| `{name}` | {_value(field.default)} | {_cell(field.description or '')} |")

@@ -48,6 +48,7 @@ __all__ = [
     "MAX_MACHINES",
     "MAX_NUMBER_LENGTH",
     "MAX_PHASES",
+    "MAX_PROPERTIES",
     "MAX_REQUESTS",
     "MAX_SAMPLES",
     "MAX_SEED",
@@ -104,6 +105,8 @@ MAX_PHASES = 100
 """Entries of ``phases``."""
 MAX_EXPECTATIONS = 1000
 """``expect`` lines (per preset, when ``expect`` is a mapping)."""
+MAX_PROPERTIES = 100
+"""Entries of ``properties``."""
 MAX_BURST_REQUESTS = 1_000_000
 """Requests of one ``traffic_burst``."""
 MAX_CRASH_LOOP_TIMES = 10_000

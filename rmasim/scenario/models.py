@@ -3,9 +3,10 @@
 A ``Scenario`` says how long to simulate, which coordinator policy to run (a preset plus knob overrides), how
 the simulated world behaves (``kv``, ``network``), which machines exist (``fleet``: groups of identical
 machines, each hosting service containers), what traffic arrives (``workload``), which faults strike when
-(``faults``) and what the summary must show at the end (``expect``). Durations are floats in seconds and rates
-floats per second once validated. Every model forbids unknown fields, so a typo is an error rather than a
-silently ignored setting.
+(``faults``), what the summary must show at the end (``expect``) and which properties must hold all through
+the run or after the faults heal (``properties``, :mod:`rmasim.scenario.properties`). Durations are floats in
+seconds and rates floats per second once validated. Every model forbids unknown fields, so a typo is an error
+rather than a silently ignored setting.
 
 Cross-field rules live in validators next to the field they locate: a fault target naming a missing group is
 reported at that fault's ``target``, ``warmup >= duration`` at ``warmup``. The ones that reach into another
@@ -60,6 +61,7 @@ from .limits import (
     MAX_ISOLATES_PER_LOCATION,
     MAX_MACHINES,
     MAX_PHASES,
+    MAX_PROPERTIES,
     MAX_REQUESTS,
     MAX_SAMPLES,
     MAX_SEED,
@@ -69,6 +71,7 @@ from .limits import (
 from .names import unknown_name
 from .overrides import override_label, plain, set_path
 from .policy import PRESETS, Policy
+from .properties import PropertySpec, property_specs
 from .references import GroupRef, References, current_references, use_references
 from .units import Duration, PositiveDuration, Rate, SignedDuration, format_duration
 from .versions import Version
@@ -549,6 +552,14 @@ class Scenario(BaseModel):
         description="Assertions on the summary: a list (whatever the preset), or a mapping from preset name (or "
         "`all`) to a list, so one file states what each preset must show.",
     )
+    properties: list[PropertySpec] = Field(
+        default_factory=list,
+        max_length=MAX_PROPERTIES,
+        exclude_if=lambda properties: not properties,
+        description="Named properties with their parameters (`[{name: no_dead_in_index, purge_within: 240s}]`), "
+        "checked all through the run (safety) or after the last fault heals (liveness); a violated one fails the "
+        "run as a failed `expect` line does, and shows as `property.<name>.violated_at`. See docs/properties.md.",
+    )
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _source_map: SourceMap | None = PrivateAttr(default=None)
@@ -589,6 +600,14 @@ class Scenario(BaseModel):
         if errors:
             raise LocatedErrors(errors)
         return lines
+
+    @field_validator("properties", mode="before")
+    @classmethod
+    def _property_entries(cls, properties: Any) -> list[PropertySpec]:
+        """Each entry validated on its own against its property's parameters, so every bad entry is reported."""
+        if isinstance(properties, list) and len(properties) > MAX_PROPERTIES:
+            raise ValueError(f"{len(properties)} properties; at most {MAX_PROPERTIES}")
+        return property_specs(properties)
 
     def expectations(self) -> list[Expectation]:
         """The ``expect`` lines for this scenario's preset: the list, or the ``all`` and preset entries."""
