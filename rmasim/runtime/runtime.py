@@ -20,6 +20,16 @@ Rules (see :mod:`rmasim.world` for the models behind them):
   arrival at the edge to the edge's answer.
 - **Agent -> localhost** health probes answer at once: 200 with the container's version, or a refused
   connection when the container is down; a hung container answers nothing (a timeout at the probe's deadline).
+- **Load reports** (``load_info: header``): a forward that asks with ``x-load-report`` gets, on an answer from
+  its container (200, 500, or an admission refusal), the header ``x-in-flight``: the container's requests in
+  flight when the machine answers (queued plus in service, the answered request excluded). A forward that does
+  not ask is answered exactly as before (same events, same draws).
+- **Load probes** (``GET /_load/{service}`` on a tunnel, ``p2c-probe``): the agent answers at once, without
+  queueing, with ``{"in_flight": n}`` counted on arrival; a round trip, the tunnel's failures (connection,
+  partition, timeout) as for a forward, a container that is down a refused connection. No request record
+  counts a probe as an attempt.
+- :class:`~rmasim.system.ops.Concurrently` runs each of its calls as its own driver at the caller's node and
+  answers, when the last has ended, with every result (failures as values).
 - A container's **service faults** (:mod:`rmasim.world.service`): a slow one finishes later, an erroring
   admission is answered 500 at its finish, a hung one never finishes (the caller times out).
 """
@@ -33,9 +43,13 @@ from typing import Any, Protocol
 from ..system.ops import (
     COORDINATOR,
     EXPECTED_VERSION,
+    IN_FLIGHT,
     KV,
+    LOAD_PATH,
+    LOAD_REPORT,
     REQUEST_TIMEOUT,
     STRONG,
+    Concurrently,
     ConnectError,
     HttpCall,
     KvCas,
@@ -123,6 +137,7 @@ class Runtime:
         self.timed_ops: dict[type, Callable[[Ctx, Any, Driver], Generator[Any, Any, Any]]] = {
             HttpCall: self._http,
             ReadLoad: self._read_load,
+            Concurrently: self._concurrently,
         }
 
     # --- machines ---------------------------------------------------------------------------------------
@@ -311,7 +326,59 @@ class Runtime:
             return self._call_coordinator(ctx, op, driver)
         if op.url.startswith(LOCALHOST):
             return self._call_localhost(ctx, op)
+        if op.path.startswith(LOAD_PATH):
+            return self._call_load(ctx, op)
         return self._call_tunnel(ctx, op, driver.record)
+
+    def _concurrently(self, ctx: Ctx, op: Concurrently, driver: Driver) -> Generator[Any, Any, tuple[Any, ...]]:
+        """Each call as its own driver at the caller's node (no request record); the tuple of results when the last
+        one ends."""
+        results: list[Any] = [None] * len(op.calls)
+        state = {"left": len(op.calls), "parked": False}
+        token = driver.token
+
+        def ended(i: int, value: Any, exc: BaseException | None) -> None:
+            if exc is not None and not isinstance(exc, (ConnectError, RequestTimeout)):
+                raise exc
+            results[i] = exc if exc is not None else value
+            state["left"] -= 1
+            if state["left"] == 0 and state["parked"]:
+                driver.wake(token, tuple(results))
+
+        for i, call in enumerate(op.calls):
+            Driver(self, _single(call), ctx, partial(ended, i)).start()
+        if state["left"] == 0:
+            return tuple(results)
+        state["parked"] = True
+        return (yield PARK)
+
+    def _call_load(self, ctx: Ctx, op: HttpCall) -> Generator[Any, Any, Response]:
+        """The agent's load endpoint: a round trip, answered on arrival with the container's requests in flight."""
+        env, net = self.env, self.net
+        start = env.now
+        timeout = self.platform_timeout if op.timeout is None else op.timeout
+        machine = self.tunnels.get(op.url)
+        if machine is None or machine.state != "up":
+            return (yield from self._fail_connect(None, min(timeout, net.connect_timeout), timeout))
+        src, dst = ctx.node, machine.node
+        if not net.delivered(src, dst, start):
+            return (yield from self._fail_timeout(None, timeout))
+        there = net.latency(src, dst)
+        back = net.latency(dst, src)
+        if there + back > timeout:
+            return (yield from self._fail_timeout(None, timeout))
+        yield there
+        if machine.state != "up":
+            return (yield from self._fail_connect(None, start + min(timeout, net.connect_timeout) - env.now, timeout))
+        container = machine.containers.get(op.path[len(LOAD_PATH) :])
+        if container is None or not container.up:
+            yield back
+            raise ConnectError(op.url)
+        in_flight = container.in_flight(env.now)
+        if not net.delivered(dst, src, env.now):
+            return (yield from self._fail_timeout(None, start + timeout - env.now))
+        yield back
+        return Response(200, {"in_flight": in_flight})
 
     def _call_localhost(self, ctx: Ctx, op: HttpCall) -> Generator[Any, Any, Response]:
         machine = ctx.machine
@@ -403,14 +470,22 @@ class Runtime:
             container.submit(env.now) if propagated is None else container.submit(env.now, env.now + float(propagated))
         )
         assert admission is not None, "an up container admits every request"
+        report = headers is not None and LOAD_REPORT in headers
         if admission.refused:  # admission control: a fast 503, nothing queued
+            load = container.in_flight(env.now) if report else None
             yield back
-            return self._answer(record, "overloaded", OVERLOADED)
+            return self._answer(record, "overloaded", OVERLOADED if load is None else _reporting(OVERLOADED, load))
         done = admission.finish + back
         if done - start > timeout or not net.delivered(dst, src, admission.finish):
             # too slow, or the answer is lost (a one-way partition from the machine): the caller times out
             return (yield from self._fail_timeout(record, start + timeout - env.now))
-        yield done - env.now
+        if report:  # the figure is read when the machine answers, then the answer travels back
+            yield admission.finish - env.now
+            load = container.in_flight(env.now)
+            yield done - env.now
+        else:
+            load = None
+            yield done - env.now
         if machine.incarnation != incarnation or machine.state != "up":
             if record is not None:
                 record.forward = "connect_error"
@@ -418,7 +493,8 @@ class Runtime:
         if not container.completed_ok(admission):
             return self._answer(record, "service_error", Response(502, {"error": "connection reset"}))
         if admission.error:
-            return self._answer(record, "service_error", Response(500, {"error": "internal error"}))
+            error = Response(500, {"error": "internal error"})
+            return self._answer(record, "service_error", error if load is None else _reporting(error, load))
         if record is not None:
             record.forward = "ok"
             record.version = container.version
@@ -426,7 +502,7 @@ class Runtime:
         if ok is None:
             ok = Response(200, {"served_by": machine.name, "version": container.version})
             self._ok_responses[(machine.name, service, container.version)] = ok
-        return ok
+        return ok if load is None else _reporting(ok, load)
 
     def _fail_connect(self, record: RequestRecord | None, wait: float, timeout: float) -> Generator[Any, Any, Any]:
         yield max(0.0, wait)
@@ -464,6 +540,16 @@ def machine_load(machine: Machine, now: float, signal: str, window: float = 1.0)
     if signal == "cpu":
         return min(1.0, (used / capacity if capacity else 0.0) + machine.cpu_hog)
     return used / capacity if capacity else 0.0
+
+
+def _reporting(response: Response, in_flight: int) -> Response:
+    """``response`` with the load report header :data:`~rmasim.system.ops.IN_FLIGHT`."""
+    return Response(response.status, response.body, ((IN_FLIGHT, str(in_flight)),))
+
+
+def _single(call: HttpCall) -> Generator[Any, Any, Any]:
+    """A one-call system generator: a :class:`~rmasim.system.ops.Concurrently` call run as its own driver."""
+    return (yield call)
 
 
 def _accepts(container: Any, headers: dict[str, str]) -> bool:

@@ -52,11 +52,14 @@ class Policy(BaseModel):
         default="random",
         description="How the proxy picks among candidates (a name registered in rmasim.system BALANCERS).",
     )
-    load_info: Literal["reported", "live", "local"] = Field(
+    load_info: Literal["reported", "live", "local", "header"] = Field(
         default="reported",
         description="Where a load-aware balancer's figures come from. `reported`: the `current_load` in the worker "
         "record as read at the edge (as old as the heartbeat plus the KV cache); `live`: the machine's true current "
-        "figure (simulation only: the reference point); `local`: the edge's own count of requests in flight.",
+        "figure (simulation only: the reference point); `local`: the edge's own count of requests in flight; "
+        "`header`: the requests in flight the machine reported on its last answer to this edge (an `x-in-flight` "
+        "response header, as ORCA's load reports) plus the edge's own forwards to it since (also for "
+        "`least-outstanding`).",
     )
     load_signal: Literal["cpu", "queue"] = Field(
         default="cpu",

@@ -28,12 +28,16 @@ __all__ = [
     "BULK_GET_LIMIT",
     "COORDINATOR",
     "EXPECTED_VERSION",
+    "IN_FLIGHT",
     "KV",
+    "LOAD_PATH",
+    "LOAD_REPORT",
     "MAX_METADATA_BYTES",
     "MIN_EXPIRATION_TTL",
     "REQUEST_TIMEOUT",
     "STRONG",
     "WORKER_EXCEPTION",
+    "Concurrently",
     "ConnectError",
     "HttpCall",
     "KVFailure",
@@ -176,6 +180,16 @@ EXPECTED_VERSION = "x-expected-version"
 REQUEST_TIMEOUT = "x-request-timeout"
 """Header of a forward naming the service version the proxy routed for (``version_routing``): a container of
 another version refuses with 412 without serving."""
+#: Header of a forward asking for a load report (``load_info: header``), as a client asks for ORCA's per-call
+#: reports; the agent in front of the container then answers with :data:`IN_FLIGHT`.
+LOAD_REPORT = "x-load-report"
+#: Response header of a load report: the requests the machine has in flight for the service when it answers
+#: (queued plus in service, the answered request excluded), as Envoy's ORCA ``endpoint-load-metrics`` or Prequal's
+#: requests-in-flight.
+IN_FLIGHT = "x-in-flight"
+#: The path prefix of the agent's load endpoint (``GET /_load/{service}``): answered at once, without queueing,
+#: with ``{"in_flight": n}`` (the :data:`IN_FLIGHT` figure); the probe of ``p2c-probe``.
+LOAD_PATH = "/_load/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +207,19 @@ class HttpCall:
     timeout: float | None = None
     headers: tuple[tuple[str, str], ...] = ()
     """Request headers, as (name, value) pairs; e.g. :data:`EXPECTED_VERSION`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Concurrently:
+    """Send ``calls`` at once and wait until every one has ended (``Promise.allSettled``): the op lasts as long as
+    the slowest call. Result: a tuple in the order of ``calls``, each a :class:`Response` or the failure
+    (:class:`ConnectError`, :class:`RequestTimeout`) as a value, not raised."""
+
+    calls: tuple[HttpCall, ...]
+
+    def __post_init__(self) -> None:
+        if not self.calls or not all(isinstance(c, HttpCall) for c in self.calls):
+            raise ValueError(f"Concurrently takes one or more HttpCall, got {self.calls!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +292,7 @@ Op = (
     | KvCas
     | StrongUpdate
     | HttpCall
+    | Concurrently
     | Sleep
     | Now
     | Random
@@ -293,10 +321,19 @@ class Response:
 
     status: int
     body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Response headers, as (name, value) pairs; e.g. :data:`IN_FLIGHT`."""
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (None when absent)."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from ...scenario.versions import PinRule
 from ..ops import (
     BULK_GET_LIMIT,
     EXPECTED_VERSION,
+    LOAD_REPORT,
     REQUEST_TIMEOUT,
     ConnectError,
     HttpCall,
@@ -204,9 +205,12 @@ def forward_through(
         return (yield from forward_to(target, req, policy, service, rest, expected))
     start = yield _MONOTONIC
     balancer.started(target["id"], start)
-    response = yield from forward_to(target, req, policy, service, rest, expected)  # failures come back as answers
+    report = balancer.reads_header
+    response = yield from forward_to(target, req, policy, service, rest, expected, report)  # failures: answers
     end = yield _MONOTONIC
     balancer.finished(target["id"], end, end - start)
+    if report:
+        balancer.answered(target["id"], start, end, response)
     if balancer.shares_counts:
         if response.status < 500 and not (expected and response.status == 412):  # the answer the client gets
             yield Respond(response)  # first: the count is released after it, as ctx.waitUntil() work
@@ -215,15 +219,24 @@ def forward_through(
 
 
 def forward_to(
-    target: dict[str, Any], req: Request, policy: Any, service: str, rest: str, expected: bool = False
+    target: dict[str, Any],
+    req: Request,
+    policy: Any,
+    service: str,
+    rest: str,
+    expected: bool = False,
+    report: bool = False,
 ) -> Handler:
     """Forward to ``target``'s tunnel within the service's timeout (``service_timeouts``, else ``request_timeout``):
     its answer, 502 on a connection failure, 504 on a timeout. ``expected``: name the version the target's record
-    gives (a container of another version answers 412)."""
+    gives (a container of another version answers 412). ``report``: ask for the load report header
+    (``load_info: header``)."""
     timeout = policy.service_timeouts.get(service, policy.request_timeout)
     headers: tuple[tuple[str, str], ...] = ((EXPECTED_VERSION, str(version_of(target, service))),) if expected else ()
     if policy.deadline_propagation:
         headers += ((REQUEST_TIMEOUT, f"{timeout:g}"),)
+    if report:
+        headers += ((LOAD_REPORT, "in-flight"),)
     try:
         path = f"/{service}{rest}"
         if req.body is None:
