@@ -72,19 +72,29 @@ def test_a_diurnal_curve_is_followed_by_thinning():
     assert within_poisson(trough, 2 * (900 - swing))
 
 
-def test_a_cpu_hog_pushes_inverse_load_traffic_away_from_an_idle_machine():
-    """box/0 reports cpu 0.5 + its own ~0.5% busy share; box/1 ~0.005: weights 1/(0.505 + 0.1) and 1/(0.105): box/0
-    gets about 0.148 of the requests once its heartbeat reported the hog (30 s + the 1 s sample after 2m)."""
-    result = run("[{at: 2m, action: cpu_hog, target: box/0, load: 0.5, duration: 20m}]", balancer="inverse-load")
+def test_a_cpu_hog_pushes_inverse_load_traffic_away_from_a_less_busy_machine():
+    """Both boxes carry a 0.1 hog from the start, so neither reports an idle 0 (which Fix #4's ``|| 0.5`` would
+    read as 0.5) and traffic is even; from 2m box/0's hog is 0.5. Each box adds its own busy share, 2/s x its
+    share x 10 ms / 4 slots (about 0.001 and 0.004): weights 1/(0.501 + 0.1) and 1/(0.104 + 0.1), so box/0 gets
+    about 0.253 of the requests once its heartbeat reported the hog (30 s + the 1 s sample after 2m)."""
+    faults = (
+        "[{at: 0s, action: cpu_hog, target: box/0, load: 0.1, duration: 2m},"
+        " {at: 2m, action: cpu_hog, target: box/0, load: 0.5, duration: 20m},"
+        " {at: 0s, action: cpu_hog, target: box/1, load: 0.1, duration: 20m}]"
+    )
+    result = run(faults, balancer="inverse-load")
     r = result.requests
     late = r[r.t_arrival > 200]
     share = float((late.target == "box/0").mean())
-    w0, w1 = 1 / (0.505 + 0.1), 1 / (0.005 + 0.1)
-    expected = w0 / (w0 + w1)
+    expected = 0.253
+    for _ in range(20):  # the own busy shares depend on the split: iterate to the fixed point
+        own0, own1 = 2 * expected * 0.01 / 4, 2 * (1 - expected) * 0.01 / 4
+        w0, w1 = 1 / (0.5 + own0 + 0.1), 1 / (0.1 + own1 + 0.1)
+        expected = w0 / (w0 + w1)
     n = len(late)
     assert abs(share - expected) < 4 * math.sqrt(expected * (1 - expected) / n)
     early = r[(r.t_arrival > 40) & (r.t_arrival < 120)]
-    assert abs(float((early.target == "box/0").mean()) - 0.5) < 0.15  # no hog yet: even
+    assert abs(float((early.target == "box/0").mean()) - 0.5) < 0.15  # the same hog on both: even
 
 
 def test_speeds_set_each_machines_service_rate():
