@@ -22,6 +22,7 @@ RANKS = {
     "workload": 3,
     "engine": 4,
     "sweep": 5,
+    "explore": 6,
     "report": 6,
     "cli": 7,
     "__init__": 8,

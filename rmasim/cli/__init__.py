@@ -11,6 +11,7 @@ import typer
 from . import check as _check
 from . import compare as _compare
 from . import conformance as _conformance
+from . import explore as _explore
 from . import presets as _presets
 from . import run as _run
 from . import sweep as _sweep
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.command("run")(_run.run)
 app.command("sweep")(_sweep.sweep)
 app.command("compare")(_compare.compare)
+app.command("explore")(_explore.explore)
 app.command("check")(_check.check)
 app.command("conformance")(_conformance.conformance)
 app.command("presets")(_presets.presets)

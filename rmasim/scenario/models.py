@@ -73,6 +73,7 @@ from .overrides import override_label, plain, set_path
 from .policy import PRESETS, Policy
 from .properties import PropertySpec, property_specs
 from .references import GroupRef, References, current_references, use_references
+from .space import FaultSpace
 from .units import Duration, PositiveDuration, Rate, SignedDuration, format_duration
 from .versions import Version
 
@@ -559,6 +560,13 @@ class Scenario(BaseModel):
         description="Named properties with their parameters (`[{name: no_dead_in_index, purge_within: 240s}]`), "
         "checked all through the run (safety) or after the last fault heals (liveness); a violated one fails the "
         "run as a failed `expect` line does, and shows as `property.<name>.violated_at`. See docs/properties.md.",
+    )
+
+    explore: FaultSpace | None = Field(
+        default=None,
+        exclude_if=lambda space: space is None,
+        description="The fault space `rmasim explore` draws schedules from (`{kinds: [crash, partition], "
+        "max_faults: 3}`); ignored by `rmasim run`. See docs/properties.md.",
     )
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -24,7 +24,7 @@ from ..scenario import Scenario
 from .plan import RunSpec, plan_runs
 from .store import RunStore
 
-__all__ = ["Progress", "run_row", "sweep"]
+__all__ = ["OnRow", "Progress", "execute", "run_row", "sweep"]
 
 #: ``progress(done, total, spec)`` is called after each run is stored (``spec`` None for the initial call).
 Progress = Callable[[int, int, RunSpec | None], None]
@@ -41,6 +41,49 @@ def run_row(spec: RunSpec) -> dict[str, Any]:
     row["seed"] = spec.seed
     row.update(dict(sorted(result.summary.items())))
     return row
+
+
+#: ``on_row(done, total, spec, row)`` is called after each run's row is stored.
+OnRow = Callable[[int, int, RunSpec, dict[str, Any]], None]
+
+
+def execute(
+    specs: Sequence[RunSpec],
+    store: RunStore,
+    row: Callable[[RunSpec], dict[str, Any]] = run_row,
+    *,
+    executor: Executor | None = None,
+    jobs: int | None = None,
+    done: int = 0,
+    total: int | None = None,
+    on_row: OnRow | None = None,
+) -> None:
+    """Run ``specs`` and store each one's ``row(spec)`` under its id as soon as it finishes (in completion
+    order); ``row`` must be a module-level function (it is sent to worker processes). ``executor``: any
+    ``concurrent.futures.Executor`` (not shut down here); else ``jobs`` worker processes, or this process when
+    ``jobs == 1``. ``done`` and ``total`` only count for ``on_row``."""
+    total = done + len(specs) if total is None else total
+    if executor is None and jobs == 1:
+        for spec in specs:
+            result = row(spec)
+            store.write(spec.run_id, result)
+            done += 1
+            if on_row:
+                on_row(done, total, spec, result)
+        return
+    pool = executor if executor is not None else default_executor(jobs)
+    try:
+        futures: dict[Future[dict[str, Any]], RunSpec] = {pool.submit(row, s): s for s in specs}
+        for future in as_completed(futures):
+            spec = futures[future]
+            result = future.result()
+            store.write(spec.run_id, result)
+            done += 1
+            if on_row:
+                on_row(done, total, spec, result)
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
 
 
 def default_executor(jobs: int | None = None) -> ProcessPoolExecutor:
@@ -79,26 +122,8 @@ def sweep(
         else:
             store.remove(ids)
             todo = specs
-        finished = len(specs) - len(todo)
         if progress:
-            progress(finished, len(specs), None)
-        if executor is None and jobs == 1:
-            for spec in todo:
-                store.write(spec.run_id, run_row(spec))
-                finished += 1
-                if progress:
-                    progress(finished, len(specs), spec)
-        else:
-            pool = executor if executor is not None else default_executor(jobs)
-            try:
-                futures: dict[Future[dict[str, Any]], RunSpec] = {pool.submit(run_row, s): s for s in todo}
-                for future in as_completed(futures):
-                    spec = futures[future]
-                    store.write(spec.run_id, future.result())
-                    finished += 1
-                    if progress:
-                        progress(finished, len(specs), spec)
-            finally:
-                if executor is None:
-                    pool.shutdown(cancel_futures=True)
+            progress(len(specs) - len(todo), len(specs), None)
+        execute(todo, store, run_row, executor=executor, jobs=jobs, done=len(specs) - len(todo), total=len(specs),
+                on_row=(lambda d, t, spec, _row: progress(d, t, spec)) if progress else None)  # fmt: skip
         return store.read(ids, ["run", "run_id", "scenario", *dict(grid or {}), "seed"])

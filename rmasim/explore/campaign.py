@@ -1,0 +1,293 @@
+"""A swarm fault-search campaign: many runs of one scenario, each with a fault schedule drawn from its seed.
+
+Model (issue 14, Build 2; FoundationDB and TigerBeetle's simulators, swarm testing after Groce et al., ISSTA
+2012): run ``i`` of a campaign with seed ``S`` draws, from the random stream ``explore/run/<i>`` of root seed
+``S`` (:class:`rmasim.world.Streams`), which fault kinds are on, its faults
+(:func:`rmasim.scenario.space.draw_schedule` over the scenario's ``explore`` space, or the built-in one) and
+the simulation's own seed. Run ``i`` is therefore a pure function of ``(S, i)`` and the scenario: any executor,
+any number of jobs, an interrupted and resumed campaign all give the same rows.
+
+Each run is the scenario with its ``faults`` replaced by the drawn ones, its ``seed`` set, and, when it names
+no properties, :func:`rmasim.observe.properties.default_properties` written into it: a plain scenario that
+``rmasim run`` replays. The runs go through the sweep executor (:func:`rmasim.sweep.execute`) into a
+:class:`rmasim.sweep.RunStore` under ``DIR/sweep``, so ``resume`` runs only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..engine import run
+from ..outputs import open_report, replace_report, write_atomic
+from ..scenario import Scenario
+from ..scenario.limits import MAX_SEED
+from ..scenario.space import FaultSpace, draw_schedule
+from ..sweep import RunSpec, RunStore, execute
+from ..sweep.plan import _run_id
+from ..world.rng import Streams
+from .dedup import Failure, distinct_failures, signature
+
+__all__ = ["Campaign", "CampaignProgress", "ExploreResult", "explore", "explore_row", "schedule_text"]
+
+#: At most this many runs in one campaign.
+MAX_RUNS = 1_000_000
+
+_LEADING = ["run", "run_id", "seed", "kinds_on", "n_faults", "faults", "failed", "violations"]
+
+
+def schedule_text(faults: Sequence[Mapping[str, Any]]) -> str:
+    """``crash gpu/0 at=56s; partition gpu/2 at=90s duration=28s oneway=True``: a schedule on one line."""
+    parts = []
+    for f in faults:
+        where = f.get("target", f"edge/{f['edge']}" if "edge" in f else "")
+        rest = " ".join(f"{k}={v}" for k, v in f.items() if k not in {"action", "target", "edge"})
+        parts.append(" ".join(x for x in (str(f["action"]), str(where), rest) if x))
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """What a campaign explores: the ``scenario`` (overrides applied), its fault ``space`` and the campaign
+    ``seed``. :meth:`plan` gives run ``i``."""
+
+    scenario: Scenario
+    seed: int = 0
+    space: FaultSpace = field(default=None)  # type: ignore[assignment]  # filled from the scenario
+
+    def __post_init__(self) -> None:
+        if self.space is None:
+            object.__setattr__(self, "space", self.scenario.explore or FaultSpace())
+
+    def plan(self, index: int) -> RunSpec:
+        """Run ``index``: its scenario (drawn faults, its seed, the properties it judges) as a ``RunSpec``
+        whose ``grid_point`` holds the kinds switched on."""
+        from ..observe.properties import default_properties
+
+        rng = Streams(self.seed).generator(f"explore/run/{index}")
+        on, faults = draw_schedule(self.space, self.scenario, rng)
+        seed = int(rng.integers(0, min(MAX_SEED, 2**31 - 1)))
+        overrides: dict[str, Any] = {"faults": faults, "seed": seed, "explore": None}
+        if not self.scenario.properties:
+            overrides["properties"] = [p.model_dump() for p in default_properties()]
+        scenario = self.scenario.with_overrides(overrides)
+        run_id = f"{index:07d}-{_run_id(scenario, seed)}"
+        return RunSpec(index, run_id, scenario, {"kinds_on": ",".join(on), "faults": json.dumps(faults)}, seed)
+
+
+def explore_row(spec: RunSpec) -> dict[str, Any]:
+    """Run one planned run; its row: index, id, seed, the kinds on, the schedule, then per property its
+    ``violated_at``, ``entities`` and ``detail``, the violated names, each violation's signature (JSON)."""
+    result = run(spec.scenario, seed=spec.seed)
+    faults = json.loads(spec.grid_point["faults"])
+    violated = [p for p in result.properties if not p.holds]
+    row: dict[str, Any] = {
+        "run": spec.index,
+        "run_id": spec.run_id,
+        "seed": spec.seed,
+        "kinds_on": spec.grid_point["kinds_on"],
+        "n_faults": len(faults),
+        "faults": schedule_text(faults),
+        "failed": bool(violated),
+        "violations": ",".join(p.name for p in violated),
+        "signatures": json.dumps(
+            [[p.name, signature(p.name, faults, float(p.violated_at), p.entities)] for p in violated]  # type: ignore[arg-type]
+        ),
+        "faults_json": spec.grid_point["faults"],
+        "wall_seconds": result.wall_seconds,
+    }
+    for p in result.properties:
+        row[f"{p.name}.violated_at"] = p.violated_at
+        row[f"{p.name}.entities"] = ",".join(p.entities)
+        row[f"{p.name}.detail"] = p.detail
+    return row
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """Where a campaign stands: runs ``done`` of ``total`` (None: until the time is up), failing runs, distinct
+    failures, wall seconds so far, and the run just stored (None for the first call)."""
+
+    done: int
+    total: int | None
+    failing: int
+    distinct: int
+    elapsed: float
+    row: Mapping[str, Any] | None = None
+
+
+@dataclass
+class ExploreResult:
+    """A finished campaign: one row per run (index order), its distinct failures, wall time and what was run
+    in this call (``ran``: runs not found in the store)."""
+
+    campaign: Campaign
+    frame: pd.DataFrame
+    failures: list[Failure]
+    wall_seconds: float
+    ran: int
+
+    @property
+    def failing(self) -> pd.DataFrame:
+        return self.frame[self.frame["failed"]] if len(self.frame) else self.frame
+
+
+def _batches(runs: int | None, time_limit: float | None, size: int) -> Iterator[range]:
+    """All the runs at once; with a time limit, batches of ``size`` (the last one cut at ``runs``)."""
+    end = runs if runs is not None else MAX_RUNS
+    step = end if time_limit is None else size
+    for start in range(0, end, step):
+        yield range(start, min(end, start + step))
+
+
+def explore(
+    campaign: Campaign,
+    out: str | os.PathLike[str],
+    *,
+    runs: int | None = None,
+    time_limit: float | None = None,
+    jobs: int | None = None,
+    executor: Executor | None = None,
+    resume: bool = False,
+    progress: Callable[[CampaignProgress], None] | None = None,
+) -> ExploreResult:
+    """Run the campaign's runs ``0..runs-1`` (or, with ``time_limit`` seconds, batches of runs until the time is
+    up, and at most ``runs``); rows stored under ``out/sweep`` as each finishes; then the results and the failing
+    runs' scenarios written into ``out`` (:func:`write_campaign`). ``resume``: skip the runs already stored."""
+    if runs is None and time_limit is None:
+        raise ValueError("give runs or time_limit")
+    wall = time.perf_counter()
+    out_dir = open_report(out, "explore")
+    store = RunStore(open_report(out_dir / "sweep", "sweep"))
+    stored = store.finished() if resume else set()
+    ids: list[str] = []
+    rows: list[Mapping[str, Any]] = []
+    tally = _Tally()
+    ran = 0
+    size = 4 * (jobs or os.cpu_count() or 1)
+    for batch in _batches(runs, time_limit, size):
+        specs = [campaign.plan(i) for i in batch]
+        ids += [s.run_id for s in specs]
+        todo = [s for s in specs if s.run_id not in stored]
+        if not resume:
+            store.remove(s.run_id for s in specs)
+        kept = store.read([s.run_id for s in specs if s.run_id in stored])
+        for row in kept.to_dict("records"):
+            tally.add(row)
+        done = len(ids) - len(todo)
+        if progress:
+            progress(CampaignProgress(done, runs if time_limit is None else None, tally.failing, len(tally.sigs),
+                                      time.perf_counter() - wall))  # fmt: skip
+
+        def on_row(d: int, _t: int, _spec: RunSpec, row: dict[str, Any]) -> None:
+            tally.add(row)
+            if progress:
+                progress(CampaignProgress(d, runs if time_limit is None else None, tally.failing, len(tally.sigs),
+                                          time.perf_counter() - wall, row))  # fmt: skip
+
+        execute(todo, store, explore_row, executor=executor, jobs=jobs, done=done, on_row=on_row)
+        ran += len(todo)
+        if time_limit is not None and time.perf_counter() - wall >= time_limit:
+            break
+    frame = store.read(ids, _LEADING)
+    rows = frame.to_dict("records")
+    result = ExploreResult(campaign, frame, distinct_failures(rows), time.perf_counter() - wall, ran)
+    write_campaign(result, out_dir)
+    return result
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.failing = 0
+        self.sigs: set[str] = set()
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.failing += bool(row.get("failed"))
+        self.sigs.update(sig for _, sig in json.loads(row.get("signatures") or "[]"))
+
+
+def failure_table(failures: Sequence[Failure], files: Mapping[int, str]) -> pd.DataFrame:
+    """One row per distinct failure: property, signature, count, first run, its violation and its YAML file."""
+    return pd.DataFrame(
+        [
+            {
+                "property": f.property,
+                "signature": f.signature,
+                "count": f.count,
+                "first_run": f.first_run,
+                "violated_at": f.violated_at,
+                "entities": f.entities,
+                "scenario": files.get(f.first_run, ""),
+                "runs": " ".join(map(str, f.runs)),
+            }
+            for f in failures
+        ],
+        columns=["property", "signature", "count", "first_run", "violated_at", "entities", "scenario", "runs"],
+    )
+
+
+def replay_yaml(campaign: Campaign, row: Mapping[str, Any]) -> str:
+    """The failing run's scenario as a plain YAML file, headed by comments: the campaign, the violations."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    spec = campaign.plan(int(row["run"]))
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the model order
+    data = spec.scenario.model_dump(mode="json")
+    data["faults"] = json.loads(spec.grid_point["faults"])  # as drawn: times as a person writes them
+    text = io.StringIO()
+    yaml.dump(data, text)
+    head = [
+        f"# rmasim explore: run {row['run']} of campaign seed {campaign.seed} ({campaign.scenario.name}), "
+        f"simulation seed {spec.seed}",
+    ]
+    for name in str(row["violations"]).split(","):
+        head.append(
+            f"# violates {name} at {_fmt(row[f'{name}.violated_at'])} s: {row[f'{name}.entities']} "
+            f"({row[f'{name}.detail']})"
+        )
+    head.append("# replay: rmasim run THIS_FILE --out DIR  (exits 1 with the same violations)")
+    return "\n".join(head) + "\n" + text.getvalue()
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def write_campaign(result: ExploreResult, out_dir: Path) -> None:
+    """``results.parquet`` and ``results.csv`` (one row per run), ``failures.csv`` (one row per distinct
+    failure), ``failing/run-NNNNNN.yaml`` (each failing run, replayable; the directory replaced whole) and
+    ``campaign.json``, each written atomically."""
+    frame = result.frame
+    write_atomic(out_dir / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+    write_atomic(out_dir / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    files: dict[int, str] = {}
+    with replace_report(out_dir / "failing", "explore-failing") as tmp:
+        for row in result.failing.to_dict("records"):
+            name = f"run-{int(row['run']):06d}.yaml"
+            (tmp / name).write_text(replay_yaml(result.campaign, row), encoding="utf-8")
+            files[int(row["run"])] = f"failing/{name}"
+    table = failure_table(result.failures, files)
+    write_atomic(out_dir / "failures.csv", lambda tmp: table.to_csv(tmp, index=False))
+    summary = {
+        "scenario": result.campaign.scenario.name,
+        "seed": result.campaign.seed,
+        "space": result.campaign.space.model_dump(mode="json"),
+        "runs": len(frame),
+        "failing": int(frame["failed"].sum()) if len(frame) else 0,
+        "distinct": len(result.failures),
+        "ran": result.ran,
+        "wall_seconds": result.wall_seconds,
+    }
+    write_atomic(out_dir / "campaign.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))
