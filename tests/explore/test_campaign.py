@@ -90,3 +90,10 @@ def test_each_failing_run_is_written_as_a_scenario_that_replays_it(campaign, tmp
         for p in replayed.properties:
             assert p.violated_at == row[f"{p.name}.violated_at"] or (p.holds and pd.isna(row[f"{p.name}.violated_at"]))
         assert ",".join(p.name for p in replayed.properties if not p.holds) == row["violations"]
+
+
+def test_a_timed_campaign_runs_whole_batches_from_run_0_and_resumes_after_them(campaign, tmp_path):
+    first = explore(campaign, tmp_path / "out", time_limit=0.01, jobs=1)
+    assert first.frame["run"].tolist() == list(range(4))  # one batch of 4 x jobs runs, then the time is up
+    more = explore(campaign, tmp_path / "out", runs=6, time_limit=60, jobs=1, resume=True)
+    assert more.ran == 2 and more.frame["run"].tolist() == list(range(6))
