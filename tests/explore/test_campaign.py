@@ -97,3 +97,11 @@ def test_a_timed_campaign_runs_whole_batches_from_run_0_and_resumes_after_them(c
     assert first.frame["run"].tolist() == list(range(4))  # one batch of 4 x jobs runs, then the time is up
     more = explore(campaign, tmp_path / "out", runs=6, time_limit=60, jobs=1, resume=True)
     assert more.ran == 2 and more.frame["run"].tolist() == list(range(6))
+
+
+def test_a_scenario_that_names_properties_is_judged_by_those_only(tmp_path):
+    text = CRASH_FLEET + "properties:\n  - {name: no_dead_in_index, purge_within: 2m}\n"
+    result = explore(Campaign(load_scenario_text(text), seed=3), tmp_path / "out", runs=4, jobs=1)
+    judged = {c.removesuffix(".violated_at") for c in result.frame.columns if c.endswith(".violated_at")}
+    assert judged == {"no_dead_in_index"}
+    assert {f.property for f in result.failures} <= {"no_dead_in_index"}

@@ -62,3 +62,10 @@ def test_every_drawer_gives_a_valid_fault():
     on, faults = draw_schedule(space, scenario, np.random.default_rng(7))
     assert on == list(DRAWERS)
     assert len(scenario.with_overrides({"faults": faults}).faults) == 20
+
+
+def test_every_drawable_kind_has_a_spec_and_an_injector():
+    from rmasim.chaos import FAULTS
+    from rmasim.scenario import FAULT_SPECS
+
+    assert set(DRAWERS) <= set(FAULT_SPECS) & set(FAULTS)
