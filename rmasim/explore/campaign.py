@@ -172,6 +172,7 @@ def explore(
     rows: list[Mapping[str, Any]] = []
     tally = _Tally()
     ran = 0
+    announced = False
     size = 4 * (jobs or os.cpu_count() or 1)
     for batch in _batches(runs, time_limit, size):
         specs = [campaign.plan(i) for i in batch]
@@ -183,7 +184,8 @@ def explore(
         for row in kept.to_dict("records"):
             tally.add(row)
         done = len(ids) - len(todo)
-        if progress:
+        if progress and todo and not announced:  # once, when the first run is to be run: what was found stored
+            announced = True
             progress(CampaignProgress(done, runs if time_limit is None else None, tally.failing, len(tally.sigs),
                                       time.perf_counter() - wall))  # fmt: skip
 
@@ -197,6 +199,9 @@ def explore(
         ran += len(todo)
         if time_limit is not None and time.perf_counter() - wall >= time_limit:
             break
+    if progress and not announced:  # everything was stored already
+        progress(CampaignProgress(len(ids), runs if time_limit is None else None, tally.failing, len(tally.sigs),
+                                  time.perf_counter() - wall))  # fmt: skip
     frame = store.read(ids, _LEADING)
     rows = frame.to_dict("records")
     result = ExploreResult(campaign, frame, distinct_failures(rows), time.perf_counter() - wall, ran)
