@@ -83,6 +83,8 @@ REFUSED = [
     (["explore", S, "--runs", "1", "--out", "precious.txt"], "--out precious.txt: exists and is not a directory"),
     (["explore", S, "--runs", "1", "--out", "notes"], "--out notes: is a directory that is not an rmasim report"),
     (["explore", S, "--runs", "1", "--out", "."], "--out .: is the current directory"),
+    (["shrink", S, "--property", "settles", "--out", "notes"], "--out notes: is a directory that is not an rmasim"),
+    (["shrink", S, "--property", "settles", "--out", "precious.txt"], "--out precious.txt: exists and is not a"),
     (["check", "--suite", "scenarios", "--out", "precious.txt"], "--out precious.txt: exists and is not a"),
     (["check", "--suite", "scenarios", "--out", "notes"], "--out notes: is a directory that is not an rmasim"),
     (["check", "--suite", "scenarios", "--update-baseline", "--baseline", "precious.txt"],

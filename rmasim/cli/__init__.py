@@ -14,6 +14,7 @@ from . import conformance as _conformance
 from . import explore as _explore
 from . import presets as _presets
 from . import run as _run
+from . import shrink as _shrink
 from . import sweep as _sweep
 from . import validate as _validate
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 app.command("run")(_run.run)
 app.command("sweep")(_sweep.sweep)
+app.command("shrink")(_shrink.shrink)
 app.command("compare")(_compare.compare)
 app.command("explore")(_explore.explore)
 app.command("check")(_check.check)

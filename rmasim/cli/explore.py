@@ -3,8 +3,10 @@
 Each run draws a fault schedule from the scenario's ``explore`` space (or the built-in one) with its own seed,
 derived from the campaign's ``--seed`` and its index; the rows are stored under ``DIR/sweep`` (``--resume``
 runs only what is missing); ``DIR`` gets ``results.parquet``/``results.csv``, ``failures.csv`` (distinct
-failures with counts) and ``failing/run-NNNNNN.yaml`` for each failing run (``rmasim run`` replays it).
-Exit status: 0 when no run violated a property, 1 when one did, 2 on bad input.
+failures with counts) and ``failing/run-NNNNNN.yaml`` for each failing run (``rmasim run`` replays it). Then
+(unless ``--no-shrink``) one run per distinct failure is shrunk into ``shrunk/<signature>.yaml`` and
+``shrunk.csv``, and each shrunk file is replayed in a fresh process (the self-check).
+Exit status: 0 when no run violated a property, 1 when one did (or a self-check mismatched), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def explore(
     jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (1: in this process).")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Campaign seed.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Run only what is missing in --out.")] = False,
+    shrink: Annotated[
+        bool, typer.Option("--shrink/--no-shrink", help="Shrink one run per distinct failure, then self-check.")
+    ] = True,
+    shrink_budget: Annotated[
+        int, typer.Option("--shrink-budget", min=1, max=100_000, help="Candidate runs per shrink.")
+    ] = 200,
 ) -> None:
     """Search fault schedules; list the distinct failures; exit 1 when a property was violated."""
     from ..engine import check_scenario
@@ -77,11 +85,16 @@ def explore(
     try:
         with run_failure(), bad_output():
             result = run_campaign(campaign, out, runs=runs, time_limit=limit, jobs=jobs, resume=resume,
-                                  progress=report)  # fmt: skip
+                                  progress=report, shrink=shrink, shrink_budget=shrink_budget)  # fmt: skip
     finally:
         report.close()
     _print(result, out)
-    if result.failures:
+    if result.shrunk:
+        _print_shrunk(result, out)
+    mismatches = [c for c in result.checks if not c.ok]
+    for c in mismatches:
+        err_console.print(f"error: self-check failed: {c.message}", markup=False, highlight=False)
+    if result.failures or mismatches:
         raise typer.Exit(1)
 
 
@@ -107,6 +120,42 @@ def _print(result: Any, out: Path) -> None:
             table.add_row(f.signature, str(f.count), str(f.first_run), at, f"failing/run-{f.first_run:06d}.yaml")
         (console if console.is_terminal else Console(width=240)).print(table, markup=False)
     console.print(f"results -> {out / 'results.parquet'}, {out / 'failures.csv'}, {out / 'failing'}/", markup=False)
+
+
+def _print_shrunk(result: Any, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    distinct = result.distinct_shrunk
+    console.print(
+        f"shrunk {len(result.shrunk)} distinct failures in {result.shrink_seconds:.1f} s "
+        f"({sum(s.shrunk.runs for s in result.shrunk)} candidate runs): {len(distinct)} distinct after shrinking",
+        markup=False,
+        soft_wrap=True,
+    )
+    table = Table(title="shrunk failures", title_justify="left")
+    for name, justify in (("signature", "left"), ("from", "right"), ("faults", "right"), ("machines", "right"),
+                          ("at (s)", "right"), ("schedule", "left"), ("replay", "left")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    from ..explore.shrink import machines_of
+
+    for s in distinct:
+        merged = sum(1 for t in result.shrunk if t.signature == s.signature)
+        faults = s.shrunk.raw.get("faults") or []
+        from ..explore import schedule_text
+
+        table.add_row(s.signature, str(merged), str(len(faults)), str(machines_of(s.shrunk.raw)),
+                      f"{s.shrunk.after.violated_at:.6g}", schedule_text(faults) or "-", s.file)  # fmt: skip
+    (console if console.is_terminal else Console(width=240)).print(table, markup=False)
+    if result.checks:
+        passed = sum(c.ok for c in result.checks)
+        console.print(
+            f"self-check: {passed}/{len(result.checks)} shrunk failures replayed in a fresh process to the same "
+            f"violation at the same time",
+            markup=False,
+            soft_wrap=True,
+        )
+    console.print(f"shrunk -> {out / 'shrunk'}/, {out / 'shrunk.csv'}", markup=False, soft_wrap=True)
 
 
 class _Progress:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
@@ -35,8 +36,19 @@ from ..sweep import RunSpec, RunStore, execute
 from ..sweep.plan import _run_id
 from ..world.rng import Streams
 from .dedup import Failure, distinct_failures, signature
+from .selfcheck import Replay, self_check
+from .shrink import MAX_SHRINK_RUNS, Outcome, Shrunk, machines_of, shrink, shrunk_yaml
 
-__all__ = ["Campaign", "CampaignProgress", "ExploreResult", "explore", "explore_row", "schedule_text"]
+__all__ = [
+    "Campaign",
+    "CampaignProgress",
+    "ExploreResult",
+    "ShrunkFailure",
+    "explore",
+    "explore_row",
+    "schedule_text",
+    "shrink_failures",
+]
 
 #: At most this many runs in one campaign.
 MAX_RUNS = 1_000_000
@@ -134,6 +146,14 @@ class ExploreResult:
     failures: list[Failure]
     wall_seconds: float
     ran: int
+    shrunk: list[ShrunkFailure] = field(default_factory=list)
+    shrink_seconds: float = 0.0
+    checks: list[Replay] = field(default_factory=list)
+
+    @property
+    def distinct_shrunk(self) -> list[ShrunkFailure]:
+        """The shrunk failures with a signature of their own (the first of each), in the failures' order."""
+        return [s for s in self.shrunk if s.first]
 
     @property
     def failing(self) -> pd.DataFrame:
@@ -158,10 +178,15 @@ def explore(
     executor: Executor | None = None,
     resume: bool = False,
     progress: Callable[[CampaignProgress], None] | None = None,
+    shrink: bool = False,
+    shrink_budget: int = MAX_SHRINK_RUNS,
+    check: bool = True,
 ) -> ExploreResult:
     """Run the campaign's runs ``0..runs-1`` (or, with ``time_limit`` seconds, batches of runs until the time is
     up, and at most ``runs``); rows stored under ``out/sweep`` as each finishes; then the results and the failing
-    runs' scenarios written into ``out`` (:func:`write_campaign`). ``resume``: skip the runs already stored."""
+    runs' scenarios written into ``out`` (:func:`write_campaign`). ``resume``: skip the runs already stored.
+    ``shrink``: shrink one run per distinct failure (:func:`shrink_failures`, at most ``shrink_budget`` candidate
+    runs each) into ``out/shrunk/``, and, with ``check``, replay each file in a fresh process (the self-check)."""
     if runs is None and time_limit is None:
         raise ValueError("give runs or time_limit")
     wall = time.perf_counter()
@@ -205,7 +230,17 @@ def explore(
     frame = store.read(ids, _LEADING)
     rows = frame.to_dict("records")
     result = ExploreResult(campaign, frame, distinct_failures(rows), time.perf_counter() - wall, ran)
+    if shrink:
+        started = time.perf_counter()
+        result.shrunk = shrink_failures(campaign, result.failures, max_runs=shrink_budget)
+        result.shrink_seconds = time.perf_counter() - started
     write_campaign(result, out_dir)
+    if shrink and check:
+        cases = [
+            (out_dir / s.file, s.shrunk.after.property, s.shrunk.after.violated_at) for s in result.distinct_shrunk
+        ]
+        result.checks = self_check(cases, jobs=jobs)
+        write_summary(result, out_dir)
     return result
 
 
@@ -217,6 +252,78 @@ class _Tally:
     def add(self, row: Mapping[str, Any]) -> None:
         self.failing += bool(row.get("failed"))
         self.sigs.update(sig for _, sig in json.loads(row.get("signatures") or "[]"))
+
+
+@dataclass
+class ShrunkFailure:
+    """A distinct failure of the campaign, its first run shrunk: the ``shrunk`` scenario, its signature (the
+    dedup over the shrunk schedule), its file under ``shrunk/``, and whether it is the ``first`` failure with
+    that signature (the later ones merge into it)."""
+
+    failure: Failure
+    shrunk: Shrunk
+    signature: str
+    file: str
+    first: bool
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "-", text).strip("-")[:100] or "failure"
+
+
+def shrink_failures(
+    campaign: Campaign, failures: Sequence[Failure], *, max_runs: int = MAX_SHRINK_RUNS
+) -> list[ShrunkFailure]:
+    """Shrink each failure's first run while its property is still violated (fault times no earlier than the
+    campaign's window start), sharing the candidates' outcomes between failures; one :class:`ShrunkFailure`
+    each, in the failures' order. Failures whose shrunk signatures are equal share one file."""
+    cache: dict[str, Outcome] = {}
+    floor = campaign.space.context(campaign.scenario).start
+    out: list[ShrunkFailure] = []
+    files: dict[str, str] = {}
+    for failure in failures:
+        spec = campaign.plan(failure.first_run)
+        shrunk = shrink(spec.scenario, failure.property, floor=floor, max_runs=max_runs, cache=cache)
+        sig = shrunk.signature
+        first = sig not in files
+        if first:
+            files[sig] = f"shrunk/{_slug(sig)}.yaml"
+        out.append(ShrunkFailure(failure, shrunk, sig, files[sig], first))
+    return out
+
+
+def shrunk_table(result: ExploreResult) -> pd.DataFrame:
+    """One row per distinct failure: its signature before and after shrinking, faults, machines and duration
+    before and after, the shrunk violation, the file, the candidate runs, and the self-check's verdict."""
+    checks = {c.path: c for c in result.checks}
+    rows = []
+    for s in result.shrunk:
+        sh = s.shrunk
+        check = next((c for path, c in checks.items() if path.endswith(s.file)), None)
+        rows.append(
+            {
+                "property": s.failure.property,
+                "signature": s.failure.signature,
+                "count": s.failure.count,
+                "first_run": s.failure.first_run,
+                "shrunk_signature": s.signature,
+                "faults_before": len(sh.original.get("faults") or []),
+                "faults": len(sh.raw.get("faults") or []),
+                "machines_before": machines_of(sh.original),
+                "machines": machines_of(sh.raw),
+                "duration_before": str(sh.original["duration"]),
+                "duration": str(sh.raw["duration"]),
+                "violated_at_before": sh.before.violated_at,
+                "violated_at": sh.after.violated_at,
+                "entities": ",".join(sh.after.entities),
+                "schedule": schedule_text(sh.raw.get("faults") or []),
+                "scenario": s.file,
+                "candidate_runs": sh.runs,
+                "exhausted": sh.exhausted,
+                "self_check": "" if check is None else ("ok" if check.ok else check.message),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def failure_table(failures: Sequence[Failure], files: Mapping[int, str]) -> pd.DataFrame:
@@ -272,8 +379,9 @@ def _fmt(value: object) -> str:
 
 def write_campaign(result: ExploreResult, out_dir: Path) -> None:
     """``results.parquet`` and ``results.csv`` (one row per run), ``failures.csv`` (one row per distinct
-    failure), ``failing/run-NNNNNN.yaml`` (each failing run, replayable; the directory replaced whole) and
-    ``campaign.json``, each written atomically."""
+    failure), ``failing/run-NNNNNN.yaml`` (each failing run, replayable; the directory replaced whole), when
+    shrunk ``shrunk/<signature>.yaml`` (one per shrunk signature; replaced whole), then :func:`write_summary`;
+    each written atomically."""
     frame = result.frame
     write_atomic(out_dir / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
     write_atomic(out_dir / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
@@ -285,7 +393,23 @@ def write_campaign(result: ExploreResult, out_dir: Path) -> None:
             files[int(row["run"])] = f"failing/{name}"
     table = failure_table(result.failures, files)
     write_atomic(out_dir / "failures.csv", lambda tmp: table.to_csv(tmp, index=False))
-    summary = {
+    if result.shrunk:
+        with replace_report(out_dir / "shrunk", "explore-shrunk") as tmp:
+            for s in result.distinct_shrunk:
+                origin = (f"run {s.failure.first_run} of campaign seed {result.campaign.seed} "
+                          f"({result.campaign.scenario.name}), {s.failure.signature}")  # fmt: skip
+                (tmp / Path(s.file).name).write_text(shrunk_yaml(s.shrunk, origin), encoding="utf-8")
+    write_summary(result, out_dir)
+
+
+def write_summary(result: ExploreResult, out_dir: Path) -> None:
+    """``shrunk.csv`` (when shrunk: :func:`shrunk_table`, with the self-check's verdicts) and ``campaign.json``
+    (counts, shrink time, the self-check's passes and mismatches)."""
+    frame = result.frame
+    if result.shrunk:
+        shrunk = shrunk_table(result)
+        write_atomic(out_dir / "shrunk.csv", lambda tmp: shrunk.to_csv(tmp, index=False))
+    summary: dict[str, Any] = {
         "scenario": result.campaign.scenario.name,
         "seed": result.campaign.seed,
         "space": result.campaign.space.model_dump(mode="json"),
@@ -295,4 +419,12 @@ def write_campaign(result: ExploreResult, out_dir: Path) -> None:
         "ran": result.ran,
         "wall_seconds": result.wall_seconds,
     }
+    if result.shrunk:
+        summary["distinct_shrunk"] = len(result.distinct_shrunk)
+        summary["shrink_seconds"] = result.shrink_seconds
+    if result.checks:
+        summary["self_check"] = {
+            "passed": sum(c.ok for c in result.checks),
+            "failed": [c.message for c in result.checks if not c.ok],
+        }
     write_atomic(out_dir / "campaign.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2) + "\n"))

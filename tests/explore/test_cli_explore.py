@@ -65,3 +65,51 @@ def test_bad_input_is_one_line_and_exit_2(scenario, tmp_path, args, message):
     assert len(lines) == 1 and message in lines[0], result.output
     assert not (tmp_path / "out").exists()
     assert [p.name for p in user.iterdir()] == ["notes.txt"]
+
+
+def test_the_campaign_shrinks_its_failures_and_self_checks_them(scenario, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["explore", str(scenario), "--runs", "4", "--jobs", "1", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert (
+        "distinct after shrinking" in result.output and "shrunk/no_dead_in_index-crash-gpu-worker.yaml" in result.output
+    )
+    assert "self-check: " in result.output and "error" not in result.output
+    replay = runner.invoke(app, ["run", str(out / "shrunk" / "no_dead_in_index-crash-gpu-worker.yaml"),
+                                 "--out", str(tmp_path / "replay"), "-q"])  # fmt: skip
+    assert replay.exit_code == 1 and "property violated: no_dead_in_index at 270 s" in replay.output, replay.output
+    plain = runner.invoke(app, ["explore", str(scenario), "--runs", "4", "--no-shrink", "--out", str(tmp_path / "p")])
+    assert plain.exit_code == 1 and "shrunk" not in plain.output
+    assert not (tmp_path / "p" / "shrunk").exists()
+
+
+def test_a_self_check_mismatch_is_an_error_line_and_exit_1(scenario, tmp_path, monkeypatch):
+    from rmasim.explore import campaign
+    from rmasim.explore.selfcheck import Replay
+
+    def moved(cases, jobs=None):
+        return [Replay(str(path), name, at, at + 1.0) for path, name, at in cases]
+
+    monkeypatch.setattr(campaign, "self_check", moved)
+    result = runner.invoke(app, ["explore", str(scenario), "--runs", "2", "--jobs", "1", "--out", str(tmp_path / "o"),
+                                 "--shrink-budget", "5"])  # fmt: skip
+    assert result.exit_code == 1
+    assert (
+        "error: self-check failed: " in result.output and "the replay in a fresh process: violated at" in result.output
+    )
+    assert "self-check: 0/" in result.output
+
+
+def test_rmasim_shrink_shrinks_one_failing_scenario(tmp_path):
+    path = tmp_path / "crash.yaml"
+    path.write_text(SCENARIO.replace("explore: {kinds: [crash, partition], max_faults: 2, start: 30s, end: 90s}\n", "")
+                    + "faults:\n  - {action: partition, at: 20s, target: gpu/1, duration: 10s}\n"
+                    "  - {action: crash, at: 40s, target: gpu/2}\n"
+                    "properties:\n  - {name: no_dead_in_index}\n")  # fmt: skip
+    out = tmp_path / "shrunk"
+    result = runner.invoke(app, ["shrink", str(path), "--property", "no_dead_in_index", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "shrunk 2 -> 1 faults, 3 -> 1 machines" in result.output and "self-check: replayed" in result.output
+    assert "- {action: crash, at: " in (out / "shrunk.yaml").read_text()
+    held = runner.invoke(app, ["shrink", str(path), "--property", "single_leader", "--out", str(out)])
+    assert held.exit_code == 2 and "does not violate 'single_leader'" in held.output, held.output
