@@ -219,6 +219,15 @@ class Policy(BaseModel):
         "`lease`: a lease in the Durable Object taken and renewed by compare-and-set, with a fencing token that "
         "grows with every grant (Kubernetes client-go's elector).",
     )
+    validate_requests: bool = Field(
+        default=False,
+        description="The coordinator parses every request body into a typed request and answers 400 (with the "
+        "error and the field) to anything else: ids without ':' or '/', service names `^[a-z][a-z0-9_-]{0,62}$`, "
+        "bounded versions and strings, `current_load` in [0, 1] (`queue` signal: [0, 1e6]), at most 64 services "
+        "per worker; a proxied service name that fails the pattern is a 404, and an edge keeps at most 128 route "
+        "tables and metrics entries for services without providers. Off: the seed's handlers read bodies as they "
+        "come, and a malformed one is a 500 (an uncaught exception, counted in coordinator.errors).",
+    )
     lease_duration: PositiveDuration = Field(
         default=15.0,
         description="`lease`: a candidate takes over a lease it has seen unchanged for this long; a leader that "
@@ -288,7 +297,7 @@ register_preset(
     "per-edge metrics; deadlines propagated with each forward (a provider refuses at once what it could not do in "
     "time); the balancer least-outstanding-global (every isolate's requests in flight, counted in a Durable Object "
     "per service: what notebooks/balancing_strategies recommends, least-outstanding, made to hold across many "
-    "isolates and locations).",
+    "isolates and locations); every request body validated (400 on anything malformed).",
     balancer="least-outstanding-global",
     deadline_propagation=True,
     unregister_cleanup=True,
@@ -309,4 +318,5 @@ register_preset(
     identity="fingerprint",
     registry_layout="strong",
     leader="lease",
+    validate_requests=True,
 )

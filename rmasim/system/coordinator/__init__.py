@@ -2,16 +2,21 @@
 
 ``Coordinator(policy).handle(request)`` returns a generator that yields :mod:`rmasim.system.ops` operations and
 returns a :class:`~rmasim.system.ops.Response`. Routes are one table; an unknown route is a 404 and a handler
-that raises (a KV 429, say) becomes a 500, as an uncaught exception does in a Worker. With ``policy.metrics``,
-each edge counts its proxied requests per service (see :mod:`.metrics`).
+that raises (a KV 429, say) becomes a 500, as an uncaught exception does in a Worker: a KV failure with its
+status, any other exception (a malformed body the seed's handlers trip over) with a ``worker_exception`` trace,
+counted in ``coordinator.errors`` as the Worker host counts a JavaScript exception. With
+``policy.validate_requests`` every body is parsed first and anything malformed answered 400, and a service name
+that can never be registered 404 (see :mod:`.validation`). With ``policy.metrics``, each edge counts its proxied
+requests per service (see :mod:`.metrics`).
 """
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ..ops import KVFailure, Now, Request, Respond, Response
+from ..ops import WORKER_EXCEPTION, KVFailure, Now, Request, Respond, Response, Trace
 from .balancers import BALANCERS, edge_balancer, register_balancer
 from .isolate import Isolate
 from .keys import (
@@ -31,6 +36,7 @@ from .metrics import EdgeMetrics, ServiceMetrics, admin_metrics, edge_metrics
 from .proxy import service_proxy
 from .registry import Handler, heartbeat, register, unregister
 from .sweeper import sweep_stale_workers
+from .validation import MAX_ROUTE_TABLES, Invalid, bad_request, parse_body, valid_service_name
 from .views import RegistrySnapshot, admin_services, list_workers, registry_snapshot
 
 __all__ = [
@@ -82,6 +88,17 @@ def _kv_error(failure: KVFailure) -> Response:
     return Response(500, {"error": str(failure), "kv_status": failure.status})
 
 
+def _uncaught(req: Request, error: Exception) -> Generator[Any, Any, Response]:
+    """The answer to any other exception nobody caught: a 500, traced as ``worker_exception`` (path, message,
+    stack) as the Worker host traces a JavaScript exception, so ``coordinator.errors`` counts it."""
+    message = f"{type(error).__name__}: {error}"
+    if len(message) > 500:
+        message = message[:497] + "..."
+    path = req.path if isinstance(req.path, str) else repr(req.path)
+    yield Trace(WORKER_EXCEPTION, {"path": path[:256], "message": message, "stack": traceback.format_exc()})
+    return Response(500, {"error": message, "worker_exception": True})
+
+
 class Coordinator:
     """The Worker script: dispatches a request to its handler under one policy."""
 
@@ -115,6 +132,8 @@ class Coordinator:
         try:
             if req.path.startswith(PROXY_PREFIX):
                 service, rest = self._proxy_route(req.path)
+                if self.policy.validate_requests and not valid_service_name(service):
+                    return Response(404, {"error": "no such service", "field": "service"})
                 proxied = service_proxy(req, self.policy, isolate, service, rest)
                 if self.policy.metrics:
                     return (yield from _measured(proxied, service, isolate, self.policy))
@@ -122,11 +141,18 @@ class Coordinator:
             handler = ROUTES.get((req.method, req.path))
             if handler is None:
                 return Response(404, {"error": "not found"})
+            if self.policy.validate_requests:
+                try:
+                    parse_body(req.method, req.path, req.body, self.policy)
+                except Invalid as invalid:
+                    return bad_request(invalid)
             if handler in WITH_ISOLATE:
                 return (yield from handler(req, self.policy, isolate))
             return (yield from handler(req, self.policy))
         except KVFailure as failure:
             return _kv_error(failure)
+        except Exception as error:  # a Worker's uncaught exception: a 500, never a crash
+            return (yield from _uncaught(req, error))
 
 
 def _measured(proxied: Handler, service: str, isolate: Isolate, policy: Any) -> Handler:
@@ -140,7 +166,7 @@ def _measured(proxied: Handler, service: str, isolate: Isolate, policy: Any) -> 
             response = yield from proxied
         except KVFailure as failure:
             response = _kv_error(failure)
-        metrics.record(service, response.status, (yield _MONOTONIC) - start)
+        _count(metrics, policy, service, response, (yield _MONOTONIC) - start)
         return response
     value: Any = None
     error: BaseException | None = None
@@ -154,7 +180,7 @@ def _measured(proxied: Handler, service: str, isolate: Isolate, policy: Any) -> 
             response = _kv_error(failure)
             break
         if op.__class__ is Respond:
-            metrics.record(service, op.response.status, (yield _MONOTONIC) - start)
+            _count(metrics, policy, service, op.response, (yield _MONOTONIC) - start)
             yield op
             yield from proxied  # the rest is waitUntil() work: nothing more to count
             return op.response
@@ -162,5 +188,20 @@ def _measured(proxied: Handler, service: str, isolate: Isolate, policy: Any) -> 
             value, error = (yield op), None
         except BaseException as exc:  # an operation's failure, thrown back into the proxy
             value, error = None, exc
-    metrics.record(service, response.status, (yield _MONOTONIC) - start)
+    _count(metrics, policy, service, response, (yield _MONOTONIC) - start)
     return response
+
+
+def _count(metrics: EdgeMetrics, policy: Any, service: str, response: Response, latency: float) -> None:
+    """Count a proxied request, unless ``validate_requests`` bounds the services an edge counts and this is a
+    503 for a service without providers beyond that bound (names nobody registers cost no memory)."""
+    if (
+        policy.validate_requests
+        and service not in metrics.services
+        and len(metrics.services) >= MAX_ROUTE_TABLES
+        and response.status == 503
+        and isinstance(response.body, dict)
+        and response.body.get("reason") == "no_provider"
+    ):
+        return
+    metrics.record(service, response.status, latency)

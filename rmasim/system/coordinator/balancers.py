@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
 from collections.abc import Generator
 from typing import Any, ClassVar
 
@@ -166,22 +167,118 @@ class InverseLoad(Balancer):
     """Fix #4 as the review writes it: weighted random with weight 1 / (load + 0.1), where a reported load is
     ``w.current_load || 0.5`` -- 0 is falsy in JavaScript, so an idle worker (or one whose record carries no
     load) weighs 1 / 0.6, not 1 / 0.1. Found by ``rmasim conformance`` (docs/conformance.md). Counted loads
-    (``load_info: local`` or ``live``) are used as they are: an idle count of 0 is a measurement, not a gap."""
+    (``load_info: local`` or ``live``) are used as they are: an idle count of 0 is a measurement, not a gap.
+
+    A reported figure is the record's value as a heartbeat stored it, trusted as the review's JavaScript trusts it,
+    with JavaScript's arithmetic (:func:`js_inverse_weight`): a forged ``current_load`` of -0.1 weighs
+    1 / 0 = Infinity, not a ZeroDivisionError. Weights that are all finite and positive are drawn from as always;
+    any other set is drawn by the review's own loop (``random -= weights[i]; if (random <= 0)``), where an
+    Infinity or NaN makes every test fail and the last candidate is chosen."""
 
     uses_load = True
 
     def pick(self, service: str, candidates: list[Record]) -> Pick:
-        loads = yield from self.loads(candidates)
         if self.load_info == "reported":
-            loads = [load or 0.5 for load in loads]
-        weights = [1.0 / (load + 0.1) for load in loads]
-        threshold = (yield _RANDOM) * math.fsum(weights)
+            weights = [js_inverse_weight(r.get("current_load")) for r in candidates]
+        else:
+            weights = [1.0 / (load + 0.1) for load in (yield from self.loads(candidates))]
+        draw = yield _RANDOM
+        if not all(0.0 < weight < math.inf for weight in weights):
+            return js_weighted_pick(candidates, weights, draw)
+        threshold = draw * math.fsum(weights)
         total = 0.0
         for record, weight in zip(candidates, weights, strict=True):
             total += weight
             if threshold < total:
                 return record
         return candidates[-1]  # rounding: the threshold fell on the very end
+
+
+_JS_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def js_string(value: Any) -> str:
+    """JavaScript's ``String(value)`` for the values a JSON body can carry (an exponent spelt as Python does)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        number = js_number(value)
+        if math.isnan(number):
+            return "NaN"
+        if math.isinf(number):
+            return "Infinity" if number > 0 else "-Infinity"
+        return str(int(number)) if number.is_integer() and abs(number) < 1e21 else repr(number)
+    if isinstance(value, list):
+        return ",".join("" if v is None else js_string(v) for v in value)
+    return "[object Object]"
+
+
+def js_number(value: Any) -> float:
+    """JavaScript's ``Number(value)`` for a JSON value: a string by JavaScript's decimal grammar, NaN otherwise."""
+    if value is None or value is False:
+        return 0.0
+    if value is True:
+        return 1.0
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # JSON.parse reads such a literal as +-Infinity
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, float):
+        return value
+    if isinstance(value, list):
+        value = js_string(value)
+    if isinstance(value, str):
+        text = value.strip(" \t\n\r\v\f\u00a0\ufeff\u2028\u2029")
+        if not text:
+            return 0.0
+        if _JS_DECIMAL.fullmatch(text):
+            return float(text)
+        return {"Infinity": math.inf, "+Infinity": math.inf, "-Infinity": -math.inf}.get(text, math.nan)
+    return math.nan
+
+
+def js_inverse_weight(value: Any) -> float:
+    """``1 / ((w.current_load || 0.5) + 0.1)`` evaluated as JavaScript does: a falsy load (absent, 0, NaN, "",
+    false) is 0.5; ``+ 0.1`` concatenates to a string load (``"1" + 0.1`` is ``"10.1"``) and the division reads it
+    back as a number; dividing by zero is an Infinity of the zero's sign."""
+    if value.__class__ is float or value.__class__ is int:  # what agents send
+        load = js_number(value) or 0.5
+    elif value is None or value is False or value == "":
+        load = 0.5
+    elif isinstance(value, (str, list, dict)):
+        denominator = js_number(js_string(value) + "0.1") if not isinstance(value, dict) else math.nan
+        return _js_divide(1.0, denominator)
+    else:
+        load = js_number(value)
+    if load != load:  # NaN is falsy
+        load = 0.5
+    return _js_divide(1.0, load + 0.1)
+
+
+def _js_divide(numerator: float, denominator: float) -> float:
+    if denominator == 0.0:
+        return math.copysign(math.inf, denominator) if numerator > 0 else math.nan
+    return numerator / denominator
+
+
+def js_weighted_pick(candidates: list[Record], weights: list[float], draw: float) -> Record:
+    """The review's draw, statement by statement: ``totalWeight = weights.reduce((a, b) => a + b, 0)``, ``random =
+    Math.random() * totalWeight``, then the first candidate after which ``random -= weights[i]`` is ``<= 0``, else
+    the last (IEEE arithmetic: Infinity - Infinity and 0 * Infinity are NaN, and NaN <= 0 is false)."""
+    total = 0.0
+    for weight in weights:
+        total += weight
+    remaining = draw * total
+    for record, weight in zip(candidates, weights, strict=True):
+        remaining -= weight
+        if remaining <= 0:
+            return record
+    return candidates[-1]
 
 
 @register_balancer("least-loaded")

@@ -103,9 +103,13 @@ class Layout:
         """The ids the index lists for ``service``."""
         raise NotImplementedError
 
-    def route_table(self, service: str, isolate: Isolate, ttl: float = PROVIDER_LIST_TTL) -> Gen:
+    def route_table(
+        self, service: str, isolate: Isolate, ttl: float = PROVIDER_LIST_TTL, limit: int | None = None
+    ) -> Gen:
         """``(ids, records)`` the proxy routes ``service`` among, kept in the isolate's memory for ``ttl`` seconds
-        (the ``route_cache`` knob; both the same objects while unchanged, so derived results are reused)."""
+        (the ``route_cache`` knob; both the same objects while unchanged, so derived results are reused). With a
+        ``limit``, a service with no provider and no table gets none once the isolate holds ``limit`` tables (so
+        requests for names nobody registers cannot grow the isolate's memory)."""
         tables = isolate.state.setdefault("route_tables", {})
         now = yield Now()
         hit = tables.get(service)
@@ -115,6 +119,8 @@ class Layout:
         records = tuple((yield from read_many([worker_key(i) for i in ids], self.store)))
         if hit is not None and (hit[0], hit[1]) == (ids, records):
             ids, records = hit[0], hit[1]
+        if hit is None and not ids and limit is not None and len(tables) >= limit:
+            return ids, records
         tables[service] = (ids, records, now)
         return ids, records
 

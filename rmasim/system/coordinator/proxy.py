@@ -40,6 +40,7 @@ from .layout import LAYOUTS, Layout
 from .outlier import OutlierDetector
 from .registry import Handler
 from .retry import BACKOFF_MAX, BACKOFF_MIN, RetryBudget
+from .validation import MAX_ROUTE_TABLES
 
 SHARED_LISTS = LAYOUTS["shared_lists"]
 _MONOTONIC = Now(monotonic=True)
@@ -123,7 +124,8 @@ def service_proxy(req: Request, policy: Any, isolate: Isolate, service: str, res
             for read in reads:
                 records += yield read
     else:
-        ids, records = yield from layout.route_table(service, isolate, policy.route_cache)
+        limit = MAX_ROUTE_TABLES if policy.validate_requests else None
+        ids, records = yield from layout.route_table(service, isolate, policy.route_cache, limit)
         if not ids:
             return unavailable(service)
     if policy.stale_cleanup == "on_route":
