@@ -16,6 +16,7 @@ shrinking, a fault that happened to precede the violation on the same machine st
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -81,11 +82,11 @@ class Failure:
     violated_at: float | None = None
     entities: str = ""
 
-    @property
+    @builtins.property
     def count(self) -> int:
         return len(self.runs)
 
-    @property
+    @builtins.property
     def first_run(self) -> int:
         return self.runs[0]
 

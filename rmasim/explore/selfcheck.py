@@ -11,6 +11,7 @@ is False and whose ``message`` says what differed.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import subprocess
@@ -35,11 +36,11 @@ class Replay:
     replayed: float | None
     error: str = ""
 
-    @property
+    @builtins.property
     def ok(self) -> bool:
         return not self.error and self.replayed == self.expected
 
-    @property
+    @builtins.property
     def message(self) -> str:
         if self.ok:
             return f"{self.path}: {self.property} violated at {self.expected:.6g} s, as expected"
@@ -56,7 +57,7 @@ def replay_file(path: str) -> dict[str, float]:
     from ..scenario import load_scenario
 
     result = run(load_scenario(path))
-    return {p.name: float(p.violated_at) for p in result.properties if not p.holds}
+    return {p.name: float(p.violated_at) for p in result.properties if p.violated_at is not None}
 
 
 def _replay(path: str) -> tuple[dict[str, float], str]:

@@ -380,14 +380,15 @@ class NoRouteToDead(Property):
                 continue
             ends, starts, ids = record
             k = bisect_right(ends, t) - 1
-            if k < 0 or (starts[k] is not None and starts[k] <= t) or t - ends[k] <= bound:
+            restarted = starts[k] if k >= 0 else None
+            if k < 0 or (restarted is not None and restarted <= t) or t - ends[k] <= bound:
                 continue
             if first is None or t < first[0]:
                 first = (t, machine, ids[k])
         if first is None:
             return self.holds()
-        t, machine, ids = first
-        return self.violated(t, [machine, *ids], f"request forwarded to {machine}, dead longer than {bound:g} s")
+        t, machine, dead_ids = first
+        return self.violated(t, [machine, *dead_ids], f"request forwarded to {machine}, dead longer than {bound:g} s")
 
 
 # --- liveness ---------------------------------------------------------------------------------------------
@@ -480,8 +481,9 @@ def _leader_count_breach(obs: Observations, start: float) -> tuple[float, list[s
             i += 1
         t_next = changes[i][0] if i < len(changes) else end
         if min(t_next, end) > at and alive and len(believers) != 1:
-            who = sorted(believers)
-            return at, who, f"{len(who)} agents believe they lead" + (f": {', '.join(who)}" if who else "")
+            leaders = sorted(believers)
+            text = f"{len(leaders)} agents believe they lead" + (f": {', '.join(leaders)}" if leaders else "")
+            return at, leaders, text
         if t_next >= end:
             return None
         at = t_next
