@@ -399,6 +399,20 @@ def test_reference_keeps_a_registration_against_the_late_unregister_of_the_previ
     machine.start(i=1, then=60)
 
 
+def test_reference_keeps_a_registration_whose_epoch_was_issued_under_a_clock_stepped_back():
+    """Edge 0's clock steps back 226 s at t = 90 s, so its clock reads before the epoch of time and the
+    registration epoch it issues to the restarted gpu/0 is ``-{ms}-{draw}``. Found by the machine above:
+    request validation refused that epoch (it began with ``-``) in every heartbeat, and gpu/0 dropped out of the
+    index; an epoch is now checked against the form the coordinator issues."""
+    machine = ReferenceUnderFaults()
+    machine.boot(seed=0)
+    machine.clock_jump(delta=-226, edge=0, then=0)
+    machine.restart(down_for=0, i=0, then=16)
+    machine.no_registration_lost_now()
+    machine.wait(duration=120)
+    machine.teardown()
+
+
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason="two dead workers hold the purge brake for good")
 def test_reference_never_purges_two_crashed_workers():
     """Two of four machines crash and stay down: 2 of 4 registered workers renew (< 85%) and two are silent, so

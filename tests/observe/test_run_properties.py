@@ -314,7 +314,8 @@ def test_a_bad_property_exits_2_located(tmp_path):
 def test_the_documented_example_prints_what_docs_properties_md_shows(tmp_path):
     """docs/properties.md shows the example's violations; the run must print exactly those lines."""
     docs = ROOT / "docs" / "properties.md"
-    shown = [line for line in docs.read_text().splitlines() if line.startswith("property violated: ")]
+    shown = [line for line in docs.read_text().splitlines() if line.startswith("property violated: ")][:3]
+    # (the first example's three lines; the explore and shrink sections below show others)
     example = ROOT / "docs" / "examples" / "properties_crash.yaml"
     result = runner.invoke(app, ["run", str(example), "--out", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 1

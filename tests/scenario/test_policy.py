@@ -51,6 +51,7 @@ def test_baseline_defaults_are_the_seed_code():
         "route_cache": "10s",
         "registry_layout": "shared_lists",
         "leader": "naive",
+        "validate_requests": False,
         "lease_duration": "15s",
         "lease_renew": "10s",
         "lease_retry": "2s",

@@ -8,8 +8,9 @@ coordinator parses each POST body into one of the frozen requests below before i
 them):
 
 - a body is a JSON object with only the fields its route knows (:data:`ROUTE_FIELDS`);
-- ids (``worker_id``, ``fingerprint``, ``epoch``, a lease ``holder``) match :data:`ID_PATTERN`: letters, digits,
-  ``_ . -``, at most 160 characters, so no ``:`` (the KV key separator) and no ``/`` (a path);
+- ids (``worker_id``, ``fingerprint``, a lease ``holder``) match :data:`ID_PATTERN`: letters, digits,
+  ``_ . -``, at most 160 characters, so no ``:`` (the KV key separator) and no ``/`` (a path); an ``epoch``
+  matches :data:`EPOCH_PATTERN`, the form the coordinator issues;
 - service names match :data:`SERVICE_PATTERN` (lower-case letters, digits, ``_`` and ``-``, 63 at most, as the
   scenario language's names); versions and statuses are bounded strings;
 - numbers are finite and bounded: ``current_load`` in [0, 1] (the ``cpu`` signal; [0, :data:`MAX_QUEUE_LOAD`]
@@ -64,7 +65,10 @@ __all__ = [
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,159}$"
-"""Worker ids, fingerprints, registration epochs, lease holders."""
+"""Worker ids, fingerprints, lease holders."""
+EPOCH_PATTERN = r"^-?[0-9]{1,20}-[0-9a-z]{1,16}$"
+"""Registration epochs as the coordinator issues them: ``{Date.now()}-{base36 draw}``; the clock reading is
+negative when an edge clock stepped back before the epoch of time (found by tests/test_properties.py)."""
 SERVICE_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 """Service names: the scenario language's names, at most 63 characters."""
 MAX_VERSION = 64
@@ -86,6 +90,7 @@ _BIG = float(2**53)
 _SERVICE_RE = re.compile(SERVICE_PATTERN[1:-1])
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Epoch = Annotated[str, StringConstraints(pattern=EPOCH_PATTERN)]
 ServiceName = Annotated[str, StringConstraints(pattern=SERVICE_PATTERN)]
 Version = Annotated[str, StringConstraints(pattern=rf"^[^\x00-\x1f\x7f]{{1,{MAX_VERSION}}}$")]
 Status = Literal["healthy", "degraded", "unhealthy"]
@@ -162,7 +167,7 @@ class HeartbeatRequest(_Body):
     """POST /api/worker/heartbeat (``load_signal: cpu``: a load in [0, 1])."""
 
     worker_id: Id
-    epoch: Id | None = None
+    epoch: Epoch | None = None
     status: Status | None = None
     current_load: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     available_memory: Annotated[Any, AfterValidator(_memory)] = None
@@ -180,7 +185,7 @@ class UnregisterRequest(_Body):
     """POST /api/worker/unregister."""
 
     worker_id: Id
-    epoch: Id | None = None
+    epoch: Epoch | None = None
 
 
 class ObservedLease(_Body):
