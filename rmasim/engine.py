@@ -185,9 +185,11 @@ class _Simulation:
             list(self.machines.values()),
             self.strong,
         )
+        self.observer.invocations = self.runtime.invocations
         if isinstance(coordinator, WorkerCoordinator):  # the Worker's own Cron Triggers, checked every minute
             if coordinator.crons:
-                self.runtime.start_cron(CRON_TICK, self.edges[0])
+                crons = coordinator.config.crons  # a minute runs scheduled() once per matching cron: the billed ones
+                self.runtime.start_cron(CRON_TICK, self.edges[0], lambda now: sum(c.matches(now) for c in crons))
         elif policy.stale_cleanup == "sweeper":
             self.runtime.start_cron(policy.sweep_interval, self.edges[0])
         self._schedule_boots(streams)

@@ -12,7 +12,7 @@ from typing import Any
 # Registers the built-in checkers; their order is the order of the summary-key table.
 # isort: off
 from . import pollution, duplicates, loss, leader, purge, unregister, routing, services, versions, resilience  # noqa: F401
-from . import load, kv_cost, recovery, phases, errors  # noqa: F401
+from . import load, kv_cost, cost, recovery, phases, errors  # noqa: F401
 
 # isort: on
 from .base import (

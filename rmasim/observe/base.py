@@ -82,7 +82,11 @@ class Observations:
     """(time, ids present in any service index) each time that set changed, at sample resolution."""
     kv_stats: Any
     strong_stats: Any = None
-    """Operation counts of the Durable Object (:class:`rmasim.world.KVStats`), when the run had one."""
+    """Operation counts and billing meters of the Durable Object (:class:`rmasim.world.DOStats`), when the run had
+    one."""
+    invocations: Mapping[str, int] = field(default_factory=dict)
+    """Coordinator invocations (Worker requests) by kind: ``client``, ``agent``, ``scheduled``
+    (:attr:`rmasim.runtime.Runtime.invocations`)."""
     final_snapshot: Any = None
     """:class:`rmasim.system.RegistrySnapshot` of the central store at the last sample."""
     final_serving: Mapping[str, frozenset[str]] = field(default_factory=dict)

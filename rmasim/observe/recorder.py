@@ -8,6 +8,7 @@ and per service (``service.<name>.requests``, ``service.<name>.success_rate``).
 from __future__ import annotations
 
 from array import array
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,8 @@ class Observer:
         self.last_serving: dict[str, frozenset[str]] = {}
         self.watchers: list[Any] = []
         """Objects with a ``sample(view)`` method shown every sample after the checkers (the run's properties)."""
+        self.invocations: Mapping[str, int] = {}
+        """Coordinator invocations by kind (the runtime's live counters, handed over by the engine)."""
 
     # --- runtime hooks ---------------------------------------------------------------------------------
 
@@ -234,6 +237,7 @@ class Observer:
             index_changes=self.index_changes,
             kv_stats=self.kv.stats,
             strong_stats=self.strong.stats if self.strong is not None else None,
+            invocations=dict(self.invocations),
             final_snapshot=self.last_snapshot,
             final_serving=self.last_serving,
             traces=self.traces,

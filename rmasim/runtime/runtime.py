@@ -32,6 +32,10 @@ Rules (see :mod:`rmasim.world` for the models behind them):
   answers, when the last has ended, with every result (failures as values).
 - A container's **service faults** (:mod:`rmasim.world.service`): a slow one finishes later, an erroring
   admission is answered 500 at its finish, a hung one never finishes (the caller times out).
+- **Invocations** of the coordinator, each a Worker request as Cloudflare bills it, are counted in
+  :attr:`Runtime.invocations` by kind: ``client`` (a client's request arriving at an edge: the proxied requests),
+  ``agent`` (a call from an agent, or from anything that calls as one, that reaches its edge; a call lost on the
+  way runs nothing) and ``scheduled`` (a Cron Trigger that runs the handler).
 """
 
 from __future__ import annotations
@@ -75,9 +79,11 @@ from ..world import KV_UNAVAILABLE, KVStatus, expiration_error
 from .driver import PARK, Driver
 from .nodes import Ctx, Edge, Machine, RequestRecord
 
-__all__ = ["Hooks", "Runtime"]
+__all__ = ["INVOCATION_KINDS", "Hooks", "Runtime"]
 
 LOCALHOST = "http://localhost:"
+INVOCATION_KINDS = ("client", "agent", "scheduled")
+"""The kinds of coordinator invocation :attr:`Runtime.invocations` counts."""
 
 
 class Hooks(Protocol):
@@ -118,6 +124,8 @@ class Runtime:
         self.platform_timeout = platform_timeout
         self.tunnels: dict[str, Machine] = {m.tunnel_url: m for m in machines}
         self._next_rid = 0
+        self.invocations: dict[str, int] = dict.fromkeys(INVOCATION_KINDS, 0)
+        """Coordinator invocations so far by kind (see the module docstring): Worker requests, for the cost model."""
         self._requests: dict[tuple[str, str], Request] = {}
         self._ok_responses: dict[tuple[str, str, str], Response] = {}  # immutable, so shared
         self.sync_ops: dict[type, Callable[[Ctx, Any], tuple[Any, float]]] = {
@@ -191,10 +199,14 @@ class Runtime:
 
     # --- scheduled events ------------------------------------------------------------------------------
 
-    def start_cron(self, interval: float, edge: Edge) -> None:
-        """Run the coordinator's ``scheduled`` handler at ``edge`` every ``interval`` (a Cron Trigger)."""
+    def start_cron(self, interval: float, edge: Edge, invocations: Callable[[float], int] | None = None) -> None:
+        """Run the coordinator's ``scheduled`` handler at ``edge`` every ``interval`` (a Cron Trigger).
+
+        ``invocations(now)``: how many Worker invocations the tick at ``now`` makes (default one: a tick of a
+        coordinator that checks its own cron expressions each minute may run none, or several)."""
 
         def fire(_event: Any) -> None:
+            self.invocations["scheduled"] += 1 if invocations is None else invocations(self.env.now)
             Driver(self, self.coordinator.scheduled(edge.landing()), edge.ctx, self._cron_done).start()
             self.env.timeout(interval).callbacks.append(fire)
 
@@ -210,6 +222,7 @@ class Runtime:
         """A client's request for ``service`` arrives at ``edge`` now."""
         record = RequestRecord(self._next_rid, service, edge.index, self.env.now)
         self._next_rid += 1
+        self.invocations["client"] += 1
         request = self._requests.get((service, path))
         if request is None:
             request = self._requests[(service, path)] = Request("POST", f"/api/service/{service}{path}")
@@ -400,10 +413,13 @@ class Runtime:
         request = Request(op.method, op.path, op.body)
         reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, driver.token, deadline)
         arrive = env.timeout(net.latency(ctx.node, edge.name))
-        arrive.callbacks.append(
-            lambda _e: Driver(self, self.coordinator.handle(request, edge.landing()), server_ctx, reply).start()
-        )
+        arrive.callbacks.append(partial(self._agent_invocation, request, edge, server_ctx, reply))
         return (yield PARK)
+
+    def _agent_invocation(self, request: Request, edge: Edge, server_ctx: Ctx, reply: Any, _event: Any) -> None:
+        """An agent's call reached its edge: the handler runs there, one more Worker invocation."""
+        self.invocations["agent"] += 1
+        Driver(self, self.coordinator.handle(request, edge.landing()), server_ctx, reply).start()
 
     def _reply_to_agent(
         self,

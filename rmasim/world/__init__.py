@@ -27,6 +27,7 @@ from rmasim.world.kv import (
 from rmasim.world.net import Network, Partition
 from rmasim.world.rng import Constant, Dist, Sampler, Streams, as_sampler, spawn_key
 from rmasim.world.service import Admission, ServiceContainer
+from rmasim.world.strong import DOStats
 
 __all__ = [
     "KINDS",
@@ -38,6 +39,7 @@ __all__ = [
     "Admission",
     "Clock",
     "Constant",
+    "DOStats",
     "Dist",
     "KVStats",
     "KVStatus",

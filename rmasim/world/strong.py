@@ -11,6 +11,15 @@ outage every operation fails, since there is no cache to serve from. Latency: on
 read, list or bulk get, one ``write_latency`` draw per put, delete or cas. Conventions (``now``, immutable
 JSON values, ``None`` = absent, :data:`KV_UNAVAILABLE`) are those of :mod:`rmasim.world.kv`.
 
+Billing meters (:class:`DOStats`, the store's ``stats``), as a Durable Object is billed
+(developers.cloudflare.com/durable-objects/platform/pricing/): every call that the object answers is one
+**request** (each RPC method call on a stub is its own billed request), and the object is **active** - billed
+for duration - while a request is in it: the union of the calls' intervals ``[now, now + latency]`` (the latency
+is the whole round trip, so this bounds the time from above; an idle object eligible for hibernation is not
+billed). Storage is SQLite-backed, whose key-value methods are billed as rows: a read per key read (``get``, each
+key of ``get_many``, the read of ``cas`` and ``update``) and a row read per key a ``list`` returns; a row written
+per put or delete. A call refused during an outage is not billed.
+
 Example::
 
     >>> import numpy as np
@@ -29,6 +38,7 @@ import numpy as np
 from rmasim.world._kvbase import (
     KV_UNAVAILABLE,
     MAX_LIST_PAGE,
+    KVStats,
     KVStatus,
     LatencySpec,
     Value,
@@ -37,7 +47,38 @@ from rmasim.world._kvbase import (
     _check_value,
 )
 
-__all__ = ["StrongKV"]
+__all__ = ["DOStats", "StrongKV"]
+
+
+class DOStats(KVStats):
+    """:class:`~rmasim.world.KVStats` plus the meters a Durable Object bills on: requests, active seconds and the
+    keys returned by lists (rows read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = 0
+        """Calls the object answered (one billed request each)."""
+        self.active_seconds = 0.0
+        """Length of the union of the answered calls' intervals [issue, issue + latency]."""
+        self.listed_keys = 0
+        """Keys returned by ``list`` calls (one row read each on the SQLite backend)."""
+        self._busy_until = float("-inf")
+
+    def request(self, now: float, latency: float) -> None:
+        """Bill one answered call issued at ``now`` that lasts ``latency`` (calls arrive in time order)."""
+        self.requests += 1
+        end = now + latency
+        if end > self._busy_until:
+            self.active_seconds += end - max(now, self._busy_until)
+            self._busy_until = end
+
+    def rows_read(self) -> int:
+        """Rows read on the SQLite backend: every key read (single, bulk, cas, update) and every key listed."""
+        return self.total("read") + self.listed_keys
+
+    def rows_written(self) -> int:
+        """Rows written on the SQLite backend: every put and every delete (cas and update included)."""
+        return self.total("write") + self.total("delete")
 
 
 class StrongKV(_Base):
@@ -52,6 +93,7 @@ class StrongKV(_Base):
         list_page_size: int = MAX_LIST_PAGE,
     ) -> None:
         super().__init__(n_edges, read_latency, write_latency, rng, list_page_size)
+        self.stats: DOStats = DOStats()
         self._data: dict[str, Value] = {}
 
     @classmethod
@@ -70,6 +112,7 @@ class StrongKV(_Base):
         if self._outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, latency
+        self.stats.request(now, latency)
         self.stats.reads[key] += 1
         return self._data.get(key), latency
 
@@ -92,6 +135,7 @@ class StrongKV(_Base):
         if self._outage:
             self.stats.unavailable += 1
             return (KV_UNAVAILABLE,) * len(keys), latency
+        self.stats.request(now, latency)
         for key in keys:
             self.stats.bulk_key_reads[key] += 1
         return tuple(self._data.get(key) for key in keys), latency
@@ -103,8 +147,10 @@ class StrongKV(_Base):
         if self._outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, None, latency
+        self.stats.request(now, latency)
         self.stats.lists[prefix] += 1
         keys, next_cursor = self._scan(prefix, cursor, self._data.__contains__)
+        self.stats.listed_keys += len(keys)
         if with_info:
             return tuple((key, None, None) for key in keys), next_cursor, latency
         return keys, next_cursor, latency
@@ -119,6 +165,7 @@ class StrongKV(_Base):
         if self._outage:
             self.stats.unavailable += 1
             return KVStatus.UNAVAILABLE, latency
+        self.stats.request(now, latency)
         self._store(key, value)
         return KVStatus.OK, latency
 
@@ -127,6 +174,7 @@ class StrongKV(_Base):
         if self._outage:
             self.stats.unavailable += 1
             return KVStatus.UNAVAILABLE, latency
+        self.stats.request(now, latency)
         self._store(key, None)
         return KVStatus.OK, latency
 
@@ -140,6 +188,7 @@ class StrongKV(_Base):
         if self._outage:
             self.stats.unavailable += 1
             return False, KV_UNAVAILABLE, latency
+        self.stats.request(now, latency)
         self.stats.reads[key] += 1
         current = self._data.get(key)
         if current != expected:
@@ -157,6 +206,7 @@ class StrongKV(_Base):
         if self._outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, latency
+        self.stats.request(now, latency)
         self.stats.reads[key] += 1
         new, result = update(self._data.get(key), arg)
         self._store(key, new)

@@ -660,6 +660,23 @@ def test_strong_update_is_one_atomic_method_call_billed_as_a_read_and_a_write() 
     assert store.update(0, "n", _count_up, "a", 1.0)[0] is KV_UNAVAILABLE
 
 
+def test_strong_store_meters_what_a_durable_object_bills() -> None:
+    """One request per answered call; active time is the union of [issue, issue + latency]; rows read per key read
+    or listed, rows written per put or delete; a call refused in an outage bills nothing."""
+    store = strong()
+    store.put(0, "worker:a", 1, 0.0)  # [0, 0.05]
+    store.put(1, "worker:b", 2, 0.02)  # [0.02, 0.07]: overlaps, adds 0.02
+    store.get_many(0, ["worker:a", "worker:b", "x"], 1.0)  # [1, 1.01]: 3 rows read
+    store.list(2, "worker:", 2.0)  # 2 keys listed: 2 rows read
+    store.cas(0, "worker:a", 1, None, 3.0)  # a read and a delete
+    store.update(0, "n", _count_up, "a", 3.01)  # [3.01, 3.06] after [3, 3.05]: adds 0.01; a read and a write
+    store.set_outage(True)
+    store.get(0, "worker:b", 4.0)
+    stats = store.stats
+    assert (stats.requests, stats.listed_keys, stats.rows_read(), stats.rows_written()) == (6, 2, 7, 4)
+    assert stats.active_seconds == pytest.approx(0.07 + 0.01 + 0.01 + 0.05 + 0.01)
+
+
 # -- construction ----------------------------------------------------------------------------------
 def test_build_kv_from_config() -> None:
     """build_kv reads the KVConfig attribute names (model, cache_ttl, same_key_write_limit, ...)."""
