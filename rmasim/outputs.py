@@ -159,6 +159,18 @@ def clean_leftovers(target: Path) -> list[Path]:
     return removed
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_created(path: str | os.PathLike[str], mode: int) -> None:
+    """Give a temporary file or directory (``mkstemp``/``mkdtemp`` make them private, 0600/0700) the mode an
+    ordinary ``open``/``mkdir`` would: ``mode`` less the process umask, so a report reads like any other file."""
+    os.chmod(path, mode & ~_umask())
+
+
 def _failed(path: Path, exc: OSError) -> OutputError:
     return OutputError(path, f"cannot be written: {exc.strerror or exc}")
 
@@ -172,6 +184,7 @@ def replace_report(path: str | os.PathLike[str], kind: str) -> Iterator[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.rmasim-new-{os.getpid()}-", dir=target.parent))
+        _as_created(tmp, 0o777)
         _write_marker(tmp, kind)
     except OSError as exc:
         raise _failed(target, exc) from None
@@ -233,6 +246,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object]) -
         raise _failed(target, exc) from None
     try:
         write(tmp)
+        _as_created(tmp, 0o666)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

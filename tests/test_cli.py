@@ -134,3 +134,19 @@ def test_presets_lists_every_knob_of_every_preset():
     for knob in Policy.model_fields:
         assert knob in result.output
     assert "on_route *" in result.output and "fingerprint *" in result.output
+
+
+def test_version_prints_the_installed_distributions_version():
+    from importlib.metadata import version
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output == f"rmasim {version('rmasim')}\n"
+
+
+def test_presets_print_fractions_as_numbers_and_durations_as_durations():
+    result = invoke("presets")
+    assert result.exit_code == 0
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 2}
+    assert "0.2" in rows["retry_budget_percent"] and "ms" not in rows["retry_budget_percent"]
+    assert "30s" in rows["heartbeat_interval"]

@@ -177,3 +177,16 @@ def test_files_put_into_a_target_after_its_last_check_stay(tmp_path):
         _swap_in(tmp, target)
     assert [p.name for p in target.iterdir()] == ["thesis.tex"] and (target / "thesis.tex").read_text() == "precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.rmasim-new-1-x", "out"]
+
+
+def test_reports_get_the_modes_of_ordinary_files_under_the_umask(tmp_path):
+    """mkdtemp/mkstemp make private 0700/0600 entries; a report is created as mkdir/open would (issue 16)."""
+    old = os.umask(0o027)
+    try:
+        with replace_report(tmp_path / "out", "run") as tmp:
+            (tmp / "summary.json").write_text("{}")
+        write_atomic(tmp_path / "out" / "extra.json", lambda name: Path(name).write_text("{}"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
+    assert (tmp_path / "out" / "extra.json").stat().st_mode & 0o777 == 0o640

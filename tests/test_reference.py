@@ -29,3 +29,18 @@ def test_public_api_is_documented():
         assert f"rmasim.{name}" in readme, name
     for attribute in ("with_overrides", "summary", "timeseries", "requests", "expectations"):
         assert f".{attribute}" in readme, attribute
+
+
+def test_knob_values_are_written_as_a_scenario_writes_them():
+    """A duration reads as a duration, a fraction as a number, a mapping's default as its value (issue 16)."""
+    from rmasim.report.reference import field_text
+    from rmasim.scenario import PRESETS, Policy
+
+    fields = Policy.model_fields
+    assert field_text(fields["heartbeat_interval"]) == "30s"
+    assert field_text(fields["retry_budget_percent"]) == "0.2"
+    assert field_text(fields["breaker_failure_rate"]) == "0.5"
+    assert field_text(fields["service_timeouts"]) == "{}"
+    reference = PRESETS["reference"].policy
+    assert field_text(fields["service_timeouts"], reference.service_timeouts) == "{'upload': '2s', 'rag': '10s'}"
+    assert "PydanticUndefined" not in reference_markdown()

@@ -27,6 +27,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"rmasim {version('rmasim')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print rmasim's version and exit."
+    ),
+) -> None:
+    """Deterministic simulation and chaos testing of a Workers-KV service coordinator."""
+
+
 app.command("run")(_run.run)
 app.command("sweep")(_sweep.sweep)
 app.command("shrink")(_shrink.shrink)

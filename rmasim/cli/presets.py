@@ -11,18 +11,17 @@ def presets() -> None:
     """Show each preset's knob values (a value a preset overrides is marked with *)."""
     from rich.table import Table
 
+    from ..report.reference import field_text
     from ..scenario import PRESETS, Policy
-    from ..scenario.units import format_duration
 
     table = Table(title="presets (* = overrides the baseline default)")
     table.add_column("knob")
     for name in PRESETS:
         table.add_column(name)
-    for knob in Policy.model_fields:
+    for knob, field in Policy.model_fields.items():
         cells = []
         for preset in PRESETS.values():
-            value = getattr(preset.policy, knob)
-            text = format_duration(value) if isinstance(value, float) else str(value)
+            text = field_text(field, getattr(preset.policy, knob))
             cells.append(f"{text} *" if knob in preset.overrides else text)
         table.add_row(knob, *cells)
     console.print(table)

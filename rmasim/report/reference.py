@@ -8,14 +8,19 @@ presets.
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import TypeAdapter
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 from ..chaos import FAULTS
 from ..observe import OUTCOMES, PROPERTIES, all_summary_keys
 from ..scenario import FAULT_SPECS, PRESETS, Policy
-from ..scenario.units import format_duration
 
-__all__ = ["README_MARKERS", "reference_markdown", "summary_key_table", "update_files"]
+__all__ = ["README_MARKERS", "field_text", "reference_markdown", "summary_key_table", "update_files"]
 
 README_MARKERS = ("<!-- summary-keys:start -->", "<!-- summary-keys:end -->")
 
@@ -24,10 +29,21 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _value(value: object) -> str:
-    if isinstance(value, float) and not isinstance(value, bool):
-        return format_duration(value)
-    return str(value)
+@cache
+def _adapter(field: FieldInfo) -> TypeAdapter[Any]:
+    annotation: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    return TypeAdapter(annotation)
+
+
+def field_text(field: FieldInfo, value: object = PydanticUndefined) -> str:
+    """``value`` (default: the field's default) as a scenario file writes it: a duration as ``30s``, a fraction
+    as ``0.2``, a mapping of durations as ``{'upload': '2s'}`` (the field's own serializer decides)."""
+    if value is PydanticUndefined:
+        value = field.get_default(call_default_factory=True)
+    if value is None:
+        return "None"
+    dumped = _adapter(field).dump_python(value, mode="json")
+    return dumped if isinstance(dumped, str) else str(dumped)
 
 
 def summary_key_table() -> str:
@@ -65,7 +81,7 @@ def reference_markdown() -> str:
     ]
     for action, spec in FAULT_SPECS.items():
         extra = [
-            f"`{name}`" + ("" if field.is_required() else f" (default {_value(field.default)})")
+            f"`{name}`" + ("" if field.is_required() else f" (default {field_text(field)})")
             for name, field in spec.model_fields.items()
             if name not in ("at", "target", "action")
         ]
@@ -85,13 +101,13 @@ def reference_markdown() -> str:
         params = [
             f"`{key}`"
             + ("" if field.is_required() else " (default: from the knobs)" if field.default is None
-               else f" (default {_value(field.default)})")
+               else f" (default {field_text(field)})")
             for key, field in cls.Params.model_fields.items()
         ]  # fmt: skip
         out.append(f"| `{name}` | {cls.kind} | {', '.join(params) or '-'} | {_cell(cls.doc)} |")
     out += ["", "## Policy knobs (`coordinator:` section)", "", "| knob | baseline | meaning |", "|---|---|---|"]
     for name, field in Policy.model_fields.items():
-        out.append(f"| `{name}` | {_value(field.default)} | {_cell(field.description or '')} |")
+        out.append(f"| `{name}` | {_cell(field_text(field))} | {_cell(field.description or '')} |")
     out += ["", "## Presets", "", "| preset | overrides | meaning |", "|---|---|---|"]
     for preset in PRESETS.values():
         overrides = ", ".join(f"`{k}: {v}`" for k, v in preset.overrides.items()) or "-"

@@ -40,7 +40,13 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    heartbeat_interval: PositiveDuration = Field(default=30.0, description="Agent heartbeat period.")
+    heartbeat_interval: PositiveDuration = Field(
+        default=30.0,
+        description=(
+            "The agent's sleep between two heartbeats. The period is longer: this sleep, the agent's 1 s CPU "
+            "sample (psutil.cpu_percent(interval=1)) and the heartbeat's round trip (31 s + a round trip by default)."
+        ),
+    )
     offline_after: PositiveDuration = Field(
         default=90.0, description="A worker whose last heartbeat is older than this is listed as offline."
     )
