@@ -25,7 +25,12 @@ MAX_CHECK_SEEDS = 1000
 
 
 def check(
-    suite: Annotated[Path, typer.Option("--suite", help="Directory of scenario files (*.yaml).")] = Path("scenarios"),
+    suite: Annotated[
+        Path | None,
+        typer.Option(
+            "--suite", help="Directory of scenario files (*.yaml) (default: ./scenarios, else the shipped ones)."
+        ),
+    ] = None,
     seeds: Annotated[
         int | None,
         typer.Option(
@@ -52,6 +57,11 @@ def check(
         write_check_report,
     )
 
+    if suite is None:
+        from ..scenario import shipped_scenarios
+
+        shipped = shipped_scenarios()
+        suite = Path("scenarios") if Path("scenarios").is_dir() or shipped is None else shipped
     with bad_input():
         scenarios = suite_scenarios(suite)
     if update_baseline:

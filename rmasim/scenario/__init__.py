@@ -18,7 +18,14 @@ from .distributions import Constant, Dist, Distribution, Exponential, LogNormal,
 from .errors import Problem, ScenarioError
 from .expectations import Expectation
 from .faults import FAULT_SPECS, Crash, FaultSpec, Restart, Start, Stop, register_fault_spec
-from .loader import YamlLimitError, load_scenario, load_scenario_text, parse_value
+from .loader import (
+    YamlLimitError,
+    load_scenario,
+    load_scenario_text,
+    parse_value,
+    resolve_scenario,
+    shipped_scenarios,
+)
 from .models import (
     ClockConfig,
     CoordinatorConfig,
@@ -85,5 +92,7 @@ __all__ = [
     "register_fault_spec",
     "register_names",
     "register_preset",
+    "resolve_scenario",
     "scenario_json_schema",
+    "shipped_scenarios",
 ]

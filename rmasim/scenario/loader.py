@@ -19,8 +19,10 @@ composer (:func:`parse_value`).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import stat
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -134,9 +136,41 @@ def _yaml() -> YAML:
     return yaml
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Load and validate a scenario file; raise ``ScenarioError`` listing every problem."""
+def shipped_scenarios() -> Path | None:
+    """The directory of the scenarios shipped with rmasim (``scenarios/`` of the repository, package data
+    ``rmasim.scenarios`` of a wheel), or None when neither is there."""
+    try:
+        spec = importlib.util.find_spec("rmasim.scenarios")
+    except ImportError:
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
+    # a source checkout (an editable install does not map a package directory without __init__.py)
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "scenarios").is_dir():
+        return checkout / "scenarios"
+    return None
+
+
+def resolve_scenario(path: str | os.PathLike[str]) -> str:
+    """``path`` itself when it names anything, else a shipped scenario of that name (``crash`` or ``crash.yaml``
+    is ``scenarios/crash.yaml`` of the installed package, so ``rmasim run crash`` works anywhere); a user's file
+    of the same name always wins."""
     file = os.fspath(path)
+    if os.path.lexists(file) or os.sep in file or (os.altsep and os.altsep in file):
+        return file
+    shipped = shipped_scenarios()
+    name = file if file.endswith(".yaml") else f"{file}.yaml"
+    if shipped is not None and (shipped / name).is_file():
+        return os.fspath(shipped / name)
+    return file
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Load and validate a scenario file (or a shipped scenario by name, see :func:`resolve_scenario`); raise
+    ``ScenarioError`` listing every problem."""
+    file = resolve_scenario(path)
     scenario = load_scenario_text(_read(file), source=file)
     scenario._source = file
     return scenario

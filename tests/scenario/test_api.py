@@ -18,6 +18,8 @@ DOCUMENTED = {
     # loading and problems
     "load_scenario",
     "load_scenario_text",
+    "resolve_scenario",
+    "shipped_scenarios",
     "ScenarioError",
     "Problem",
     "parse_value",
