@@ -9,14 +9,29 @@ agent is a new *incarnation*.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..system.coordinator import Isolate
 from ..world import Clock, ServiceContainer
 
-__all__ = ["Ctx", "Edge", "Machine", "RequestRecord", "UniformSource"]
+__all__ = ["Ctx", "Edge", "Machine", "RequestRecord", "UniformSource", "node_address"]
+
+#: Callers' addresses are drawn from IPv6's documentation prefix (RFC 3849): simulated, never anyone's.
+_CALLER_PREFIX = int(ipaddress.IPv6Address("2001:db8::"))
+
+
+@lru_cache(maxsize=4096)
+def node_address(node: str) -> str:
+    """The address a node's requests come from (what the platform puts in ``cf-connecting-ip``): stable for the
+    node's name, so a machine keeps its address across restarts, as a box keeps its IP; a different one for each
+    node (the low 96 bits are a digest of the name)."""
+    digest = int.from_bytes(hashlib.sha256(node.encode()).digest()[:12], "big")
+    return str(ipaddress.IPv6Address(_CALLER_PREFIX | digest))
 
 
 class UniformSource:

@@ -32,6 +32,10 @@ Rules (see :mod:`rmasim.world` for the models behind them):
   answers, when the last has ended, with every result (failures as values).
 - A container's **service faults** (:mod:`rmasim.world.service`): a slow one finishes later, an erroring
   admission is answered 500 at its finish, a hung one never finishes (the caller times out).
+- **Caller addresses**: every request reaching the coordinator carries ``cf-connecting-ip``, set here as
+  Cloudflare's edge sets it (a value the caller sent is dropped): an agent's (or any calling node's) address is
+  stable for its node name (:func:`~rmasim.runtime.nodes.node_address`), so a machine keeps it across restarts;
+  client requests arriving at edge ``i`` come from the address of ``client/{i}``.
 - **Invocations** of the coordinator, each a Worker request as Cloudflare bills it, are counted in
   :attr:`Runtime.invocations` by kind: ``client`` (a client's request arriving at an edge: the proxied requests),
   ``agent`` (a call from an agent, or from anything that calls as one, that reaches its edge; a call lost on the
@@ -45,6 +49,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from ..system.ops import (
+    CONNECTING_IP,
     COORDINATOR,
     EXPECTED_VERSION,
     IN_FLIGHT,
@@ -77,7 +82,7 @@ from ..system.ops import (
 )
 from ..world import KV_UNAVAILABLE, KVStatus, expiration_error
 from .driver import PARK, Driver
-from .nodes import Ctx, Edge, Machine, RequestRecord
+from .nodes import Ctx, Edge, Machine, RequestRecord, node_address
 
 __all__ = ["INVOCATION_KINDS", "Hooks", "Runtime"]
 
@@ -126,7 +131,7 @@ class Runtime:
         self._next_rid = 0
         self.invocations: dict[str, int] = dict.fromkeys(INVOCATION_KINDS, 0)
         """Coordinator invocations so far by kind (see the module docstring): Worker requests, for the cost model."""
-        self._requests: dict[tuple[str, str], Request] = {}
+        self._requests: dict[tuple[str, str, int], Request] = {}
         self._ok_responses: dict[tuple[str, str, str], Response] = {}  # immutable, so shared
         self.sync_ops: dict[type, Callable[[Ctx, Any], tuple[Any, float]]] = {
             KvGet: self._kv_get,
@@ -223,9 +228,11 @@ class Runtime:
         record = RequestRecord(self._next_rid, service, edge.index, self.env.now)
         self._next_rid += 1
         self.invocations["client"] += 1
-        request = self._requests.get((service, path))
+        request = self._requests.get((service, path, edge.index))
         if request is None:
-            request = self._requests[(service, path)] = Request("POST", f"/api/service/{service}{path}")
+            request = self._requests[(service, path, edge.index)] = Request(
+                "POST", f"/api/service/{service}{path}", None, ((CONNECTING_IP, node_address(f"client/{edge.index}")),)
+            )
         handler = self.coordinator.handle(request, edge.landing())
         Driver(self, handler, edge.ctx, partial(self._request_done, record), record).start()
         return record
@@ -410,7 +417,7 @@ class Runtime:
             yield deadline - env.now
             raise RequestTimeout(op.path)
         server_ctx = edge.ctx
-        request = Request(op.method, op.path, op.body)
+        request = Request(op.method, op.path, op.body, _with_address(op.headers, ctx.node))
         reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, driver.token, deadline)
         arrive = env.timeout(net.latency(ctx.node, edge.name))
         arrive.callbacks.append(partial(self._agent_invocation, request, edge, server_ctx, reply))
@@ -561,6 +568,13 @@ def machine_load(machine: Machine, now: float, signal: str, window: float = 1.0)
 def _reporting(response: Response, in_flight: int) -> Response:
     """``response`` with the load report header :data:`~rmasim.system.ops.IN_FLIGHT`."""
     return Response(response.status, response.body, ((IN_FLIGHT, str(in_flight)),))
+
+
+def _with_address(headers: tuple[tuple[str, str], ...], node: str) -> tuple[tuple[str, str], ...]:
+    """The caller's headers as the coordinator gets them: any ``cf-connecting-ip`` it sent dropped, the platform's
+    own (the caller node's address) appended."""
+    kept = tuple(h for h in headers if h[0].lower() != CONNECTING_IP) if headers else ()
+    return (*kept, (CONNECTING_IP, node_address(node)))
 
 
 def _single(call: HttpCall) -> Generator[Any, Any, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "BULK_GET_LIMIT",
+    "CONNECTING_IP",
     "COORDINATOR",
     "EXPECTED_VERSION",
     "IN_FLIGHT",
@@ -306,6 +307,12 @@ Op = (
 # --- values --------------------------------------------------------------------------------------------
 
 
+#: The request header in which the platform names the caller's address (Cloudflare's ``CF-Connecting-IP``). The
+#: runtime sets it on every request reaching the coordinator and drops any value the caller sent: a caller cannot
+#: choose it.
+CONNECTING_IP = "cf-connecting-ip"
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """An HTTP request as a handler sees it."""
@@ -313,6 +320,17 @@ class Request:
     method: str
     path: str
     body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+    """Request headers, as (name, value) pairs, as the caller sent them plus :data:`CONNECTING_IP`."""
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name``, compared case-insensitively as HTTP does (None when absent; the first of
+        several)."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,15 @@ def test_requests_reach_the_worker_as_standard_requests(probe, harness: Harness)
     assert response == ops.Response(200, {"method": "POST", "body": {"worker_id": "w1"}, "vars": "hi"})
 
 
+def test_a_requests_headers_reach_the_worker(probe, harness: Harness):
+    """The system's request headers (the caller's own and the platform's cf-connecting-ip) are the JavaScript
+    Request's headers, names lower-cased as the Headers class keeps them."""
+    headers = (("X-Signature", "abc"), (ops.CONNECTING_IP, "2001:db8::1"))
+    response = harness.run(probe.handle(ops.Request("POST", "/headers", {"a": 1}, headers)))
+    expected = {"content-type": "application/json", "x-signature": "abc", "cf-connecting-ip": "2001:db8::1"}
+    assert response.body == expected
+
+
 def test_the_response_goes_first_and_wait_until_work_goes_on(probe, harness: Harness):
     response = harness.run(probe.handle(request("/wait")))
     assert harness.log == [ops.Respond(ops.Response(202, "early")), ops.KvPut("background", "done")]

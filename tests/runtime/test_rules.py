@@ -8,7 +8,10 @@ import pytest
 
 import rmasim
 from rmasim.engine import _Simulation
+from rmasim.runtime.driver import Driver
+from rmasim.runtime.nodes import Ctx, node_address
 from rmasim.scenario import load_scenario_text
+from rmasim.system import ops
 
 ONE_BOX = """
 name: rules
@@ -105,3 +108,35 @@ def test_answers_lost_in_a_one_way_partition_time_the_caller_out():
     assert len(inside) > 0 and set(inside.outcome) == {"timeout"}
     assert inside.latency.to_numpy() == pytest.approx(50.0)
     assert set(outside.outcome) == {"ok"}
+
+
+def test_every_request_names_its_callers_address_and_a_caller_cannot_choose_it():
+    """cf-connecting-ip is the platform's: one stable address per machine (the same after a restart), one per
+    client location, and a value the caller sent is replaced."""
+    s = scenario(faults=[{"at": "2m", "action": "restart", "target": "box/0"}])
+    sim = _Simulation(s, seed=1)
+    seen: list[ops.Request] = []
+    handle = sim.runtime.coordinator.handle
+
+    def recording(req, isolate=None):
+        seen.append(req)
+        return handle(req, isolate)
+
+    sim.runtime.coordinator.handle = recording
+    sim.env.run(until=300)
+    machine = sim.machines[("box", 0)]
+    agent_calls = [r for r in seen if r.path.startswith("/api/worker/")]
+    assert {r.header("CF-Connecting-IP") for r in agent_calls} == {node_address(machine.node)}
+    assert sum(r.path == "/api/worker/register" for r in agent_calls) == 2  # before and after the restart
+    proxied = [r for r in seen if r.path.startswith("/api/service/")]
+    assert proxied and {r.headers for r in proxied} == {((ops.CONNECTING_IP, node_address("client/0")),)}
+    assert node_address(machine.node) != node_address("client/0")
+
+    def spoofing():
+        yield ops.HttpCall(ops.COORDINATOR, "GET", "/api/workers", None, 5.0, (("Cf-Connecting-Ip", "10.0.0.1"),))
+
+    attacker = Ctx("attacker/0", machine.clock, machine.uniform, sim.edges[0])
+    Driver(sim.runtime, spoofing(), attacker, lambda *_: None).start()
+    sim.env.run(until=310)
+    listed = [r for r in seen if r.path == "/api/workers"]
+    assert [r.headers for r in listed] == [((ops.CONNECTING_IP, node_address("attacker/0")),)]

@@ -34,3 +34,11 @@ def test_kv_failure_carries_workers_reason() -> None:
         "Invalid expiration of 5.",
         "KV 400 on 'k': Invalid expiration of 5.",
     )
+
+
+def test_request_headers_are_read_case_insensitively() -> None:
+    req = ops.Request("POST", "/x", None, (("X-Sig", "a"), ("x-sig", "b"), (ops.CONNECTING_IP, "2001:db8::1")))
+    assert req.header("x-SIG") == "a"  # the first of several
+    assert req.header("CF-Connecting-IP") == "2001:db8::1"
+    assert req.header("missing") is None
+    assert ops.Request("GET", "/").headers == ()

@@ -185,6 +185,7 @@ class WorkerCoordinator:
     def handle(self, req: Request, isolate: Isolate | None = None) -> Invocation:
         """Serve one request in the Worker's ``fetch`` handler, in the edge's context."""
         headers = [["content-type", "application/json"]] if req.body is not None else []
+        headers += [[name, value] for name, value in req.headers]
         message: Message = {
             "t": "fetch",
             "req": {

@@ -121,6 +121,7 @@ export default {
       ctx.waitUntil(env.WORKERS.put('background', 'done'));
       return new Response('early', { status: 202 });
     }
+    if (url.pathname === '/headers') return Response.json(Object.fromEntries(request.headers));
     if (url.pathname === '/echo') {
       return Response.json({ method: request.method, body: await request.json(), vars: env.GREETING ?? null });
     }
