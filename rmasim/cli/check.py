@@ -99,7 +99,8 @@ def check(
         )
     comparison = compare_to_baseline(base.table, now)
     with bad_output("--out"):
-        write_check_report(comparison, base, now, out, seeds=seed_list, suite=str(suite), runs=runs)
+        sources = {s.name: s.source for s in scenarios if s.source is not None}
+        write_check_report(comparison, base, now, out, seeds=seed_list, suite=str(suite), runs=runs, sources=sources)
     _print_summary(comparison, counts(comparison), out)
     if counts(comparison)["regression"]:
         raise typer.Exit(1)
@@ -112,6 +113,10 @@ def _print_summary(comparison: pd.DataFrame, tally: dict[str, int], out: Path) -
 
     failed = tally["regression"] > 0
     line = ", ".join(f"{n} {v}" for v, n in tally.items())
+    paired = int((comparison["rule"] == "paired").sum())
+    if paired:
+        identical = int((comparison["identical"] == True).sum())  # noqa: E712  (True/False/None)
+        line += f"; {identical} of {paired} keys identical in every seed"
     moved = comparison[comparison["verdict"].isin(["regression", "improvement"])]
     if not moved.empty:
         grid = Table(title="keys that moved beyond the noise", title_justify="left")

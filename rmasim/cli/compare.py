@@ -79,10 +79,21 @@ def compare(
     with bad_output(option):
         plots = _write_files(out_dir, frame, table, variants)
     cells = interval_cells(table, variants)
+    kinds = set(table["interval"]) if "interval" in table else set()
+    legend = " ".join(
+        text
+        for kind, text in (
+            ("proportion", "k/n: a yes/no key, the runs that said yes (exact binomial interval in intervals.csv)."),
+            ("clipped", "m [0, h]: a quantity that cannot be negative, its interval clipped at 0."),
+        )
+        if kind in kinds
+    )
 
     if markdown:
         console.print(f"{name}: mean ± 95% interval over {seeds} seeds\n", markup=False)
         console.print(markdown_cells(cells, wanted), markup=False, soft_wrap=True)
+        if legend:
+            console.print(f"\n{legend}", markup=False, soft_wrap=True)
         return
     shown = Table(title=f"{name}: mean ± 95% interval over {seeds} seeds", title_justify="left")
     shown.add_column("key", no_wrap=True)
@@ -95,6 +106,8 @@ def compare(
         shown.add_row(row[0], _ARROWS.get(row[1], ""), *row[2:])
     # on a terminal the table fits its width; piped or captured, it keeps every cell on one line
     (console if console.is_terminal else Console(width=240)).print(shown, markup=False)
+    if legend:
+        console.print(legend, markup=False, soft_wrap=True)
     console.print(f"{len(frame)} runs -> {out_dir / 'sweep'}", markup=False)
     console.print(f"intervals -> {out_dir / 'intervals.csv'}", markup=False)
     families = ", ".join(p.stem for p in plots)

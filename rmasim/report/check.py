@@ -6,19 +6,34 @@ Model. Every run of the suite is labelled by its scenario and its *variant* (the
 (:func:`rmasim.report.stats.interval_table`); keys that are null in every run of a scenario (a purge time when
 nothing was purged) are left out. The baseline file holds the same numbers from an earlier run.
 
-Rule. A key *regresses* when its mean moved in its bad direction (``better``: ``higher`` or ``lower``, from the
-key's declaration) by more than the noise, ``sqrt(hw_base**2 + hw_now**2) + 1e-9 * max(1, |base|, |now|)``:
-the half-widths of both intervals added in quadrature, plus a tiny absolute tolerance so that keys that do not
-vary across seeds (half-width 0) are not flagged for floating-point dust. A move beyond the noise in the good
-direction is an *improvement*; anything else is *unchanged*. Keys whose ``better`` is ``none`` (counts of
-injected faults, requests) never regress nor improve. A key with no baseline entry is *new*; a baseline entry
-with no current value is *missing*. Neither fails the check.
+Rule. A key *regresses* when it moved in its bad direction (``better``: ``higher`` or ``lower``, from the
+key's declaration; a ``phase.<name>.<key>`` inherits its base key's) by more than the noise, and *improves* when it
+moved as far in its good direction; anything else is *unchanged*. Two tests, the sharpest the data allows:
+
+- **paired by seed** (both sides hold the per-seed values of at least one common seed, as every baseline this
+  module writes does): the simulation is deterministic, so a seed run before and after the change differs only
+  by what the change did. With ``d_i = now_i - base_i`` over the common seeds, the noise is the 95% Student-t
+  half-width of their mean, ``t(0.975, n-1) * sd(d) / sqrt(n)`` (0 for one seed), and the key moved when
+  ``|mean(d)|`` exceeds it: a two-sided paired t-test at 5%. A change that shifts every seed alike is caught
+  however small; a key *identical* in every seed is reported as such (``identical``).
+- **Welch's test** otherwise (a baseline without per-seed values, other seeds): the two means differ when the
+  95% Welch interval of their difference, ``t(0.975, df) * sqrt(s_b^2/n_b + s_n^2/n_n)`` with
+  Welch-Satterthwaite's ``df``, excludes 0 (a two-sided Welch t-test at 5%; ``s`` is recovered from the stored
+  half-width); with no variance on either side any difference counts.
+
+Both add a tiny absolute tolerance, ``1e-9 * max(1, |base|, |now|)``, so floating-point dust is not a move. Keys
+whose ``better`` is ``none`` (counts of injected faults, requests) never regress nor improve. A key with no
+baseline entry is *new*; a baseline entry with no current value is *missing*. Neither fails the check.
 
 Baseline file (JSON, sorted, no timestamps, so a regenerated file diffs cleanly)::
 
-    {"format": 1, "variant_by": "coordinator.preset", "seeds": [0, 1, 2],
+    {"format": 2, "variant_by": "coordinator.preset", "seeds": [0, 1, 2],
      "entries": [{"scenario": "crash", "variant": "baseline", "key": "pollution.final",
-                  "mean": 0.333, "half_width": 0.0, "n": 3, "better": "lower"}, ...]}
+                  "mean": 0.333, "half_width": 0.0, "n": 3, "better": "lower",
+                  "values": [0.333, 0.333, 0.333]}, ...]}
+
+``values`` lists the key's value at each of ``seeds`` (null where a run had none); format 1 files, without
+it, are still read (and compared with Welch's test).
 """
 
 from __future__ import annotations
@@ -26,13 +41,15 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy.stats import t as student_t
 
 from ..outputs import OutputError, replace_report, write_atomic
 from ..scenario import Scenario, load_scenario
@@ -41,23 +58,33 @@ from .stats import interval_table, summary_columns
 __all__ = [
     "BASELINE_FORMAT",
     "HEADLINE_KEYS",
+    "MD_LIMIT",
+    "READABLE_FORMATS",
     "VARIANT_BY",
     "VERDICTS",
     "Baseline",
     "BaselineError",
+    "Judgement",
     "baseline_json",
     "check_baseline_target",
+    "check_markdown",
     "compare_to_baseline",
     "counts",
     "load_baseline",
+    "matrix",
+    "paired_verdict",
+    "reproducer",
     "suite_intervals",
     "suite_scenarios",
     "verdict",
+    "welch_verdict",
     "write_baseline",
     "write_check_report",
 ]
 
-BASELINE_FORMAT = 1
+BASELINE_FORMAT = 2
+#: Formats :func:`load_baseline` reads (1: no per-seed values).
+READABLE_FORMATS = (1, 2)
 #: The scenario field whose value names a run's variant.
 VARIANT_BY = "coordinator.preset"
 #: Verdicts in report order: what needs attention first.
@@ -84,12 +111,13 @@ class _Entry(BaseModel):
     half_width: float = Field(ge=0)
     n: int = Field(ge=1)
     better: Better
+    values: list[float | None] | None = None
 
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal[1]
+    format: Literal[1, 2]
     variant_by: str
     seeds: list[int]
     entries: list[_Entry]
@@ -98,14 +126,14 @@ class _File(BaseModel):
 @dataclass(frozen=True)
 class Baseline:
     """A baseline: the seeds it was computed over and its table (scenario, variant, key, mean, half_width, n,
-    better)."""
+    better, values: ``{seed: value}`` or None)."""
 
     seeds: tuple[int, ...]
     table: pd.DataFrame
     variant_by: str = VARIANT_BY
 
 
-_TABLE_COLUMNS = ["scenario", "variant", "key", "mean", "half_width", "n", "better"]
+_TABLE_COLUMNS = ["scenario", "variant", "key", "mean", "half_width", "n", "better", "values"]
 
 
 def load_baseline(path: str | os.PathLike[str]) -> Baseline:
@@ -143,13 +171,33 @@ def load_baseline(path: str | os.PathLike[str]) -> Baseline:
     if parsed.variant_by != VARIANT_BY:
         raise BaselineError(f"{path}: variant_by: expected {VARIANT_BY!r}, got {parsed.variant_by!r}")
     seen: set[tuple[str, str, str]] = set()
-    for entry in parsed.entries:
+    records = []
+    for number, entry in enumerate(parsed.entries):
         ident = (entry.scenario, entry.variant, entry.key)
         if ident in seen:
             raise BaselineError(f"{path}: entries: duplicate entry for {'/'.join(ident)}")
         seen.add(ident)
-    table = pd.DataFrame([e.model_dump() for e in parsed.entries], columns=_TABLE_COLUMNS)
+        record = entry.model_dump()
+        if entry.values is not None:
+            record["values"] = _seed_values(path, number, entry, parsed.seeds)
+        records.append(record)
+    table = pd.DataFrame(records, columns=_TABLE_COLUMNS)
     return Baseline(tuple(parsed.seeds), table, parsed.variant_by)
+
+
+def _seed_values(path: Path, number: int, entry: _Entry, seeds: Sequence[int]) -> dict[int, float]:
+    """An entry's ``values`` as ``{seed: value}``, checked against its ``seeds``, ``n`` and ``mean``."""
+    where = f"{path}: entries.{number}.values"
+    assert entry.values is not None
+    if len(entry.values) != len(seeds):
+        raise BaselineError(f"{where}: {len(entry.values)} values for {len(seeds)} seeds")
+    values = {seed: value for seed, value in zip(seeds, entry.values, strict=True) if value is not None}
+    if len(values) != entry.n:
+        raise BaselineError(f"{where}: {len(values)} values, but n is {entry.n}")
+    mean = math.fsum(values.values()) / len(values)
+    if not math.isclose(mean, entry.mean, rel_tol=1e-9, abs_tol=1e-12):
+        raise BaselineError(f"{where}: their mean {mean!r} is not the entry's mean {entry.mean!r} (edited by hand?)")
+    return values
 
 
 #: A baseline of the whole suite is about 0.5 MiB; anything far larger is not one.
@@ -178,16 +226,19 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
 
 def baseline_json(table: pd.DataFrame, seeds: Iterable[int]) -> str:
     """The text of a baseline file for an interval table with a ``variant`` column (rows with n = 0 dropped)."""
+    seeds = list(seeds)
     entries = []
     for _, r in table.sort_values(["scenario", "variant", "key"], kind="stable").iterrows():
         if int(r["n"]) == 0 or not math.isfinite(float(r["mean"])):
             continue
-        entries.append(
-            {"scenario": str(r["scenario"]), "variant": str(r["variant"]), "key": str(r["key"]),
-             "mean": float(r["mean"]), "half_width": float(r["half_width"]), "n": int(r["n"]),
-             "better": str(r["better"])}
-        )  # fmt: skip
-    head = {"format": BASELINE_FORMAT, "variant_by": VARIANT_BY, "seeds": list(seeds)}
+        entry = {"scenario": str(r["scenario"]), "variant": str(r["variant"]), "key": str(r["key"]),
+                 "mean": float(r["mean"]), "half_width": float(r["half_width"]), "n": int(r["n"]),
+                 "better": str(r["better"])}  # fmt: skip
+        values = r.get("values")
+        if isinstance(values, dict):
+            entry["values"] = [float(values[seed]) if seed in values else None for seed in seeds]
+        entries.append(entry)
+    head = {"format": BASELINE_FORMAT, "variant_by": VARIANT_BY, "seeds": seeds}
     lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
     body = ",\n".join(f"  {json.dumps(e)}" for e in entries)
     return "{\n" + "\n".join(lines) + '\n "entries": [\n' + body + ("\n" if entries else "") + " ]\n}\n"
@@ -229,7 +280,7 @@ def _is_baseline(path: Path) -> bool:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("format") == BASELINE_FORMAT
+    return isinstance(data, dict) and data.get("format") in READABLE_FORMATS
 
 
 def suite_scenarios(suite: str | os.PathLike[str]) -> list[Scenario]:
@@ -286,13 +337,92 @@ def suite_intervals(
     tables = []
     for (_, _), part in runs.groupby(["scenario", "variant"], sort=False):
         keys = [c for c in summary_columns(part, ["variant"]) if part[c].notna().any()]
-        tables.append(interval_table(part, ["variant"], keys))
+        table = interval_table(part, ["variant"], keys)
+        seeds_of = part["seed"].astype(int).tolist()
+        table["values"] = [_values_by_seed(seeds_of, part[key]) for key in table["key"]]
+        tables.append(table)
     intervals = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=_TABLE_COLUMNS)
     return runs, intervals
 
 
-def verdict(better: str, base: float | None, base_hw: float, now: float | None, now_hw: float) -> str:
-    """The verdict of one key (see the module docstring); ``None`` or NaN means "no value" on that side.
+def _values_by_seed(seeds: Sequence[int], column: pd.Series) -> dict[int, float]:
+    numbers = pd.to_numeric(column, errors="coerce").tolist()
+    return {seed: float(v) for seed, v in zip(seeds, numbers, strict=True) if math.isfinite(v)}
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One key's comparison: its ``verdict``, the ``noise`` its move was held against, the ``rule`` used
+    (``paired`` or ``welch``), whether every common seed gave the same value (``identical``, None unpaired) and
+    the seed whose value moved furthest in the bad direction (``worst_seed``, None unpaired)."""
+
+    verdict: str
+    noise: float
+    rule: str
+    identical: bool | None = None
+    worst_seed: int | None = None
+
+
+def _tolerance(base: float, now: float) -> float:
+    return TOLERANCE * max(1.0, abs(base), abs(now))
+
+
+def _direction(better: str, gain: float, noise: float) -> str:
+    if better not in ("higher", "lower"):
+        return "unchanged"
+    if gain < -noise:
+        return "regression"
+    if gain > noise:
+        return "improvement"
+    return "unchanged"
+
+
+def welch_verdict(
+    better: str, base: float, base_hw: float, base_n: int, now: float, now_hw: float, now_n: int
+) -> Judgement:
+    """Welch's two-sided t-test at 5% on two means given as ``mean ± 95% half-width`` over ``n`` runs."""
+
+    def variance_of_mean(hw: float, n: int) -> float:
+        if n < 2 or not math.isfinite(hw) or hw <= 0:
+            return 0.0
+        return (hw / float(student_t.ppf(0.975, n - 1))) ** 2  # (s / sqrt(n))^2
+
+    vb, vn = variance_of_mean(base_hw, base_n), variance_of_mean(now_hw, now_n)
+    tol = _tolerance(base, now)
+    if vb + vn == 0:
+        noise = tol
+    else:
+        terms = [v**2 / (n - 1) for v, n in ((vb, base_n), (vn, now_n)) if v > 0]
+        df = (vb + vn) ** 2 / sum(terms)
+        noise = float(student_t.ppf(0.975, df)) * math.sqrt(vb + vn) + tol
+    gain = (now - base) if better == "higher" else (base - now)
+    return Judgement(_direction(better, gain, noise), noise, "welch")
+
+
+def paired_verdict(better: str, base: Mapping[int, float], now: Mapping[int, float]) -> Judgement | None:
+    """The paired-by-seed test over the seeds both sides hold (None when they share none)."""
+    common = sorted(set(base) & set(now))
+    if not common:
+        return None
+    diffs = np.array([now[s] - base[s] for s in common])
+    scale = max(1.0, *(abs(base[s]) for s in common), *(abs(now[s]) for s in common))
+    tol = TOLERANCE * scale
+    identical = bool(np.all(np.abs(diffs) <= tol))
+    n = len(diffs)
+    spread = float(student_t.ppf(0.975, n - 1) * diffs.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    noise = spread + tol
+    sign = 1.0 if better == "higher" else -1.0
+    gain = sign * float(diffs.mean())
+    worst = common[int(np.argmin(sign * diffs))]
+    verdict = "unchanged" if identical else _direction(better, gain, noise)
+    return Judgement(verdict, noise, "paired", identical, worst)
+
+
+def verdict(
+    better: str, base: float | None, base_hw: float, now: float | None, now_hw: float, base_n: int = 3, now_n: int = 3
+) -> str:
+    """The verdict of one key from its two means (Welch's test; see the module docstring); ``None`` or NaN means
+    "no value" on that side.
 
     >>> verdict("higher", 0.9, 0.01, 0.7, 0.01)
     'regression'
@@ -306,15 +436,7 @@ def verdict(better: str, base: float | None, base_hw: float, now: float | None, 
     if not has_now:
         return "missing"
     assert base is not None and now is not None
-    if better not in ("higher", "lower"):
-        return "unchanged"
-    noise = _noise(base, base_hw, now, now_hw)
-    gain = (now - base) if better == "higher" else (base - now)
-    if gain < -noise:
-        return "regression"
-    if gain > noise:
-        return "improvement"
-    return "unchanged"
+    return welch_verdict(better, base, base_hw, base_n, now, now_hw, now_n).verdict
 
 
 def _hw(value: Any) -> float:
@@ -322,41 +444,50 @@ def _hw(value: Any) -> float:
     return value if math.isfinite(value) else 0.0
 
 
-def _noise(base: float, base_hw: float, now: float, now_hw: float) -> float:
-    return math.hypot(_hw(base_hw), _hw(now_hw)) + TOLERANCE * max(1.0, abs(base), abs(now))
-
-
 def compare_to_baseline(base: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
     """One row per (scenario, variant, key) of either table, regressions first.
 
-    Both tables have columns scenario, variant, key, mean, half_width, n, better. The result has scenario,
-    variant, key, better, base_mean, base_half_width, base_n, now_mean, now_half_width, now_n, change (now - base),
-    noise and verdict; it is sorted by verdict (in :data:`VERDICTS` order), then scenario, variant and key.
+    Both tables have columns scenario, variant, key, mean, half_width, n, better, and optionally values (``{seed:
+    value}``). The result has scenario, variant, key, better, base_mean, base_half_width, base_n, now_mean,
+    now_half_width, now_n, change (now - base), noise, rule, identical, worst_seed and verdict; it is sorted by
+    verdict (in :data:`VERDICTS` order), then scenario, variant and key.
     """
     ident = ["scenario", "variant", "key"]
-    stats = ["mean", "half_width", "n", "better"]
-    left = base[ident + stats].rename(columns={c: f"base_{c}" for c in stats})
-    right = now[ident + stats].rename(columns={c: f"now_{c}" for c in stats})
+    stats = ["mean", "half_width", "n", "better", "values"]
+    left = base.reindex(columns=ident + stats).rename(columns={c: f"base_{c}" for c in stats})
+    right = now.reindex(columns=ident + stats).rename(columns={c: f"now_{c}" for c in stats})
     merged = left.merge(right, on=ident, how="outer")
     rows = []
-    for _, r in merged.iterrows():
+    for r in merged.to_dict("records"):
         better = r["now_better"] if isinstance(r["now_better"], str) else r["base_better"]
         base_mean = float(r["base_mean"]) if pd.notna(r["base_mean"]) else math.nan
         now_mean = float(r["now_mean"]) if pd.notna(r["now_mean"]) else math.nan
         base_hw, now_hw = _hw(r["base_half_width"]), _hw(r["now_half_width"])
+        base_n = int(r["base_n"]) if pd.notna(r["base_n"]) else 0
+        now_n = int(r["now_n"]) if pd.notna(r["now_n"]) else 0
         both = math.isfinite(base_mean) and math.isfinite(now_mean)
+        judged: Judgement | None = None
+        if both:
+            if isinstance(r["base_values"], dict) and isinstance(r["now_values"], dict):
+                judged = paired_verdict(better, r["base_values"], r["now_values"])
+            if judged is None:
+                judged = welch_verdict(better, base_mean, base_hw, base_n, now_mean, now_hw, now_n)
         rows.append(
             {"scenario": r["scenario"], "variant": r["variant"], "key": r["key"], "better": better,
              "base_mean": base_mean, "base_half_width": base_hw if math.isfinite(base_mean) else math.nan,
-             "base_n": int(r["base_n"]) if pd.notna(r["base_n"]) else 0,
+             "base_n": base_n,
              "now_mean": now_mean, "now_half_width": now_hw if math.isfinite(now_mean) else math.nan,
-             "now_n": int(r["now_n"]) if pd.notna(r["now_n"]) else 0,
+             "now_n": now_n,
              "change": now_mean - base_mean if both else math.nan,
-             "noise": _noise(base_mean, base_hw, now_mean, now_hw) if both else math.nan,
-             "verdict": verdict(better, base_mean, base_hw, now_mean, now_hw)}
+             "noise": judged.noise if judged else math.nan,
+             "rule": judged.rule if judged else "",
+             "identical": judged.identical if judged else None,
+             "worst_seed": judged.worst_seed if judged else None,
+             "verdict": judged.verdict if judged else verdict(better, base_mean, 0.0, now_mean, 0.0)}
         )  # fmt: skip
     columns = [*ident, "better", "base_mean", "base_half_width", "base_n", "now_mean", "now_half_width", "now_n"]
-    frame = pd.DataFrame(rows, columns=[*columns, "change", "noise", "verdict"])
+    frame = pd.DataFrame(rows, columns=[*columns, "change", "noise", "rule", "identical", "worst_seed", "verdict"])
+    frame["worst_seed"] = frame["worst_seed"].astype("Int64")
     order = frame["verdict"].map(VERDICTS.index)
     return (
         frame.assign(_order=order)
@@ -384,12 +515,14 @@ def _cells(r: pd.Series) -> list[str]:
         format_interval(float(r["base_mean"]), float(r["base_half_width"])),
         format_interval(float(r["now_mean"]), float(r["now_half_width"])),
         "-" if not math.isfinite(change) else f"{change:+.4g}",
-        "-" if not math.isfinite(float(r["noise"])) else f"±{float(r['noise']):.3g}",
+        "-" if not math.isfinite(float(r["noise"])) else f"±{float(r['noise']):.3g} ({r['rule']})",
         str(r["verdict"]),
     ]
 
 
 _HEADER = ["key", "better", "baseline", "now", "change", "noise", "verdict"]
+#: GitHub refuses a comment longer than this many characters; the markdown report stays below it.
+MD_LIMIT = 65_536
 
 
 def _slug(*parts: str) -> str:
@@ -402,6 +535,42 @@ def counts(comparison: pd.DataFrame) -> dict[str, int]:
     """Number of keys per verdict, every verdict present (in :data:`VERDICTS` order)."""
     found = comparison["verdict"].value_counts()
     return {v: int(found.get(v, 0)) for v in VERDICTS}
+
+
+def reproducer(r: pd.Series | Mapping[str, Any], sources: Mapping[str, str], seeds: Sequence[int]) -> str:
+    """The ``rmasim run`` line that replays one comparison row's worst seed (the first seed when unpaired)."""
+    scenario, variant = str(r["scenario"]), str(r["variant"])
+    seed = r["worst_seed"] if pd.notna(r["worst_seed"]) else (seeds[0] if seeds else 0)
+    source = sources.get(scenario, f"scenarios/{scenario}.yaml")
+    return f"rmasim run {source} --seed {int(seed)} --set {VARIANT_BY}={variant}"
+
+
+def matrix(comparison: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """The scenario x variant grid: ``pass``, ``FAIL (k)`` with k regressions, ``+k`` improvements, ``·`` when the
+    scenario does not run under that variant."""
+    variants = sorted(comparison["variant"].unique(), key=lambda v: (v not in _PRESET_ORDER, _order_of(v), v))
+    rows = []
+    for scenario, part in comparison.groupby("scenario", sort=True):
+        cells = [str(scenario)]
+        for variant in variants:
+            cell = part[part["variant"] == variant]
+            if cell.empty:
+                cells.append("·")
+                continue
+            tally = counts(cell)
+            text = f"FAIL ({tally['regression']})" if tally["regression"] else "pass"
+            if tally["improvement"]:
+                text += f" +{tally['improvement']}"
+            cells.append(text)
+        rows.append(cells)
+    return ["scenario", *variants], rows
+
+
+_PRESET_ORDER = ("baseline", "seed-fixes", "reference")
+
+
+def _order_of(variant: str) -> int:
+    return _PRESET_ORDER.index(variant) if variant in _PRESET_ORDER else len(_PRESET_ORDER)
 
 
 def _plot_keys(part: pd.DataFrame, limit: int = 12) -> list[str]:
@@ -424,6 +593,102 @@ def _plot(part: pd.DataFrame, base: pd.DataFrame, now: pd.DataFrame, keys: list[
     return plot_intervals(pd.concat(frames, ignore_index=True), ["variant"], path, keys, title=title)
 
 
+def check_markdown(
+    comparison: pd.DataFrame,
+    *,
+    seeds: Sequence[int],
+    base_seeds: Sequence[int],
+    suite: str = "",
+    sources: Mapping[str, str] | None = None,
+    plots: Mapping[tuple[str, str], str] | None = None,
+    limit: int = MD_LIMIT,
+) -> str:
+    """The report a reviewer reads in a pull request, under ``limit`` characters: the outcome, the regressions
+    (each with the command that reproduces it), the scenario x preset grid, then only the keys that moved; every
+    unchanged, new or missing key collapsed into counts (all of them are in ``comparison.csv``)."""
+    sources = sources or {}
+    plots = plots or {}
+    tally = counts(comparison)
+    outcome = "FAIL" if tally["regression"] else "PASS"
+    identical = int((comparison["identical"] == True).sum())  # noqa: E712  (a column of True/False/None)
+    paired = int((comparison["rule"] == "paired").sum())
+    head = [
+        f"# Regression check: {outcome}",
+        "",
+        f"Suite `{suite}`, {_seeds_text(seeds, base_seeds)}. {_summary(tally)}.",
+    ]
+    if paired:
+        head[-1] += f" {identical} of the {paired} keys compared seed by seed are identical in every seed."
+    head += ["", _RULE, ""]
+    regressions = comparison[comparison["verdict"] == "regression"]
+    sections = [["## Regressions", ""]]
+    if regressions.empty:
+        sections[0] += ["None.", ""]
+    else:
+        rows = [[str(r["scenario"]), str(r["variant"]), *_cells(r), f"`{reproducer(r, sources, seeds)}`"]
+                for _, r in regressions.iterrows()]  # fmt: skip
+        sections[0] += _md_table(["scenario", "variant", *_HEADER, "reproduce"], rows, bold=True)
+    header, grid = matrix(comparison)
+    sections.append(["## Scenario x preset", "", *_md_table(header, grid, bold=False)])
+    moved = comparison[comparison["verdict"].isin(["regression", "improvement"])]
+    for (scenario, variant), part in moved.groupby(["scenario", "variant"], sort=True):
+        title = f"{scenario} ({VARIANT_BY}={variant})"
+        section = [f"## Moved: {title}", ""]
+        if (scenario, variant) in plots:
+            section += [f"![{title}]({plots[scenario, variant]})", ""]
+        section += _md_table(_HEADER, [_cells(r) for _, r in part.iterrows()], bold=False)
+        sections.append(section)
+    rest = comparison[~comparison["verdict"].isin(["regression", "improvement"])]
+    if not rest.empty:
+        lines = ["<details><summary>Keys that did not move: "
+                 + ", ".join(f"{n} {v}" for v, n in counts(rest).items() if n) + "</summary>", ""]  # fmt: skip
+        per = rest.groupby(["scenario", "variant", "verdict"]).size().unstack(fill_value=0)
+        rows = [[str(s), str(v), *(str(int(per.loc[(s, v)].get(c, 0))) for c in ("unchanged", "new", "missing"))]
+                for s, v in per.index]  # fmt: skip
+        lines += _md_table(["scenario", "variant", "unchanged", "new", "missing"], rows, bold=False)
+        lines += ["Every key, with both values: `comparison.csv`.", "", "</details>", ""]
+        sections.append(lines)
+    text = "\n".join(head)
+    for number, section in enumerate(sections):
+        block = "\n" + "\n".join(section) + "\n"
+        if len(text) + len(block) + len(_left_out(f"{len(sections)} more sections", limit)) <= limit:
+            text += block
+            continue
+        what = f"{len(sections) - number} more sections"
+        if number == 0:  # the regressions alone are too many: as many rows as fit
+            what = f"the other regressions and {len(sections) - 1} more sections"
+            for line in section:
+                if len(text) + len(line) + 1 + len(_left_out(what, limit)) > limit:
+                    break
+                text += "\n" + line
+        text += _left_out(what, limit)
+        break
+    return text.rstrip() + "\n"
+
+
+def _left_out(what: str, limit: int) -> str:
+    return (
+        f"\n\n_{what} left out to stay under GitHub's {limit:,}-character comment limit: see "
+        "index.html and comparison.csv._\n"
+    )
+
+
+_RULE = (
+    "A key regresses when it moves in its bad direction beyond the noise: paired by seed, the 95% Student-t "
+    "half-width of the per-seed differences (a paired t-test at 5%); without per-seed values, Welch's test at 5%; "
+    "plus 1e-9·max(1, |base|, |now|)."
+)
+
+
+def _summary(tally: Mapping[str, int]) -> str:
+    plural = {"regression": "regressions", "improvement": "improvements"}
+    return ", ".join(f"{n} {plural.get(v, v) if n != 1 else v}" for v, n in tally.items())
+
+
+def _seeds_text(seeds: Sequence[int], base_seeds: Sequence[int]) -> str:
+    return f"seeds {_seed_range(seeds)}; baseline seeds {_seed_range(base_seeds)}"
+
+
 def write_check_report(
     comparison: pd.DataFrame,
     base: Baseline,
@@ -433,64 +698,67 @@ def write_check_report(
     seeds: Sequence[int],
     suite: str = "",
     runs: pd.DataFrame | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write ``index.md``, a self-contained ``index.html``, ``plots/*.png``, ``comparison.csv`` and
-    ``intervals.csv`` (and ``results.parquet`` when ``runs`` is given) into ``out``, atomically."""
+    """Write ``index.md`` (:func:`check_markdown`), a self-contained ``index.html`` (regressions, the grid, then
+    every scenario's table with its unchanged keys collapsed), ``plots/*.png``, ``comparison.csv`` and
+    ``intervals.csv`` (and ``results.parquet`` when ``runs`` is given) into ``out``, atomically. ``sources`` maps
+    a scenario's name to its file, for the reproducing commands."""
     from .html import data_uri, escape, page, table
 
     out = Path(out)
+    sources = dict(sources or {})
     tally = counts(comparison)
-    failed = tally["regression"] > 0
-    outcome = "FAIL" if failed else "PASS"
-    plural = {"regression": "regressions", "improvement": "improvements"}
-    summary = ", ".join(f"{n} {plural.get(v, v) if n != 1 else v}" for v, n in tally.items())
-    seed_text = f"seeds {_seed_range(seeds)}; baseline seeds {_seed_range(base.seeds)}"
-    rule = (
-        "A key regresses when its mean moves in its bad direction by more than "
-        "sqrt(hw_base² + hw_now²) + 1e-9·max(1, |base|, |now|) (hw: 95% half-width over seeds)."
-    )
+    outcome = "FAIL" if tally["regression"] else "PASS"
+    seed_text = _seeds_text(seeds, base.seeds)
     groups = list(comparison.groupby(["scenario", "variant"], sort=True))
     with replace_report(out, "check") as tmp:
         (tmp / "plots").mkdir()
-        md = [f"# Regression check: {outcome}", ""]
-        md += [f"Suite `{suite}`, {seed_text}. {summary}.", "", rule, ""]
         body = [f"<h1>Regression check: <span class='{outcome.lower()}'>{outcome}</span></h1>"]
-        body.append(
-            f"<p class='summary'>Suite <code>{escape(suite)}</code>, {escape(seed_text)}. {escape(summary)}.</p>"
-        )
-        body.append(f"<p>{escape(rule)}</p>")
+        summary = f"Suite <code>{escape(suite)}</code>, {escape(seed_text)}. {escape(_summary(tally))}."
+        body.append(f"<p class='summary'>{summary}</p>")
+        body.append(f"<p>{escape(_RULE)}</p>")
         regressions = comparison[comparison["verdict"] == "regression"]
-        md += ["## Regressions", ""]
         body.append("<h2>Regressions</h2>")
         if regressions.empty:
-            md += ["None.", ""]
             body.append("<p>None.</p>")
-        header = ["scenario", "variant", *_HEADER]
-        rows = [[str(r["scenario"]), str(r["variant"]), *_cells(r)] for _, r in regressions.iterrows()]
-        if rows:
-            md += _md_table(header, rows, bold=True)
+        header = ["scenario", "variant", *_HEADER, "reproduce"]
+        rows = [[str(r["scenario"]), str(r["variant"]), *_cells(r), reproducer(r, sources, seeds)]
+                for _, r in regressions.iterrows()]  # fmt: skip
         body.append(table(header, rows, row_classes=["regression"] * len(rows), table_id="regressions"))
+        grid_header, grid = matrix(comparison)
+        body.append("<h2>Scenario x preset</h2>")
+        body.append(table(grid_header, grid, table_id="matrix"))
+        plots: dict[tuple[str, str], str] = {}
         for (scenario, variant), part in groups:
             title = f"{scenario} ({VARIANT_BY}={variant})"
             part_tally = ", ".join(f"{n} {v}" for v, n in counts(part).items() if n)
-            md += [f"## {title}", "", part_tally + ".", ""]
             body.append(f"<h2>{escape(title)}</h2><p>{escape(part_tally)}.</p>")
             keys = _plot_keys(part)
             if keys:
                 name = f"{_slug(str(scenario), str(variant))}.png"
                 png = _plot(part, base.table, now, keys, tmp / "plots" / name, f"{title}: baseline vs now")
-                md += [f"![{title}](plots/{name})", ""]
+                plots[str(scenario), str(variant)] = f"plots/{name}"
                 body.append(f'<p><img alt="{escape(title)}" src="{data_uri(png)}"></p>')
-            rows = [_cells(r) for _, r in part.iterrows()]
-            md += _md_table(_HEADER, rows, bold=False)
-            body.append(
-                table(_HEADER, rows, row_classes=list(part["verdict"]), numeric=(2, 3, 4, 5),
-                      table_id=f"t-{_slug(str(scenario), str(variant))}")
-            )  # fmt: skip
-        (tmp / "index.md").write_text("\n".join(md).rstrip() + "\n")
+            moved = part["verdict"].isin(["regression", "improvement"])
+            slug = _slug(str(scenario), str(variant))
+            if moved.any():
+                rows = [_cells(r) for _, r in part[moved].iterrows()]
+                body.append(table(_HEADER, rows, row_classes=list(part.loc[moved, "verdict"]), numeric=(2, 3, 4, 5),
+                                  table_id=f"t-{slug}"))  # fmt: skip
+            still = part[~moved]
+            if not still.empty:
+                rows = [_cells(r) for _, r in still.iterrows()]
+                body.append(f"<details><summary>{len(still)} keys that did not move</summary>")
+                body.append(table(_HEADER, rows, row_classes=list(still["verdict"]), numeric=(2, 3, 4, 5),
+                                  table_id=f"u-{slug}"))  # fmt: skip
+                body.append("</details>")
+        markdown = check_markdown(comparison, seeds=seeds, base_seeds=base.seeds, suite=suite, sources=sources,
+                                  plots=plots)  # fmt: skip
+        (tmp / "index.md").write_text(markdown)
         (tmp / "index.html").write_text(page(f"rmasim check: {outcome}", "\n".join(body)))
         comparison.to_csv(tmp / "comparison.csv", index=False)
-        now.to_csv(tmp / "intervals.csv", index=False)
+        now.drop(columns=["values"], errors="ignore").to_csv(tmp / "intervals.csv", index=False)
         if runs is not None:
             runs.to_parquet(tmp / "results.parquet", index=False)
     return out

@@ -25,6 +25,7 @@ __all__ = [
     "family_plots",
     "format_interval",
     "interval_cells",
+    "interval_text",
     "plot_intervals",
     "variant_label",
 ]
@@ -74,6 +75,20 @@ def format_interval(mean: float, half_width: float, decimals: int | None = None)
     return f"{mean:.{places}f} ± {half:.{places}f}"
 
 
+def interval_text(row: Mapping[str, Any] | pd.Series, decimals: int | None = None) -> str:
+    """One interval-table row as a cell: ``0.7163 ± 0.0031``; a yes/no key as ``2/3`` (how many runs said yes);
+    a non-negative key whose interval was clipped at 0 as ``0.0123 [0, 0.0423]``."""
+    mean = float(row["mean"])
+    kind = row.get("interval", "mean")
+    if kind == "proportion" and math.isfinite(mean):
+        n = int(row["n"])
+        return f"{round(mean * n)}/{n}"
+    if kind == "clipped" and math.isfinite(mean):
+        places = _decimals(abs(mean)) if decimals is None else decimals
+        return f"{mean:.{places}f} [0, {float(row['ci_high']):.{places}f}]"
+    return format_interval(mean, float(row["half_width"]), decimals)
+
+
 def _labelled(table: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame:
     """The table with a ``label`` column (variant label, prefixed by the scenario when there are several)."""
     labels = [variant_label(row, variants) for _, row in table.iterrows()]
@@ -97,7 +112,7 @@ def interval_cells(table: pd.DataFrame, variants: Sequence[str]) -> pd.DataFrame
     rows: dict[str, dict[str, str]] = {}
     for _, r in frame.iterrows():
         row = rows.setdefault(r["key"], {"key": r["key"], "better": r["better"]})
-        cell = format_interval(float(r["mean"]), float(r["half_width"]), _decimals(float(largest[r["key"]])))
+        cell = interval_text(r, _decimals(float(largest[r["key"]])))
         if 0 < int(r["n"]) < full_n:
             cell += f" (n={int(r['n'])})"
         row[r["label"]] = cell
@@ -113,6 +128,17 @@ def markdown_cells(cells: pd.DataFrame, keys: Sequence[str] = ()) -> str:
     for row in cells.itertuples(index=False):
         lines.append(f"| `{row[0]}` | " + " | ".join(str(c) for c in row[2:]) + " |")
     return "\n".join(lines)
+
+
+def _error_bars(points: pd.DataFrame) -> Any:
+    """Asymmetric error bars from ``ci_low``/``ci_high`` when the table has them (a proportion's exact interval,
+    a clipped one), else the symmetric half-width."""
+    mean = pd.to_numeric(points["mean"], errors="coerce")
+    if {"ci_low", "ci_high"} <= set(points.columns):
+        low = (mean - pd.to_numeric(points["ci_low"], errors="coerce")).fillna(0.0).clip(lower=0.0)
+        high = (pd.to_numeric(points["ci_high"], errors="coerce") - mean).fillna(0.0).clip(lower=0.0)
+        return [low.to_numpy(), high.to_numpy()]
+    return pd.to_numeric(points["half_width"], errors="coerce").fillna(0.0)
 
 
 def plot_intervals(
@@ -143,8 +169,8 @@ def plot_intervals(
         for i, name in enumerate(series):
             points = part if name is None else part[part["series"] == name]
             x = [labels.index(label) + (i - (len(series) - 1) / 2) * step for label in points["label"]]
-            half = pd.to_numeric(points["half_width"], errors="coerce").fillna(0.0)
-            ax.errorbar(x, points["mean"], yerr=half, fmt="o", capsize=3, ms=4, label=None if name is None else name)
+            yerr = _error_bars(points)
+            ax.errorbar(x, points["mean"], yerr=yerr, fmt="o", capsize=3, ms=4, label=None if name is None else name)
         better = part["better"].iloc[0]
         ax.set_title(f"{key} ({_ARROWS[better]})" if better in _ARROWS else key, fontsize=9)
         tilted = len(labels) > 3 or max(map(len, labels)) > 12

@@ -4,6 +4,12 @@ Seeds are independent replications, so a key's mean over n seeds has the Student
 ``mean +- t(0.975, n-1) * s / sqrt(n)`` (``s`` the sample standard deviation). With one seed, or a key that
 does not vary, the half-width is 0. Keys whose value is null in some runs (a purge time when nothing was purged)
 are summarized over the runs that have a value; ``n`` says how many.
+
+Two kinds of key get a better interval than ``mean +- half_width`` (the ``interval`` column says which, and
+``ci_low``/``ci_high`` hold it): a yes/no key (unit ``bool``, every value 0 or 1) is a binomial proportion, with
+the exact Clopper-Pearson interval of ``k`` yes out of ``n`` (``interval = "proportion"``); a key that cannot be
+negative (a count, a duration, a ratio, a price) whose t-interval reaches below 0 has it clipped at 0
+(``interval = "clipped"``). ``half_width`` stays the t half-width, which the regression check's tests use.
 """
 
 from __future__ import annotations
@@ -18,8 +24,18 @@ from scipy import stats
 
 from ..observe import declaration_of
 
-__all__ = ["FIXED_COLUMNS", "better_direction", "interval_table", "mean_ci", "summary_columns"]
+__all__ = [
+    "FIXED_COLUMNS",
+    "NON_NEGATIVE_UNITS",
+    "better_direction",
+    "interval_table",
+    "mean_ci",
+    "summary_columns",
+    "unit_of",
+]
 
+#: Units of quantities that are never negative: their intervals are clipped at 0.
+NON_NEGATIVE_UNITS = frozenset({"count", "count/day", "s", "ratio", "USD", "bool"})
 #: Columns of a sweep frame that are not summary keys.
 FIXED_COLUMNS = ("run", "run_id", "scenario", "seed")
 
@@ -38,9 +54,26 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> t
     return mean, half, n
 
 
+def _base_key(key: str) -> str:
+    """``phase.<name>.<key>`` -> ``<key>``; any other key unchanged."""
+    if key.startswith("phase."):
+        _, _, rest = key.partition(".")
+        _, _, base = rest.partition(".")
+        if base:
+            return base
+    return key
+
+
+def unit_of(key: str) -> str:
+    """The key's declared unit (a per-phase key's is its base key's; unknown keys: "")."""
+    declared = declaration_of(_base_key(key))
+    return declared.unit if declared is not None else ""
+
+
 def better_direction(key: str) -> str:
-    """``higher``, ``lower`` or ``none``, from the key's declaration (unknown keys: ``none``)."""
-    declared = declaration_of(key)
+    """``higher``, ``lower`` or ``none``, from the key's declaration (unknown keys: ``none``); a per-phase key
+    ``phase.<name>.<key>`` is judged as its base key (``phase.canary.routing.success_rate``: higher)."""
+    declared = declaration_of(_base_key(key))
     return declared.better if declared is not None else "none"
 
 
@@ -72,9 +105,24 @@ def interval_table(frame: pd.DataFrame, variants: Sequence[str], keys: Sequence[
         for key in keys:
             if key not in part:
                 continue
-            mean, half, n = mean_ci(pd.to_numeric(part[key], errors="coerce").to_numpy())
+            values = pd.to_numeric(part[key], errors="coerce").to_numpy(dtype=float)
+            mean, half, n = mean_ci(values)
+            low, high, kind = _interval(key, values[np.isfinite(values)], mean, half)
             rows.append(
-                {**labels, "key": key, "mean": mean, "half_width": half, "ci_low": mean - half,
-                 "ci_high": mean + half, "n": n, "better": better_direction(key)}
+                {**labels, "key": key, "mean": mean, "half_width": half, "ci_low": low, "ci_high": high, "n": n,
+                 "better": better_direction(key), "interval": kind}
             )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _interval(key: str, values: np.ndarray, mean: float, half: float) -> tuple[float, float, str]:
+    """``(ci_low, ci_high, kind)``: see the module docstring."""
+    if values.size == 0:
+        return mean - half, mean + half, "mean"
+    unit = unit_of(key)
+    if unit == "bool" and np.isin(values, (0.0, 1.0)).all():
+        ci = stats.binomtest(int(values.sum()), int(values.size)).proportion_ci(0.95, method="exact")
+        return float(ci.low), float(ci.high), "proportion"
+    if unit in NON_NEGATIVE_UNITS and values.min() >= 0 and mean - half < 0:
+        return 0.0, mean + half, "clipped"
+    return mean - half, mean + half, "mean"

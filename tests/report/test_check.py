@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 
 from rmasim.cli import app
 from rmasim.report.check import (
+    MD_LIMIT,
     BaselineError,
     baseline_json,
+    check_markdown,
     compare_to_baseline,
     load_baseline,
     verdict,
@@ -48,25 +50,25 @@ def table(rows: list[tuple[str, str, float, float, str]], scenario: str = "s", v
 def test_verdicts_of_a_hand_made_table():
     base = table(
         [
-            ("a.drop", "higher", 0.90, 0.01, ""),  # falls by 0.2, noise ~0.014: regression
-            ("b.rise_in_noise", "lower", 10.0, 1.0, ""),  # rises by 1.0, noise sqrt(2): unchanged
+            ("a.drop", "higher", 0.90, 0.01, ""),  # falls by 0.2, Welch noise 0.0091: regression
+            ("b.rise_in_noise", "lower", 10.0, 1.0, ""),  # rises by 0.8, Welch noise 0.913 (df 4): unchanged
             ("c.fall", "lower", 10.0, 0.5, ""),  # falls by 5: improvement
             ("d.none", "none", 100.0, 0.0, ""),  # doubles, but better is none: unchanged
             ("e.flat_dust", "lower", 1000.0, 0.0, ""),  # + 1e-10 on 1000, no variance: unchanged (tolerance)
             ("f.flat_real", "lower", 2.0, 0.0, ""),  # + 1e-6, no variance: regression
             ("g.gone", "lower", 1.0, 0.0, ""),  # not measured now: missing
-            ("h.edge", "higher", 1.0, 0.3, ""),  # falls by exactly the noise (0.5): unchanged
+            ("h.overlap", "higher", 1.0, 0.3, ""),  # falls by 0.5: the intervals overlap, Welch's (0.33) does not
         ]
     )
     now = table(
         [
             ("a.drop", "higher", 0.70, 0.01, ""),
-            ("b.rise_in_noise", "lower", 11.0, 1.0, ""),
+            ("b.rise_in_noise", "lower", 10.8, 1.0, ""),
             ("c.fall", "lower", 5.0, 0.5, ""),
             ("d.none", "none", 200.0, 0.0, ""),
             ("e.flat_dust", "lower", 1000.0 + 1e-10, 0.0, ""),
             ("f.flat_real", "lower", 2.0 + 1e-6, 0.0, ""),
-            ("h.edge", "higher", 0.5, 0.4, ""),
+            ("h.overlap", "higher", 0.5, 0.4, ""),
             ("i.fresh", "lower", 3.0, 0.0, ""),  # no baseline: new
         ]
     )
@@ -74,17 +76,19 @@ def test_verdicts_of_a_hand_made_table():
     assert list(zip(result["key"], result["verdict"], strict=True)) == [
         ("a.drop", "regression"),
         ("f.flat_real", "regression"),
+        ("h.overlap", "regression"),
         ("c.fall", "improvement"),
         ("i.fresh", "new"),
         ("g.gone", "missing"),
         ("b.rise_in_noise", "unchanged"),
         ("d.none", "unchanged"),
         ("e.flat_dust", "unchanged"),
-        ("h.edge", "unchanged"),
     ]
     row = result.set_index("key").loc["a.drop"]
     assert row["change"] == pytest.approx(-0.2)
-    assert row["noise"] == pytest.approx(math.hypot(0.01, 0.01) + 1e-9)
+    # Welch: s/sqrt(n) = hw / t(0.975, 2) = 0.01 / 4.3027 on each side, df = 4, t(0.975, 4) = 2.7764
+    assert row["noise"] == pytest.approx(2.7764 * math.sqrt(2) * 0.01 / 4.3027 + 1e-9, rel=1e-4)
+    assert row["rule"] == "welch" and row["identical"] is None
     assert (row["base_n"], row["now_n"]) == (3, 3)
     assert math.isnan(result.set_index("key").loc["g.gone", "now_mean"])
 
@@ -120,6 +124,27 @@ def test_verdict_of_one_key(better, base, now, expected):
     assert verdict(better, base, 0.0, now, 0.0) == expected
 
 
+def test_the_markdown_of_a_large_failing_suite_fits_in_one_github_comment():
+    """24 scenarios x 3 presets x 300 keys, a tenth of them regressed: the report stays under 65,536 characters,
+    regressions first, and says what it left out."""
+    keys = [f"family{k // 10}.key{k}" for k in range(300)]
+    base, now = [], []
+    for s in range(24):
+        for v in ("baseline", "seed-fixes", "reference"):
+            rows = [(k, "higher", 1.0, 0.01, "") for k in keys]
+            base.append(table(rows, f"scenario_{s:02d}", v))
+            now.append(table([(k, b, 0.5 if i % 10 == 0 else m, hw, "") for i, (k, b, m, hw, _) in enumerate(rows)],
+                             f"scenario_{s:02d}", v))  # fmt: skip
+    comparison = compare_to_baseline(pd.concat(base), pd.concat(now))
+    assert (comparison["verdict"] == "regression").sum() == 24 * 3 * 30
+    md = check_markdown(comparison, seeds=[0, 1, 2], base_seeds=[0, 1, 2], suite="scenarios")
+    assert len(md) <= MD_LIMIT
+    assert md.startswith("# Regression check: FAIL") and md.index("## Regressions") < md.index("left out")
+    assert "rmasim run scenarios/scenario_00.yaml --seed 0 --set coordinator.preset=baseline" in md
+    small = check_markdown(comparison.head(5), seeds=[0], base_seeds=[0], suite="scenarios")
+    assert "left out" not in small
+
+
 # --- the baseline file ---------------------------------------------------------------------------------------
 
 
@@ -132,9 +157,68 @@ def test_baseline_round_trip(tmp_path):
     assert loaded.seeds == (0, 1, 2)
     common = {"scenario": "s", "variant": "baseline", "n": 3}
     assert loaded.table.to_dict("records") == [
-        {**common, "key": "a", "mean": 0.5, "half_width": 0.1, "better": "higher"},
-        {**common, "key": "b", "mean": 3.0, "half_width": 0.0, "better": "none"},
+        {**common, "key": "a", "mean": 0.5, "half_width": 0.1, "better": "higher", "values": None},
+        {**common, "key": "b", "mean": 3.0, "half_width": 0.0, "better": "none", "values": None},
     ]
+
+
+def seeded(rows: list[tuple[str, str, dict[int, float]]], variant: str = "baseline") -> pd.DataFrame:
+    """(key, better, {seed: value}) rows -> an interval table with per-seed values (mean over the seeds)."""
+    return pd.DataFrame(
+        [
+            {"scenario": "s", "variant": variant, "key": k, "mean": sum(v.values()) / len(v), "half_width": 0.5,
+             "n": len(v), "better": b, "values": v}
+            for k, b, v in rows
+        ]
+    )  # fmt: skip
+
+
+def test_runs_paired_by_seed_catch_a_shift_too_small_for_the_intervals():
+    """The same seeds before and after: a shift every seed shows is a move however small; a change that goes
+    both ways is not; a key equal in every seed is identical."""
+    base = seeded(
+        [
+            ("shift", "lower", {0: 1.0, 1: 2.0, 2: 3.0}),  # every seed +0.01: regression (the 0.5 hw would hide it)
+            ("both_ways", "lower", {0: 1.0, 1: 2.0, 2: 3.0}),  # d = +0.1, -0.1, +0.05: mean 0.0167, noise 0.24
+            ("same", "higher", {0: 1.0, 1: 2.0, 2: 3.0}),
+            ("better", "higher", {0: 1.0, 1: 2.0, 2: 3.0}),  # +0.3, +0.2, +0.4: mean 0.3, noise 0.248
+        ]
+    )
+    now = seeded(
+        [
+            ("shift", "lower", {0: 1.01, 1: 2.01, 2: 3.01}),
+            ("both_ways", "lower", {0: 1.1, 1: 1.9, 2: 3.05}),
+            ("same", "higher", {0: 1.0, 1: 2.0, 2: 3.0}),
+            ("better", "higher", {0: 1.3, 1: 2.2, 2: 3.4}),
+        ]
+    )
+    result = compare_to_baseline(base, now).set_index("key")
+    assert dict(result["verdict"]) == {
+        "shift": "regression",
+        "better": "improvement",
+        "both_ways": "unchanged",
+        "same": "unchanged",
+    }
+    assert set(result["rule"]) == {"paired"}
+    assert list(result.loc[["shift", "both_ways", "same"], "identical"]) == [False, False, True]
+    # d = (0.1, -0.1, 0.05): sd 0.1041, t(0.975, 2) = 4.3027, noise = 4.3027 * 0.1041 / sqrt(3) = 0.2586
+    assert result.loc["both_ways", "noise"] == pytest.approx(4.3027 * 0.104083 / math.sqrt(3), rel=1e-4)
+    assert result.loc["both_ways", "worst_seed"] == 0  # lower is better: +0.1 at seed 0 is its worst move
+    assert result.loc["better", "worst_seed"] == 1  # the smallest gain
+
+
+def test_a_baseline_keeps_each_seeds_value_and_refuses_a_hand_edited_mean(tmp_path):
+    now = seeded([("a", "higher", {0: 1.0, 2: 3.0})])
+    path = tmp_path / "baseline.json"
+    path.write_text(baseline_json(now, [0, 1, 2]))
+    entry = json.loads(path.read_text())["entries"][0]
+    assert entry["values"] == [1.0, None, 3.0] and entry["mean"] == 2.0
+    assert load_baseline(path).table.loc[0, "values"] == {0: 1.0, 2: 3.0}
+    data = json.loads(path.read_text())
+    data["entries"][0]["mean"] = 2.5
+    path.write_text(json.dumps(data))
+    with pytest.raises(BaselineError, match=r"entries\.0\.values: their mean 2\.0 is not the entry's mean 2\.5"):
+        load_baseline(path)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +227,7 @@ def test_baseline_round_trip(tmp_path):
         (None, "no such baseline file"),
         ("{not json", ":1:2: not valid JSON"),
         ('{"format": 1, "variant_by": "coordinator.preset", "seeds": [0]}', "entries: Field required"),
-        ('{"format": 2, "variant_by": "coordinator.preset", "seeds": [0], "entries": []}', "format: "),
+        ('{"format": 3, "variant_by": "coordinator.preset", "seeds": [0], "entries": []}', "format: "),
         (
             '{"format": 1, "variant_by": "coordinator.preset", "seeds": [0], "entries": [{"scenario": "s",'
             ' "variant": "v", "key": "k", "mean": "x", "half_width": 0, "n": 1, "better": "up"}]}',
@@ -205,6 +289,7 @@ def test_a_baseline_better_than_reality_fails_and_names_the_key(suite, tmp_path)
             "routing.success_rate",
         ):
             entry["mean"] += 0.2
+            entry["values"] = [v + 0.2 for v in entry["values"]]
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(data))
     out = tmp_path / "ci"
@@ -218,6 +303,20 @@ def test_a_baseline_better_than_reality_fails_and_names_the_key(suite, tmp_path)
     assert len(rows) == 1
     assert re.match(r"^\| \*\*routing_resilience\*\* \| \*\*baseline\*\* \| \*\*routing\.success_rate\*\* \|", rows[0])
     assert "regression" in rows[0]
+    # its reproducer replays the seed that moved furthest, and gives that seed's value
+    command = re.search(r"`(rmasim run [^`]+)`", rows[0]).group(1).split()
+    assert command[2] == str(path / "routing_resilience.yaml") and command[5:] == [
+        "--set",
+        "coordinator.preset=baseline",
+    ]
+    replay = invoke(*command[1:], "--out", tmp_path / "replay", "-q")
+    assert replay.exit_code in (0, 1), replay.output
+    replayed = json.loads((tmp_path / "replay" / "summary.json").read_text())["routing.success_rate"]
+    runs = pd.read_parquet(out / "results.parquet")
+    seed = int(command[4])
+    mine = runs[(runs["scenario"] == "routing_resilience") & (runs["variant"] == "baseline") & (runs["seed"] == seed)]
+    assert replayed == mine["routing.success_rate"].item()
+    assert "## Scenario x preset" in md and "| routing_resilience | FAIL (1) | pass | pass |" in md
     html = (out / "index.html").read_text()
     assert '<tr class="regression">' in html
     # one plot per scenario and variant: each file runs under baseline, seed-fixes and reference (its expect names them)
@@ -274,7 +373,10 @@ needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chro
 def test_the_report_renders_in_chromium(suite, tmp_path):
     path, baseline = suite
     data = json.loads(baseline.read_text())
-    data["entries"][0]["mean"] += 1.0  # something moves, so the page has a non-empty regressions table too
+    for entry in data["entries"]:  # something moves, so the page has a non-empty regressions table too
+        if (entry["scenario"], entry["variant"], entry["key"]) == ("graceful", "baseline", "routing.success_rate"):
+            entry["mean"] += 1.0
+            entry["values"] = [v + 1.0 for v in entry["values"]]
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(data))
     out = tmp_path / "ci"
@@ -283,7 +385,10 @@ def test_the_report_renders_in_chromium(suite, tmp_path):
     assert re.search(r'<body[^>]*data-rendered="ok"', dom), dom[:500]
     ids = re.findall(r'<table id="([^"]+)"', dom)
     variants = ("baseline", "reference", "seed-fixes")
-    assert ids == ["regressions", *(f"t-{s}--{v}" for s in ("graceful", "routing_resilience") for v in variants)]
+    # the regression's group shows its moved key, and every group its other keys collapsed
+    groups = [f"{s}--{v}" for s in ("graceful", "routing_resilience") for v in variants]
+    assert ids == ["regressions", "matrix", "t-graceful--baseline", *(f"u-{g}" for g in groups)]
+    assert dom.count("<details>") == len(groups)
     assert dom.count("<img ") == 6
 
 

@@ -15,6 +15,7 @@ from rmasim.report.compare import (
     family_plots,
     format_interval,
     interval_cells,
+    interval_text,
     markdown_cells,
     plot_intervals,
     variant_label,
@@ -208,3 +209,30 @@ def test_family_plots_skip_keys_and_families_without_a_finite_mean(tmp_path):
     table = _table({"routing.success_rate": [0.7, 0.9], "purge.time_max": [math.nan] * 2})
     assert family_plots(table, [EDGES], tmp_path) == [tmp_path / "routing.png"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["routing.png"]
+
+
+def test_yes_no_keys_get_a_binomial_interval_and_non_negative_keys_are_clipped_at_0():
+    """``cost.free_tier_exceeded`` (unit bool) in 2 of 3 runs: 2/3 with Clopper-Pearson's exact interval
+    (0.0943, 0.9916); ``routing.failures.dead_target`` (a count) of 0, 0, 3: the t-interval 1 ± 4.30 * 1.732 / 1.732
+    would reach -3.30, so it is [0, 5.30]; a key that can be negative keeps its t-interval."""
+    frame = pd.DataFrame(
+        {
+            "scenario": ["s"] * 3,
+            "seed": [0, 1, 2],
+            "cost.free_tier_exceeded": [1.0, 0.0, 1.0],
+            "routing.failures.dead_target": [0.0, 0.0, 3.0],
+            "unknown.signed": [0.0, 0.0, 3.0],
+        }
+    )
+    table = interval_table(frame, []).set_index("key")
+    flag = table.loc["cost.free_tier_exceeded"]
+    assert flag["interval"] == "proportion"
+    assert (flag["ci_low"], flag["ci_high"]) == (pytest.approx(0.094299, abs=1e-6), pytest.approx(0.991596, abs=1e-6))
+    assert interval_text(flag) == "2/3"
+    count = table.loc["routing.failures.dead_target"]
+    half = 4.302653 * math.sqrt(3) / math.sqrt(3)
+    assert count["interval"] == "clipped" and count["ci_low"] == 0.0
+    assert count["ci_high"] == pytest.approx(1 + half, rel=1e-6)
+    assert interval_text(count) == f"1.0000 [0, {1 + half:.4f}]"
+    other = table.loc["unknown.signed"]
+    assert other["interval"] == "mean" and other["ci_low"] == pytest.approx(1 - half, rel=1e-6)
