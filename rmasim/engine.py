@@ -111,6 +111,10 @@ def run(scenario: Scenario, seed: int | None = None, properties: Sequence[Proper
     sim = _Simulation(scenario, seed)
     judges = build_properties(scenario.properties if properties is None else properties, scenario)
     sim.observer.watchers.extend(judges)
+    for judge in judges:  # a judge that watches the Workers KV's answers (a sometimes property)
+        watch = getattr(judge, "watch_kv", None)
+        if watch is not None and watch(sim.kv):
+            sim.runtime.kv_watchers.append(judge)
     try:
         sim.env.run(until=scenario.duration)
     finally:
@@ -120,7 +124,7 @@ def run(scenario: Scenario, seed: int | None = None, properties: Sequence[Proper
     summary = summarize(observations)
     verdicts = check_properties(judges, observations)
     for verdict in verdicts:
-        summary[verdict.summary_key] = verdict.violated_at
+        summary[verdict.summary_key] = verdict.summary_value
     expectations = []
     for expectation in scenario.expectations():
         passed, actual = expectation.check(summary)

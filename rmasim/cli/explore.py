@@ -3,7 +3,9 @@
 Each run draws a fault schedule from the scenario's ``explore`` space (or the built-in one) with its own seed,
 derived from the campaign's ``--seed`` and its index; the rows are stored under ``DIR/sweep`` (``--resume``
 runs only what is missing); ``DIR`` gets ``results.parquet``/``results.csv``, ``failures.csv`` (distinct
-failures with counts) and ``failing/run-NNNNNN.yaml`` for each failing run (``rmasim run`` replays it). Then
+failures with counts), ``coverage.csv`` (the sometimes properties: how many runs reached each) and
+``failing/run-NNNNNN.yaml`` for each failing run (``rmasim run`` replays it). ``--scheduler ADDR`` runs them on
+a dask.distributed cluster instead of local processes (as ``rmasim sweep --scheduler``). Then
 (unless ``--no-shrink``) one run per distinct failure is shrunk into ``shrunk/<signature>.yaml`` and
 ``shrunk.csv``, and each shrunk file is replayed in a fresh process (the self-check).
 Exit status: 0 when no run violated a property, 1 when one did (or a self-check mismatched), 2 on bad input.
@@ -32,6 +34,7 @@ def explore(
     preset: Annotated[str | None, typer.Option("--preset", help="coordinator.preset for every run.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: KEY=VALUE (repeatable).")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Worker processes (1: in this process).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="dask.distributed scheduler address.")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Campaign seed.")] = 0,
     resume: Annotated[bool, typer.Option("--resume", help="Run only what is missing in --out.")] = False,
     shrink: Annotated[
@@ -81,14 +84,27 @@ def explore(
         runs = 100
     with bad_output():
         check_target(out)
+    executor = client = None
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            err_console.print("--scheduler needs dask.distributed: pip install 'rmasim[dask]'", markup=False)
+            raise typer.Exit(2) from None
+        client = Client(scheduler)
+        executor = client.get_executor()
     report = _Progress(runs)
     try:
         with run_failure(), bad_output():
-            result = run_campaign(campaign, out, runs=runs, time_limit=limit, jobs=jobs, resume=resume,
-                                  progress=report, shrink=shrink, shrink_budget=shrink_budget)  # fmt: skip
+            result = run_campaign(campaign, out, runs=runs, time_limit=limit, jobs=jobs, executor=executor,
+                                  resume=resume, progress=report, shrink=shrink,
+                                  shrink_budget=shrink_budget)  # fmt: skip
     finally:
         report.close()
+        if client is not None:
+            client.close()
     _print(result, out)
+    _print_coverage(result, out)
     if result.shrunk:
         _print_shrunk(result, out)
     mismatches = [c for c in result.checks if not c.ok]
@@ -120,6 +136,27 @@ def _print(result: Any, out: Path) -> None:
             table.add_row(f.signature, str(f.count), str(f.first_run), at, f"failing/run-{f.first_run:06d}.yaml")
         (console if console.is_terminal else Console(width=240)).print(table, markup=False)
     console.print(f"results -> {out / 'results.parquet'}, {out / 'failures.csv'}, {out / 'failing'}/", markup=False)
+
+
+def _print_coverage(result: Any, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    coverage = result.coverage
+    if not len(coverage):
+        return
+    reached = int((coverage["runs_reached"] > 0).sum())
+    table = Table(title=f"sometimes coverage: {reached}/{len(coverage)} reached", title_justify="left")
+    for name, justify in (("property", "left"), ("runs", "right"), ("fraction", "right"), ("first run", "right"),
+                          ("seed", "right"), ("at (s)", "right")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in coverage.to_dict("records"):
+        first = row["runs_reached"] > 0
+        table.add_row(row["property"], str(row["runs_reached"]), f"{row['fraction']:.1%}",
+                      str(row["first_run"]) if first else "-", str(row["first_seed"]) if first else "-",
+                      f"{row['first_reached_at']:.6g}" if first else "-")  # fmt: skip
+    (console if console.is_terminal else Console(width=240)).print(table, markup=False)
+    console.print(f"coverage -> {out / 'coverage.csv'}", markup=False)
 
 
 def _print_shrunk(result: Any, out: Path) -> None:
@@ -174,6 +211,8 @@ class _Progress:
 
     def __call__(self, p: Any) -> None:
         found = f"{p.failing} failing, {p.distinct} distinct"
+        if p.sometimes:
+            found += f", {p.reached}/{p.sometimes} sometimes reached"
         if self.bar is not None:
             self.bar.update(self.task, completed=p.done, found=found)
         elif p.row is None:

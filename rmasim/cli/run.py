@@ -95,5 +95,9 @@ def _print_summary(result: object) -> None:
             verdict = "[green]holds[/]" if p.holds else "[red]VIOLATED[/]"
             if not p.checked:
                 verdict = "[yellow]not checked[/]"
-            props.add_row(p.name, p.kind, _fmt(p.violated_at), escape(", ".join(p.entities)), verdict)
+            at = _fmt(p.violated_at)
+            if p.kind == "sometimes":  # never violated: reached at a time, or not
+                reached = p.reached_at is not None
+                verdict, at = ("[cyan]reached[/]", f"({_fmt(p.reached_at)})") if reached else ("not reached", "-")
+            props.add_row(p.name, p.kind, at, escape(", ".join(p.entities)), verdict)
         console.print(props)

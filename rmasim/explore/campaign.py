@@ -9,8 +9,12 @@ any number of jobs, an interrupted and resumed campaign all give the same rows.
 
 Each run is the scenario with its ``faults`` replaced by the drawn ones, its ``seed`` set, and, when it names
 no properties, :func:`rmasim.observe.properties.default_properties` written into it: a plain scenario that
-``rmasim run`` replays. The runs go through the sweep executor (:func:`rmasim.sweep.execute`) into a
-:class:`rmasim.sweep.RunStore` under ``DIR/sweep``, so ``resume`` runs only what is missing.
+``rmasim run`` replays. Every run also judges each sometimes property the scenario does not name
+(:func:`rmasim.observe.sometimes.sometimes_properties`): its row says which were reached and when, and the
+campaign's coverage table (:func:`coverage_table`) counts the runs that reached each. The failing and shrunk YAML
+files leave them out (they never fail a run). The runs go through the sweep executor (:func:`rmasim.sweep.execute`:
+a process pool, or any ``concurrent.futures.Executor`` such as a dask cluster's) into a
+:class:`rmasim.sweep.RunStore` under ``DIR/sweep``, so ``resume`` runs only what is missing, coverage included.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ __all__ = [
     "CampaignProgress",
     "ExploreResult",
     "ShrunkFailure",
+    "coverage_table",
     "explore",
     "explore_row",
     "schedule_text",
@@ -83,13 +88,16 @@ class Campaign:
         """Run ``index``: its scenario (drawn faults, its seed, the properties it judges) as a ``RunSpec``
         whose ``grid_point`` holds the kinds switched on."""
         from ..observe.properties import default_properties
+        from ..observe.sometimes import sometimes_properties
 
         rng = Streams(self.seed).generator(f"explore/run/{index}")
         on, faults = draw_schedule(self.space, self.scenario, rng)
         seed = int(rng.integers(0, min(MAX_SEED, 2**31 - 1)))
         overrides: dict[str, Any] = {"faults": faults, "seed": seed, "explore": None}
-        if not self.scenario.properties:
-            overrides["properties"] = [p.model_dump() for p in default_properties()]
+        judged = list(self.scenario.properties) or default_properties()
+        named = {p.name for p in judged}
+        judged += [p for p in sometimes_properties() if p.name not in named]
+        overrides["properties"] = [p.model_dump() for p in judged]
         scenario = self.scenario.with_overrides(overrides)
         run_id = f"{index:07d}-{_run_id(scenario, seed)}"
         return RunSpec(index, run_id, scenario, {"kinds_on": ",".join(on), "faults": json.dumps(faults)}, seed)
@@ -97,10 +105,13 @@ class Campaign:
 
 def explore_row(spec: RunSpec) -> dict[str, Any]:
     """Run one planned run; its row: index, id, seed, the kinds on, the schedule, then per property its
-    ``violated_at``, ``entities`` and ``detail``, the violated names, each violation's signature (JSON)."""
+    ``violated_at``, ``entities`` and ``detail``, the violated names, each violation's signature (JSON); per
+    sometimes property ``sometimes.<name>.reached_at`` (None: not reached) and ``sometimes.<name>.entities``, and
+    ``sometimes``, the names reached."""
     result = run(spec.scenario, seed=spec.seed)
     faults = json.loads(spec.grid_point["faults"])
     violated = [p for p in result.properties if not p.holds]
+    sometimes = [p for p in result.properties if p.kind == "sometimes"]
     row: dict[str, Any] = {
         "run": spec.index,
         "run_id": spec.run_id,
@@ -115,8 +126,14 @@ def explore_row(spec: RunSpec) -> dict[str, Any]:
         ),
         "faults_json": spec.grid_point["faults"],
         "wall_seconds": result.wall_seconds,
+        "sometimes": ",".join(p.name for p in sometimes if p.reached_at is not None),
     }
+    for p in sometimes:
+        row[f"sometimes.{p.name}.reached_at"] = p.reached_at
+        row[f"sometimes.{p.name}.entities"] = ",".join(p.entities)
     for p in result.properties:
+        if p.kind == "sometimes":
+            continue
         row[f"{p.name}.violated_at"] = p.violated_at
         row[f"{p.name}.entities"] = ",".join(p.entities)
         row[f"{p.name}.detail"] = p.detail
@@ -126,7 +143,8 @@ def explore_row(spec: RunSpec) -> dict[str, Any]:
 @dataclass(frozen=True)
 class CampaignProgress:
     """Where a campaign stands: runs ``done`` of ``total`` (None: until the time is up), failing runs, distinct
-    failures, wall seconds so far, and the run just stored (None for the first call)."""
+    failures, wall seconds so far, the run just stored (None for the first call), and how many of the
+    ``sometimes`` properties judged were ``reached`` by some run so far."""
 
     done: int
     total: int | None
@@ -134,6 +152,8 @@ class CampaignProgress:
     distinct: int
     elapsed: float
     row: Mapping[str, Any] | None = None
+    reached: int = 0
+    sometimes: int = 0
 
 
 @dataclass
@@ -158,6 +178,52 @@ class ExploreResult:
     @property
     def failing(self) -> pd.DataFrame:
         return self.frame[self.frame["failed"]] if len(self.frame) else self.frame
+
+    @property
+    def coverage(self) -> pd.DataFrame:
+        """The sometimes-coverage table of the runs (:func:`coverage_table`)."""
+        return coverage_table(self.frame)
+
+
+_COVERAGE = ["property", "runs_reached", "runs", "fraction", "first_run", "first_seed", "first_reached_at"]
+
+
+def _sometimes_names(columns: Sequence[str]) -> list[str]:
+    """The sometimes properties judged: the registered ones, then any other with a column in the rows."""
+    from ..observe.sometimes import sometimes_names
+
+    names = sometimes_names()
+    for column in columns:
+        if column.startswith("sometimes.") and column.endswith(".reached_at"):
+            name = column[len("sometimes.") : -len(".reached_at")]
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def coverage_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per sometimes property: the runs that reached it (``runs_reached`` of ``runs``, ``fraction``), and
+    the first of them (lowest run index): its run, simulation seed and the time it reached the state (empty when
+    no run did). Built from the runs' rows alone (``sometimes.<name>.reached_at``), so a resumed campaign counts
+    the stored runs as it counts the new ones."""
+    rows = []
+    n = len(frame)
+    for name in _sometimes_names(list(frame.columns)):
+        column = f"sometimes.{name}.reached_at"
+        reached = frame[frame[column].notna()].sort_values("run") if column in frame and n else frame.iloc[0:0]
+        first = reached.iloc[0] if len(reached) else None
+        rows.append(
+            {
+                "property": name,
+                "runs_reached": len(reached),
+                "runs": n,
+                "fraction": len(reached) / n if n else 0.0,
+                "first_run": None if first is None else int(first["run"]),
+                "first_seed": None if first is None else int(first["seed"]),
+                "first_reached_at": None if first is None else float(first[column]),
+            }
+        )
+    return pd.DataFrame(rows, columns=_COVERAGE).astype({"first_run": "Int64", "first_seed": "Int64"})
 
 
 def _batches(runs: int | None, time_limit: float | None, size: int) -> Iterator[range]:
@@ -212,13 +278,13 @@ def explore(
         if progress and todo and not announced:  # once, when the first run is to be run: what was found stored
             announced = True
             progress(CampaignProgress(done, runs if time_limit is None else None, tally.failing, len(tally.sigs),
-                                      time.perf_counter() - wall))  # fmt: skip
+                                      time.perf_counter() - wall, None, *tally.coverage()))  # fmt: skip
 
         def on_row(d: int, _t: int, _spec: RunSpec, row: dict[str, Any]) -> None:
             tally.add(row)
             if progress:
                 progress(CampaignProgress(d, runs if time_limit is None else None, tally.failing, len(tally.sigs),
-                                          time.perf_counter() - wall, row))  # fmt: skip
+                                          time.perf_counter() - wall, row, *tally.coverage()))  # fmt: skip
 
         execute(todo, store, explore_row, executor=executor, jobs=jobs, done=done, on_row=on_row)
         ran += len(todo)
@@ -226,7 +292,7 @@ def explore(
             break
     if progress and not announced:  # everything was stored already
         progress(CampaignProgress(len(ids), runs if time_limit is None else None, tally.failing, len(tally.sigs),
-                                  time.perf_counter() - wall))  # fmt: skip
+                                  time.perf_counter() - wall, None, *tally.coverage()))  # fmt: skip
     frame = store.read(ids, _LEADING)
     rows = frame.to_dict("records")
     result = ExploreResult(campaign, frame, distinct_failures(rows), time.perf_counter() - wall, ran)
@@ -248,10 +314,21 @@ class _Tally:
     def __init__(self) -> None:
         self.failing = 0
         self.sigs: set[str] = set()
+        self.judged: set[str] = set()
+        self.reached: set[str] = set()
 
     def add(self, row: Mapping[str, Any]) -> None:
         self.failing += bool(row.get("failed"))
         self.sigs.update(sig for _, sig in json.loads(row.get("signatures") or "[]"))
+        for key, value in row.items():
+            if key.startswith("sometimes.") and key.endswith(".reached_at"):
+                self.judged.add(key)
+                if value is not None and value == value:  # None or NaN (a stored row): not reached
+                    self.reached.add(key)
+
+    def coverage(self) -> tuple[int, int]:
+        """(sometimes properties reached by some run so far, sometimes properties judged)."""
+        return len(self.reached), len(self.judged)
 
 
 @dataclass
@@ -283,7 +360,9 @@ def shrink_failures(
     files: dict[str, str] = {}
     for failure in failures:
         spec = campaign.plan(failure.first_run)
-        shrunk = shrink(spec.scenario, failure.property, floor=floor, max_runs=max_runs, cache=cache)
+        shrunk = shrink(
+            _without_sometimes(spec.scenario), failure.property, floor=floor, max_runs=max_runs, cache=cache
+        )
         sig = shrunk.signature
         first = sig not in files
         if first:
@@ -358,6 +437,7 @@ def replay_yaml(campaign: Campaign, row: Mapping[str, Any]) -> str:
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the model order
     data = spec.scenario.model_dump(mode="json")
     data["faults"] = json.loads(spec.grid_point["faults"])  # as drawn: times as a person writes them
+    data["properties"] = [p for p in data.get("properties") or [] if not _is_sometimes(p["name"])]
     text = io.StringIO()
     yaml.dump(data, text)
     head = [
@@ -373,13 +453,26 @@ def replay_yaml(campaign: Campaign, row: Mapping[str, Any]) -> str:
     return "\n".join(head) + "\n" + text.getvalue()
 
 
+def _is_sometimes(name: str) -> bool:
+    from ..observe.properties import PROPERTIES
+
+    return name in PROPERTIES and PROPERTIES[name].kind == "sometimes"
+
+
+def _without_sometimes(scenario: Scenario) -> Scenario:
+    """The scenario judging only its failing kinds of property (what a person replays)."""
+    kept = [p.model_dump() for p in scenario.properties if not _is_sometimes(p.name)]
+    return scenario.with_overrides({"properties": kept}) if len(kept) < len(scenario.properties) else scenario
+
+
 def _fmt(value: object) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def write_campaign(result: ExploreResult, out_dir: Path) -> None:
     """``results.parquet`` and ``results.csv`` (one row per run), ``failures.csv`` (one row per distinct
-    failure), ``failing/run-NNNNNN.yaml`` (each failing run, replayable; the directory replaced whole), when
+    failure), ``coverage.csv`` (one row per sometimes property, :func:`coverage_table`),
+    ``failing/run-NNNNNN.yaml`` (each failing run, replayable; the directory replaced whole), when
     shrunk ``shrunk/<signature>.yaml`` (one per shrunk signature; replaced whole), then :func:`write_summary`;
     each written atomically."""
     frame = result.frame
@@ -393,6 +486,8 @@ def write_campaign(result: ExploreResult, out_dir: Path) -> None:
             files[int(row["run"])] = f"failing/{name}"
     table = failure_table(result.failures, files)
     write_atomic(out_dir / "failures.csv", lambda tmp: table.to_csv(tmp, index=False))
+    coverage = result.coverage
+    write_atomic(out_dir / "coverage.csv", lambda tmp: coverage.to_csv(tmp, index=False))
     if result.shrunk:
         with replace_report(out_dir / "shrunk", "explore-shrunk") as tmp:
             for s in result.distinct_shrunk:
@@ -404,7 +499,8 @@ def write_campaign(result: ExploreResult, out_dir: Path) -> None:
 
 def write_summary(result: ExploreResult, out_dir: Path) -> None:
     """``shrunk.csv`` (when shrunk: :func:`shrunk_table`, with the self-check's verdicts) and ``campaign.json``
-    (counts, shrink time, the self-check's passes and mismatches)."""
+    (counts, ``coverage``: per sometimes property its runs reached, fraction, first run, seed and time; shrink
+    time, the self-check's passes and mismatches)."""
     frame = result.frame
     if result.shrunk:
         shrunk = shrunk_table(result)
@@ -418,6 +514,16 @@ def write_summary(result: ExploreResult, out_dir: Path) -> None:
         "distinct": len(result.failures),
         "ran": result.ran,
         "wall_seconds": result.wall_seconds,
+    }
+    summary["coverage"] = {
+        row["property"]: {
+            "runs_reached": int(row["runs_reached"]),
+            "fraction": float(row["fraction"]),
+            "first_run": None if pd.isna(row["first_run"]) else int(row["first_run"]),
+            "first_seed": None if pd.isna(row["first_seed"]) else int(row["first_seed"]),
+            "first_reached_at": None if pd.isna(row["first_reached_at"]) else float(row["first_reached_at"]),
+        }
+        for row in result.coverage.to_dict("records")
     }
     if result.shrunk:
         summary["distinct_shrunk"] = len(result.distinct_shrunk)

@@ -1,8 +1,8 @@
 """Checkers and metrics: what a run measured (DESIGN.md section 6).
 
 Importing this package registers the built-in checkers in :data:`CHECKERS`; :func:`summarize` runs them all.
-The built-in properties (:mod:`rmasim.observe.properties`), judged only when a scenario names them, are in
-:data:`PROPERTIES`.
+The built-in properties (:mod:`rmasim.observe.properties`, the sometimes ones in :mod:`rmasim.observe.sometimes`),
+judged only when a scenario names them, are in :data:`PROPERTIES`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from . import pollution, duplicates, loss, leader, purge, unregister, routing, s
 from . import load, kv_cost, cost, recovery, phases, errors  # noqa: F401
 
 # isort: on
+from . import sometimes  # noqa: F401  # registers the sometimes properties
 from .base import (
     CHECKERS,
     Checker,

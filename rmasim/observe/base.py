@@ -102,6 +102,11 @@ class Observations:
     """The scenario's phases: name -> (start, end)."""
     containers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Machine name -> service -> :class:`rmasim.world.service.ContainerStats` over [warmup, duration]."""
+    kv_refusals: list[tuple[float, str, int, str]] = field(default_factory=list)
+    """(time, key, edge, node) of each write the Workers KV refused with 429 (the same key within 1 s)."""
+    first_retry: tuple[float, str, str, str] | None = None
+    """(time, first machine, second machine, service) of the earliest forward of a request to a machine other
+    than its first forward's (a retry onto a second provider), among the requests that finished; None: none."""
 
     def measured(self, t_arrival: Any) -> Any:
         """The mask of the requests (arrival times, a numpy array) that request figures count."""

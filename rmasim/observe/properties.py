@@ -3,13 +3,15 @@
 A checker measures (``pollution.max`` is 0.25); a property judges (``no_dead_in_index`` is violated at 340 s, by
 worker ``w-3`` of ``gpu/1``). A scenario names the properties it wants in its ``properties`` list, with their
 parameters (:mod:`rmasim.scenario.properties`); :data:`DEFAULT_PROPERTIES` is the built-in set a caller may ask
-for (the fault search does), never used behind a scenario's back. Two kinds:
+for (the fault search does), never used behind a scenario's back. Three kinds:
 
 - **safety**, checked all through the run (from time 0, warmup included) on what the checkers observe: the truth
   of which machines are up, the registry of the central store at each sample, the agents' leader beliefs, the
   requests' forwards;
 - **liveness**, checked from the time the last fault heals plus a settle time to the end of the run: what must
-  be true once the system had the time to repair itself.
+  be true once the system had the time to repair itself;
+- **sometimes** (:mod:`rmasim.observe.sometimes`), states a campaign must reach at least once for its green result
+  to mean anything: never violated, they are *reached* at a time, by some entities, or not reached.
 
 Time resolution. The registry is read at each sample (``sample_every``); a property that reads it reports the
 instant its bound was exceeded (a crash time + ``purge_within``) when the samples on both sides of that instant
@@ -48,6 +50,7 @@ __all__ = [
     "last_heal",
     "register_property",
     "settle_time",
+    "success_rate_dropped",
 ]
 
 _ENDS = ("crash", "stop", "exit")
@@ -57,7 +60,8 @@ _ENDS = ("crash", "stop", "exit")
 class PropertyResult:
     """How one property fared: ``violated_at`` (simulated seconds) and ``entities`` (worker ids, machine names) of
     its first violation, or None and () when it holds. ``checked`` is False for a liveness property whose window
-    (heal + settle) starts after the end of the run: nothing was judged."""
+    (heal + settle) starts after the end of the run: nothing was judged. A *sometimes* property always holds: its
+    ``reached_at`` (None: not reached) and ``entities`` say when and by whom its state was first reached."""
 
     name: str
     kind: str
@@ -65,6 +69,7 @@ class PropertyResult:
     entities: tuple[str, ...] = ()
     detail: str = ""
     checked: bool = True
+    reached_at: float | None = None
 
     @property
     def holds(self) -> bool:
@@ -72,7 +77,14 @@ class PropertyResult:
 
     @property
     def summary_key(self) -> str:
+        if self.kind == "sometimes":
+            return f"sometimes.{self.name}.reached_at"
         return f"property.{self.name}.violated_at"
+
+    @property
+    def summary_value(self) -> float | None:
+        """The value of :attr:`summary_key`: ``reached_at`` for a sometimes property, else ``violated_at``."""
+        return self.reached_at if self.kind == "sometimes" else self.violated_at
 
 
 class _Params(BaseModel):
@@ -109,13 +121,16 @@ class Property:
 
 PROPERTIES: Registry[type[Property]] = Registry("property")
 
+KINDS = ("safety", "liveness", "sometimes")
+"""The kinds of property; see the module docstring."""
+
 
 def register_property(cls: type[Property]) -> type[Property]:
     """Class decorator: register a property class under its ``name`` (duplicates are an error)."""
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
-    if cls.kind not in ("safety", "liveness"):
-        raise ValueError(f"property {cls.name!r}: kind must be 'safety' or 'liveness', not {cls.kind!r}")
+    if cls.kind not in KINDS:
+        raise ValueError(f"property {cls.name!r}: kind must be one of {', '.join(KINDS)}, not {cls.kind!r}")
     PROPERTIES.add(cls.name, cls)
     return cls
 
@@ -400,6 +415,13 @@ class _Settle(_Params):
         description="Time after the last fault heals before the system must have settled (default: from the "
         "knobs, see settle_time).",
     )
+    success_tolerance: float = Field(
+        default=0.02, ge=0.0, le=1.0,
+        description="How far below its pre-fault level the settled success rate may be (a difference of rates).",
+    )  # fmt: skip
+    success_alpha: float = Field(
+        default=0.01, gt=0.0, lt=1.0, description="Significance level of the success-rate test (one-sided)."
+    )
 
 
 @register_property
@@ -408,7 +430,9 @@ class Settles(Property):
     kind = "liveness"
     doc = (
         "From the last fault's heal + `settle` to the end: no dead index entry, no live provider missing, no "
-        "duplicate worker record, and exactly one agent believing it leads while any is up."
+        "duplicate worker record, exactly one agent believing it leads while any is up, and the success rate "
+        "back to its pre-fault level (not significantly lower, at `success_alpha`, than the rate before the "
+        "first fault minus `success_tolerance`)."
     )
     Params = _Settle
 
@@ -454,11 +478,72 @@ class Settles(Property):
         leader = _leader_count_breach(obs, self.start)
         if leader is not None:
             candidates.append(leader)
+        success = self._success_breach(obs)
+        if success is not None:  # last: at a tie, the registry's or the leader's breach is the one named
+            candidates.append(success)
         if not candidates:
             return self.holds(f"settled from {self.start:g} s")
         t, who, detail = min(candidates, key=lambda c: c[0])
         owners = _owners(obs)
         return self.violated(t, [x for w in who for x in (w, owners.get(w, "?"))], detail)
+
+    def _success_breach(self, obs: Observations) -> tuple[float, list[str], str] | None:
+        """The success-rate part: requests that arrived in [warmup, first fault) against those that arrived in
+        [heal + settle, duration - request_timeout) (each could have finished by the end of the run); judged by
+        :func:`success_rate_dropped`, dated at the settled window's start. Not judged (None) without a fault or
+        with no request in either window."""
+        import numpy as np
+
+        from .outcomes import OUTCOME_CODES
+
+        faults = self.scenario.faults
+        log = obs.requests
+        if not faults or log is None or not len(log):
+            return None
+        first_fault = min(float(f.at) for f in faults)
+        arrivals = np.frombuffer(log.t_arrival, dtype=np.float64)
+        ok = np.frombuffer(log.outcome, dtype=np.uint8) == OUTCOME_CODES["ok"]
+        before = (arrivals >= obs.warmup) & (arrivals < first_fault)
+        after = (arrivals >= self.start) & (arrivals < obs.duration - float(self.scenario.policy.request_timeout))
+        n_pre, n_post = int(before.sum()), int(after.sum())
+        if not n_pre or not n_post:
+            return None
+        k_pre, k_post = int((ok & before).sum()), int((ok & after).sum())
+        tolerance = self.params.success_tolerance  # type: ignore[attr-defined]
+        alpha = self.params.success_alpha  # type: ignore[attr-defined]
+        dropped, p_value = success_rate_dropped(k_pre, n_pre, k_post, n_post, tolerance, alpha)
+        if not dropped:
+            return None
+        return (
+            self.start,
+            [],
+            f"success rate {k_post}/{n_post} = {k_post / n_post:.4f} after settling, below {k_pre}/{n_pre} = "
+            f"{k_pre / n_pre:.4f} before the first fault minus {tolerance:g} (p = {p_value:.3g} < {alpha:g})",
+        )
+
+
+def success_rate_dropped(
+    k_pre: int, n_pre: int, k_post: int, n_post: int, tolerance: float = 0.02, alpha: float = 0.01
+) -> tuple[bool, float]:
+    """Is the settled success rate ``k_post / n_post`` lower than the pre-fault one ``k_pre / n_pre`` by more than
+    ``tolerance``? ``(dropped, p-value)``.
+
+    The rule: a one-sided two-proportion test of non-inferiority with margin ``tolerance``, H0: p_post >= p_pre -
+    tolerance against H1: p_post < p_pre - tolerance, at level ``alpha``, with Agresti and Caffo's adjustment (one
+    success and one failure added to each sample, so an all-success window still has a variance):
+    p~ = (k + 1) / (n + 2), se = sqrt(p~_pre (1 - p~_pre) / (n_pre + 2) + p~_post (1 - p~_post) / (n_post + 2)),
+    z = (p~_post - p~_pre + tolerance) / se, p-value = Phi(z) (``scipy.stats.norm.cdf``). Dropped when the p-value
+    is below ``alpha``: equivalently, when the upper one-sided 1 - alpha confidence bound of p_post - p_pre is
+    below -tolerance."""
+    from scipy.stats import norm
+
+    if n_pre <= 0 or n_post <= 0:
+        raise ValueError("both windows need at least one request")
+    p_pre = (k_pre + 1) / (n_pre + 2)
+    p_post = (k_post + 1) / (n_post + 2)
+    se = (p_pre * (1 - p_pre) / (n_pre + 2) + p_post * (1 - p_post) / (n_post + 2)) ** 0.5
+    p_value = float(norm.cdf((p_post - p_pre + tolerance) / se))
+    return p_value < alpha, p_value
 
 
 def _leader_count_breach(obs: Observations, start: float) -> tuple[float, list[str], str] | None:

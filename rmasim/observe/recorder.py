@@ -159,6 +159,10 @@ class Observer:
         self.watchers: list[Any] = []
         """Objects with a ``sample(view)`` method shown every sample after the checkers (the run's properties)."""
         self.invocations: Mapping[str, int] = {}
+        self.kv_refusals: list[tuple[float, str, int, str]] = []
+        """(time, key, edge, node) of each write the Workers KV refused with 429."""
+        self.first_retry: tuple[float, str, str, str] | None = None
+        """(time, first machine, second machine, service): the earliest retry onto a second provider."""
         """Coordinator invocations by kind (the runtime's live counters, handed over by the engine)."""
 
     # --- runtime hooks ---------------------------------------------------------------------------------
@@ -177,7 +181,12 @@ class Observer:
             self.purges.append((now, tuple(fields["worker_ids"]), live))
         self.traces.append((now, node, event, fields))
 
+    def kv_refused(self, edge: int, key: str, node: str, now: float) -> None:
+        self.kv_refusals.append((now, key, edge, node))
+
     def request_done(self, record: Any) -> None:
+        if record.retried_at is not None and (self.first_retry is None or record.retried_at < self.first_retry[0]):
+            self.first_retry = (record.retried_at, record.first_target, record.retried_onto, record.service)
         outcome = classify(record.status, record.forward, record.reason)
         self.requests.append(record, outcome)
         self._interval_counts[OUTCOME_CODES[outcome]] += 1
@@ -243,6 +252,8 @@ class Observer:
             traces=self.traces,
             purges=self.purges,
             phases=self.phases,
+            kv_refusals=self.kv_refusals,
+            first_retry=self.first_retry,
             containers={m.name: {s: c.stats(self.duration) for s, c in m.containers.items()} for m in self.machines},
         )
 

@@ -58,7 +58,8 @@ def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
         if result.properties:
             verdicts = [
                 {"property": p.name, "kind": p.kind, "holds": p.holds, "violated_at": p.violated_at,
-                 "entities": list(p.entities), "detail": p.detail, "checked": p.checked}
+                 "entities": list(p.entities), "detail": p.detail, "checked": p.checked,
+                 **({"reached_at": p.reached_at} if p.kind == "sometimes" else {})}
                 for p in result.properties
             ]  # fmt: skip
             (tmp / "properties.json").write_text(json.dumps(verdicts, indent=2) + "\n")

@@ -92,7 +92,8 @@ def reference_markdown() -> str:
         "## Properties (`properties:` section)",
         "",
         "Each entry is `{name: ..., <parameter>: <value>}`; a judged property adds `property.<name>.violated_at` to "
-        "the summary (null when it holds). See docs/properties.md.",
+        "the summary (null when it holds), a *sometimes* property `sometimes.<name>.reached_at` (null when not "
+        "reached; it never fails a run). See docs/properties.md.",
         "",
         "| property | kind | parameters | meaning |",
         "|---|---|---|---|",

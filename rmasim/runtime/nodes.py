@@ -168,6 +168,12 @@ class RequestRecord:
     """Forwards a container refused because the proxy expected another version (412)."""
     reason: str | None = None
     """Why the coordinator answered 503 without forwarding (``no_provider``, ``breaker_open``), when it said."""
+    first_target: str | None = None
+    """The machine of the first forward (``target`` is the last one's)."""
+    retried_at: float | None = None
+    """When a forward first went to a machine other than ``first_target`` (a retry onto a second provider)."""
+    retried_onto: str | None = None
+    """That second machine."""
 
 
 @dataclass(eq=False, slots=True)

@@ -131,6 +131,13 @@ class Runtime:
         self._next_rid = 0
         self.invocations: dict[str, int] = dict.fromkeys(INVOCATION_KINDS, 0)
         """Coordinator invocations so far by kind (see the module docstring): Worker requests, for the cost model."""
+        self.kv_watchers: list[Any] = []
+        """Observers of what the Workers KV answers the system, added only when a judge needs them (an empty list
+        costs one test per read): ``read(edge, key, value, now)`` after a get (each key of a bulk get) and
+        ``listed(edge, prefix, cursor, names, next_cursor, now)`` after a list page; one that returns True needs
+        no more and is removed."""
+        self._refused = getattr(hooks, "kv_refused", None)
+        """``hooks.kv_refused(edge, key, node, now)``, told of each write the Workers KV refused with 429."""
         self._requests: dict[tuple[str, str, int], Request] = {}
         self._ok_responses: dict[tuple[str, str, str], Response] = {}  # immutable, so shared
         self.sync_ops: dict[type, Callable[[Ctx, Any], tuple[Any, float]]] = {
@@ -254,11 +261,23 @@ class Runtime:
             (value, metadata), latency = store.get_with_metadata(ctx.edge.index, op.key, self.env.now)
             if value is KV_UNAVAILABLE:
                 return KVFailure(503, op.key), latency
+            if self.kv_watchers and store is self.kv:
+                self._watch_reads(ctx.edge.index, (op.key,), (value,))
             return (value, metadata), latency
         value, latency = store.get(ctx.edge.index, op.key, self.env.now)
         if value is KV_UNAVAILABLE:
             return KVFailure(503, op.key), latency
+        if self.kv_watchers and store is self.kv:
+            self._watch_reads(ctx.edge.index, (op.key,), (value,))
         return value, latency
+
+    def _watch_reads(self, edge: int, keys: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        now = self.env.now
+        for watcher in list(self.kv_watchers):
+            for key, value in zip(keys, values, strict=True):
+                if value is not KV_UNAVAILABLE and watcher.read(edge, key, value, now):
+                    self.kv_watchers.remove(watcher)
+                    break
 
     def _kv_get_many(self, ctx: Ctx, op: KvGetMany) -> tuple[Any, float]:
         store = self.kv if op.store is KV else self.stores[op.store]
@@ -268,11 +287,15 @@ class Runtime:
             values, latency = store.get_many(ctx.edge.index, op.keys, self.env.now)
         if store.outage and any(v is KV_UNAVAILABLE for v in values):
             return KVFailure(503, op.keys[values.index(KV_UNAVAILABLE)]), latency
+        if self.kv_watchers and store is self.kv:
+            self._watch_reads(ctx.edge.index, op.keys, values)
         return ((values, metadata) if op.with_metadata else values), latency
 
     def _kv_put(self, ctx: Ctx, op: KvPut) -> tuple[Any, float]:
         if op.expiration is None and op.expiration_ttl is None and op.metadata is None:
             status, latency = self.stores[op.store].put(ctx.edge.index, op.key, op.value, self.env.now)
+            if status is KVStatus.RATE_LIMITED and self._refused is not None:
+                self._refused(ctx.edge.index, op.key, ctx.node, self.env.now)
             return _status_result(status, op.key), latency
         now = self.env.now
         # expiration_ttl counts from the write as the store serves it (the world's clock); it wins over expiration
@@ -281,10 +304,14 @@ class Runtime:
         status, latency = store.put(ctx.edge.index, op.key, op.value, now, expiration=expiration, metadata=op.metadata)
         if status is KVStatus.INVALID and expiration is not None:
             return KVFailure(400, op.key, expiration_error(expiration, now)), latency
+        if status is KVStatus.RATE_LIMITED and self._refused is not None:
+            self._refused(ctx.edge.index, op.key, ctx.node, now)
         return _status_result(status, op.key), latency
 
     def _kv_delete(self, ctx: Ctx, op: KvDelete) -> tuple[Any, float]:
         status, latency = self.stores[op.store].delete(ctx.edge.index, op.key, self.env.now)
+        if status is KVStatus.RATE_LIMITED and self._refused is not None:
+            self._refused(ctx.edge.index, op.key, ctx.node, self.env.now)
         return _status_result(status, op.key), latency
 
     def _kv_list(self, ctx: Ctx, op: KvList) -> tuple[Any, float]:
@@ -292,6 +319,11 @@ class Runtime:
         keys, cursor, latency = store.list(ctx.edge.index, op.prefix, self.env.now, op.cursor, op.with_info)
         if keys is KV_UNAVAILABLE:
             return KVFailure(503, op.prefix), latency
+        if self.kv_watchers and store is self.kv:
+            names = tuple(k[0] for k in keys) if op.with_info else tuple(keys)
+            for watcher in list(self.kv_watchers):
+                if watcher.listed(ctx.edge.index, op.prefix, op.cursor, names, cursor, self.env.now):
+                    self.kv_watchers.remove(watcher)
         return (keys, cursor), latency
 
     def _kv_cas(self, ctx: Ctx, op: KvCas) -> tuple[Any, float]:
@@ -457,7 +489,11 @@ class Runtime:
         machine = self.tunnels.get(op.url)
         if record is not None:
             record.attempts += 1
-            record.target = machine.name if machine is not None else op.url
+            target = record.target = machine.name if machine is not None else op.url
+            if record.first_target is None:
+                record.first_target = target
+            elif record.retried_at is None and target != record.first_target:
+                record.retried_at, record.retried_onto = env.now, target
             record.target_up = machine is not None and machine.state == "up"
         if machine is None or machine.state != "up":
             return (yield from self._fail_connect(record, min(timeout, net.connect_timeout), timeout))

@@ -344,6 +344,25 @@ class WorkersKV(_Base):
                 out[key] = value
         return out
 
+    def central_value(self, key: str, now: float) -> Value:
+        """The value of ``key`` visible centrally at ``now`` (None: absent); for observers: not counted, no
+        latency, nothing cached."""
+        value = self._visible(key, now, 0.0)
+        return _live(value, now) if value.__class__ is _Entry else value
+
+    def central_keys(self, prefix: str, now: float) -> tuple[str, ...]:
+        """The sorted keys under ``prefix`` visible centrally at ``now`` (all pages); for observers, as
+        :meth:`central_value`."""
+        index = self._index
+        out = []
+        for i in range(bisect.bisect_left(index, prefix), len(index)):
+            key = index[i]
+            if not key.startswith(prefix):
+                break
+            if self.central_value(key, now) is not None:
+                out.append(key)
+        return tuple(out)
+
     # -- writes ------------------------------------------------------------------------------------------
     def put(
         self, edge: int, key: str, value: Value, now: float, expiration: float | None = None, metadata: Any = None
