@@ -24,6 +24,7 @@ RANKS = {
     "sweep": 5,
     "explore": 6,
     "report": 6,
+    "plot": 7,
     "testing": 6,
     "cli": 7,
     "__init__": 8,
