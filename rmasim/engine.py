@@ -121,6 +121,7 @@ def run(scenario: Scenario, seed: int | None = None, properties: Sequence[Proper
         sim.close()
     sim.observer.sample(scenario.duration)
     observations = sim.observer.observations()
+    observations.extra["leader_duty"] = scenario.policy.leader_duty is not None
     summary = summarize(observations)
     verdicts = check_properties(judges, observations)
     for verdict in verdicts:

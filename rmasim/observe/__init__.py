@@ -12,7 +12,8 @@ from typing import Any
 # Registers the built-in checkers; their order is the order of the summary-key table.
 # isort: off
 from . import pollution, duplicates, loss, leader, purge, unregister, routing, services, versions, resilience  # noqa: F401
-from . import load, kv_cost, cost, recovery, phases, errors  # noqa: F401
+from . import load, kv_cost, cost, recovery, phases, errors, duty  # noqa: F401
+from . import duplicate_machine  # noqa: F401  (a property: no_duplicate_machine)
 
 # isort: on
 from . import sometimes  # noqa: F401  # registers the sometimes properties

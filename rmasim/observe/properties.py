@@ -251,7 +251,10 @@ class NoDeadInIndex(Property):
 @register_property
 class SingleLeader(Property):
     name = "single_leader"
-    doc = "At no true instant do two agents believe they lead (a positive-length overlap of their beliefs)."
+    doc = (
+        "At no true instant do two agents believe they lead (a positive-length overlap of their beliefs). With "
+        "`leader_duty` the detail counts the consequence: duty writes from a stale leader that were accepted."
+    )
 
     def check(self, obs: Observations) -> PropertyResult:
         beliefs, _live = leader_changes(obs)
@@ -261,7 +264,22 @@ class SingleLeader(Property):
         t, who = found
         owners = _owners(obs)
         entities = [x for w in who for x in (w, owners.get(w, "?"))]
-        return self.violated(t, entities, f"{len(who)} agents believe they lead: {', '.join(who)}")
+        return self.violated(t, entities, f"{len(who)} agents believe they lead: {', '.join(who)}{_duty(obs)}")
+
+
+def _duty(obs: Observations) -> str:
+    """The visible consequence of two leaders, with ``leader_duty``: how many duty writes from a leader that was no
+    longer the current holder were accepted (:mod:`.duty`)."""
+    from .duty import duty_writes
+
+    if not obs.extra.get("leader_duty"):
+        return ""
+    stale = [w for w in duty_writes(obs.traces) if w.stale]
+    if not stale:
+        return "; no duty write from a stale leader was accepted"
+    first, n = stale[0], len(stale)
+    writes = f"{n} duty write{'s' if n > 1 else ''} from a stale leader {'were' if n > 1 else 'was'} accepted"
+    return f"; {writes} (first at {first.t:.6g} s by {first.worker_id})"
 
 
 def first_overlap(beliefs: Sequence[tuple[float, int, str]], end: float) -> tuple[float, list[str]] | None:
@@ -582,6 +600,7 @@ DEFAULT_PROPERTIES: tuple[dict[str, Any], ...] = (
     {"name": "no_missing_provider"},
     {"name": "no_route_to_dead"},
     {"name": "settles"},
+    {"name": "no_duplicate_machine"},
 )
 """The built-in set, with each property's default parameters; used only by code that asks for it."""
 

@@ -243,6 +243,20 @@ class Policy(BaseModel):
     lease_retry: PositiveDuration = Field(
         default=2.0, description="`lease`: candidates poll, and a leader retries a failed renewal, this often."
     )
+    leader_duty: PositiveDuration | None = Field(
+        default=None,
+        description="The heartbeat leader's duty: the agent that believes it leads calls POST /api/leader/duty this "
+        "often with its worker id and fencing token (the lease's; none with the `naive` leader), and the coordinator "
+        "records the write (the `leader_duty` record: in Workers KV with `naive`, in the Durable Object with "
+        "`lease`), so two leaders have a visible consequence (leader.duty_conflicts). None: no duty, no request.",
+    )
+    fence_duty: bool = Field(
+        default=False,
+        description="Kleppmann's fencing token: the coordinator refuses (409) a duty write whose worker id and token "
+        "are not the current lease's (read from the Durable Object), and the record's own write, one Durable Object "
+        "call, refuses a token below the highest it has stored. With the `naive` leader there is no lease, so every "
+        "duty write is refused. Off: every duty write is accepted.",
+    )
 
 
 @dataclass(frozen=True)
@@ -297,7 +311,8 @@ register_preset(
     "reference",
     "Our design beyond the review: the registry in a Durable Object (compare-and-set, no lost update, no stale "
     "read), the stale sweeper judging ages by its own observation with "
-    "Eureka's purge brake, lease leadership with fencing tokens, stable fingerprint identity, unregister cleanup, "
+    "Eureka's purge brake, lease leadership with fencing tokens (a leader duty under a stale token is refused), "
+    "stable fingerprint identity, unregister cleanup, "
     "agents that register again after a purge; per-service health with 10 s active probes, per-service timeouts, "
     "retries with a budget, circuit breakers, outlier ejection, version-aware routing, configured service discovery, "
     "per-edge metrics; deadlines propagated with each forward (a provider refuses at once what it could not do in "
@@ -324,5 +339,6 @@ register_preset(
     identity="fingerprint",
     registry_layout="strong",
     leader="lease",
+    fence_duty=True,
     validate_requests=True,
 )

@@ -11,7 +11,9 @@ observer a ``registered`` trace (its id and services) and, when the answer names
 
 With ``leader: lease`` the registration grants nothing; the agent runs a :class:`~.elector.LeaseElector` between
 its heartbeats (one loop, waking for whichever is due first), releases the lease on a graceful stop, and reports
-every change of belief with a ``leadership`` trace.
+every change of belief with a ``leadership`` trace. With ``leader_duty`` an agent that believes it leads does the
+leader's duty every ``leader_duty`` in the same loop: POST /api/leader/duty with its id and the lease's fencing
+token (none with the naive leader; a leader's call ends by the end of its lease).
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class Agent:
         self.epoch: Any = None
         """The registration's epoch, when the coordinator fences registrations; sent back with heartbeats and the
         unregister."""
+        self.naive_leader = False
+        """The registration answered ``is_heartbeat_leader`` (the naive leader: believed until the process ends)."""
 
     def run(self) -> Generator[Any, Any, None]:
         """The agent's main loop; returns after a graceful stop."""
@@ -100,7 +104,7 @@ class Agent:
             if self.policy.leader == "lease" and self.policy.wants_heartbeat_leadership:
                 assert self.worker_id is not None
                 self.elector = LeaseElector(self.worker_id, self.policy, self.call, AGENT_HTTP_TIMEOUT)
-            if self.elector is not None or self.policy.probe_interval is not None:
+            if self.elector is not None or self.policy.probe_interval is not None or self.policy.leader_duty:
                 yield from self.heartbeat_and_elect(self.elector)
             while True:
                 yield Sleep(self.policy.heartbeat_interval)
@@ -176,17 +180,21 @@ class Agent:
         yield Trace("registered", {"worker_id": worker_id, "services": [s["name"] for s in self.services]})
         if resp.body.get("is_heartbeat_leader"):
             # The baseline never revokes it: the agent believes it leads until its process ends.
+            self.naive_leader = True
             yield Trace("leadership", {"worker_id": worker_id, "leader": True})
         return worker_id
 
     def heartbeat_and_elect(self, elector: LeaseElector | None) -> Generator[Any, Any, None]:
         """The agent's loop when it has more than heartbeats to do: heartbeats every ``heartbeat_interval`` after
         the last one; lease actions when due (a leader's heartbeat waits when it could not end before its lease
-        does); with ``probe_interval``, a probe round when due, and a heartbeat at once when a status changed."""
+        does); with ``probe_interval``, a probe round when due, and a heartbeat at once when a status changed;
+        with ``leader_duty``, while it believes it leads, the duty when due."""
         interval = self.policy.heartbeat_interval
         next_heartbeat = (yield _MONOTONIC) + interval
         probe_every = self.policy.probe_interval
         next_probe = next_heartbeat - interval + probe_every if probe_every is not None else float("inf")
+        duty_every = self.policy.leader_duty
+        next_duty = next_heartbeat - interval
         while True:
             now = yield _MONOTONIC
             if elector is not None:
@@ -196,6 +204,11 @@ class Agent:
                     continue
             lease_end = elector.lease_end if elector is not None and elector.leading else float("inf")
             room = lease_end - now > LOAD_SAMPLE + 0.1
+            leading = elector.leading if elector is not None else self.naive_leader
+            if duty_every is not None and leading and now >= next_duty:
+                yield from self.do_duty(elector.timeout(now) if elector is not None else AGENT_HTTP_TIMEOUT)
+                next_duty = (yield _MONOTONIC) + duty_every
+                continue
             if probe_every is not None and now >= next_probe:
                 changed = yield from self.probe_round()
                 next_probe = (yield _MONOTONIC) + probe_every
@@ -207,9 +220,18 @@ class Agent:
                 next_heartbeat = (yield _MONOTONIC) + interval
                 continue
             wake = min(elector.next_action if elector is not None else float("inf"), lease_end, next_probe)
+            if duty_every is not None and leading:
+                wake = min(wake, next_duty)
             if now < next_heartbeat:
                 wake = min(wake, next_heartbeat)
             yield Sleep(max(wake - now, 1e-3))
+
+    def do_duty(self, timeout: float) -> Generator[Any, Any, None]:
+        """The leader's duty (``leader_duty``): POST /api/leader/duty with this agent's id and fencing token (None
+        with the naive leader). A refusal (409: a stale token) changes nothing here; the elector learns of a new
+        holder at its next renewal."""
+        token = self.elector.token if self.elector is not None else None
+        yield from self.call("POST", "/api/leader/duty", {"worker_id": self.worker_id, "token": token}, timeout)
 
     def probe_round(self) -> Generator[Any, Any, bool]:
         """Active probes (flaw #11), Kubernetes' defaults: /health with a 1 s timeout; a service turns unhealthy

@@ -75,10 +75,11 @@ def test_check_properties_names_the_violation_and_replays():
         check_properties(BASELINE.with_overrides({"faults": CRASH}))
     assert isinstance(error.value, PropertiesViolated)
     message = str(error.value).splitlines()
-    assert message[0] == "3 properties violated (scenario crash_fleet, preset baseline, seed 1):"
+    assert message[0] == "4 properties violated (scenario crash_fleet, preset baseline, seed 1):"
     assert message[1].startswith("  no_dead_in_index at 270 s: worker-") and "gpu/0 (" in message[1]
     assert message[2].startswith("  no_route_to_dead at 90.626 s: gpu/0, worker-")
     assert message[3].startswith("  settles at 270 s:")
+    assert message[4].startswith("  no_duplicate_machine at 280 s: gpu/2, worker-")  # a registration retried
     assert "--- failing.yaml" in message and error.value.yaml in str(error.value)
     replayed = rmasim.run(load_scenario_text(error.value.yaml))
     assert [(p.name, p.violated_at) for p in replayed.properties if not p.holds] == [
@@ -90,7 +91,8 @@ def test_check_properties_passes_on_reference_and_judges_what_is_asked():
     result = check_properties(FLEET.with_overrides({"faults": CRASH, "coordinator.preset": "reference"}))
     assert result.passed
     assert [p.name for p in result.properties] == [
-        "no_dead_in_index", "single_leader", "no_missing_provider", "no_route_to_dead", "settles"
+        "no_dead_in_index", "single_leader", "no_missing_provider", "no_route_to_dead", "settles",
+        "no_duplicate_machine",
     ]  # fmt: skip
     with pytest.raises(AssertionError, match=r"^1 property violated .*\n  no_route_to_dead at 90.626 s"):
         check_properties(BASELINE.with_overrides({"faults": CRASH}), properties=["no_route_to_dead"])

@@ -31,7 +31,7 @@ from .keys import (
     worker_key,
 )
 from .layout import LAYOUTS
-from .leader import change_lease, read_lease
+from .leader import change_lease, leader_duty, read_lease
 from .metrics import EdgeMetrics, ServiceMetrics, admin_metrics, edge_metrics
 from .proxy import service_proxy
 from .registry import Handler, heartbeat, register, unregister
@@ -74,6 +74,7 @@ ROUTES: dict[tuple[str, str], Callable[..., Generator[Any, Any, Response]]] = {
     ("GET", "/api/admin/services"): admin_services,
     ("GET", "/api/leader"): read_lease,
     ("POST", "/api/leader"): change_lease,
+    ("POST", "/api/leader/duty"): leader_duty,
     ("GET", "/api/admin/metrics"): admin_metrics,
 }
 

@@ -8,7 +8,9 @@
 
 The ``per_worker_keys`` layout replaces both lists: ``provider:{service}:{id}`` (one key per provider, value
 ``{"worker_id", "service"}``) is listed by prefix, and the set of workers is ``list("worker:")``. The ``lease``
-leader keeps ``leader_lease`` (holder, fencing token, renewals) in the Durable Object.
+leader keeps ``leader_lease`` (holder, fencing token, renewals) in the Durable Object. ``leader_duty`` is the
+record the leader's duty writes (``leader_duty`` knob): Workers KV with the naive leader, the Durable Object with
+the lease.
 
 Times in records (``last_heartbeat``, ``registered_at``) are seconds on the clock of the edge that wrote them.
 """
@@ -21,6 +23,7 @@ WORKER_IDS = "worker_ids"
 HEARTBEAT_LEADER = "heartbeat_leader"
 PROVIDER_PREFIX = "provider:"
 LEADER_LEASE = "leader_lease"
+LEADER_DUTY = "leader_duty"
 
 
 def worker_key(worker_id: str) -> str:

@@ -13,17 +13,25 @@ people.
   (``holder: null``, token kept) when ``release`` is true; otherwise a grant to the caller with ``token + 1``.
   Answers ``{"ok", "lease"}`` with the value now stored. The fencing token grows with every grant, so a write
   guarded by an old token can be refused downstream.
+- ``POST /api/leader/duty`` with ``{"worker_id", "token"}`` (``leader_duty``): the leader's periodic duty, one
+  write of the ``leader_duty`` record ``{holder, token, at, fence, writes}`` (Workers KV with the naive leader,
+  the Durable Object with the lease), traced as ``leader_duty`` with ``accepted``. With ``fence_duty`` it is
+  fenced as Kleppmann's "How to do distributed locking" has it: refused (409) unless the worker id and token are
+  the current lease's, and the record's write itself (one Durable Object call) refuses a token below the highest
+  it has stored, so once a new leader has written, an old one never writes again. Without it every write is
+  accepted, and two leaders both act (a write the store fails, Workers KV's 429 within a second of another, is
+  traced with ``failed``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..ops import STRONG, KvCas, KvGet, Now, Request, Response, Trace
-from .keys import LEADER_LEASE
+from ..ops import KV, STRONG, KvCas, KVFailure, KvGet, KvPut, Now, Request, Response, StrongUpdate, Trace
+from .keys import LEADER_DUTY, LEADER_LEASE
 from .registry import Handler
 
-__all__ = ["change_lease", "read_lease"]
+__all__ = ["change_lease", "leader_duty", "read_lease"]
 
 
 def read_lease(req: Request, policy: Any) -> Handler:
@@ -53,3 +61,38 @@ def change_lease(req: Request, policy: Any) -> Handler:
     if ok and held is None:
         yield Trace("leadership_claimed", {"worker_id": worker_id, "token": new["token"]})
     return Response(200, {"ok": ok, "lease": current})
+
+
+def fenced_write(record: Any, write: dict[str, Any]) -> tuple[Any, bool]:
+    """The Durable Object's duty write: refused (record unchanged, False) when ``write``'s token is below the
+    highest one stored (``fence``), else stored with ``writes + 1`` (True). A pure function, run atomically."""
+    fence = (record or {}).get("fence", 0)
+    if write["token"] < fence:
+        return record, False
+    return {**write, "fence": write["token"], "writes": (record or {}).get("writes", 0) + 1}, True
+
+
+def leader_duty(req: Request, policy: Any) -> Handler:
+    """POST /api/leader/duty: record the leader's duty write, fenced by its token with ``fence_duty``."""
+    body = req.body or {}
+    worker_id = body.get("worker_id")
+    if not worker_id:
+        return Response(400, {"error": "worker_id required"})
+    token = body.get("token")
+    seen = {"worker_id": worker_id, "token": token}
+    now = yield Now()
+    write = {"holder": worker_id, "token": token, "at": now}
+    if policy.fence_duty:
+        lease = yield KvGet(LEADER_LEASE, STRONG)
+        current = lease is not None and lease.get("holder") == worker_id and lease.get("token") == token
+        if not current or not (yield StrongUpdate(LEADER_DUTY, fenced_write, write)):
+            yield Trace("leader_duty", {**seen, "accepted": False})
+            return Response(409, {"error": "stale fencing token", "lease": lease})
+    else:
+        try:
+            yield KvPut(LEADER_DUTY, write, STRONG if policy.leader == "lease" else KV)
+        except KVFailure as failure:  # Workers KV's one write a second per key: a second leader's write fails
+            yield Trace("leader_duty", {**seen, "accepted": False, "failed": failure.status})
+            raise
+    yield Trace("leader_duty", {**seen, "accepted": True})
+    return Response(200, {"ok": True})

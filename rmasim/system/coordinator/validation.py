@@ -206,11 +206,19 @@ class LeaseRequest(_Body):
     release: bool | None = None
 
 
+class DutyRequest(_Body):
+    """POST /api/leader/duty."""
+
+    worker_id: Id
+    token: Count | None = None
+
+
 ROUTE_FIELDS: dict[str, frozenset[str]] = {
     "/api/worker/register": frozenset(RegisterRequest.model_fields),
     "/api/worker/heartbeat": frozenset(HeartbeatRequest.model_fields),
     "/api/worker/unregister": frozenset(UnregisterRequest.model_fields),
     "/api/leader": frozenset(LeaseRequest.model_fields),
+    "/api/leader/duty": frozenset(DutyRequest.model_fields),
 }
 """The fields each POST route accepts."""
 
@@ -275,6 +283,7 @@ PARSERS: dict[tuple[str, str], Callable[[Any, Any], Any]] = {
     ("POST", "/api/worker/heartbeat"): parse_heartbeat,
     ("POST", "/api/worker/unregister"): _parser(UnregisterRequest),
     ("POST", "/api/leader"): _parser(LeaseRequest),
+    ("POST", "/api/leader/duty"): _parser(DutyRequest),
 }
 """(method, path) -> the parser of its body; the other routes take no body."""
 
