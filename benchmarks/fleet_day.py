@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fleet_day.py                 # the full simulated day
     .venv/bin/python benchmarks/fleet_day.py --duration 2h   # a shorter slice
-    /usr/bin/time -v .venv/bin/rmasim run benchmarks/fleet_day.yaml --quiet --out /tmp/fleet_day
+    /usr/bin/time -v .venv/bin/rmasim run scenarios/fleet/fleet_day.yaml --quiet --out /tmp/fleet_day
 
 Prints one line per figure. Peak memory is this process's maximum resident set size (as /usr/bin/time -v's
 "Maximum resident set size").
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--duration", help="override the simulated duration, e.g. 2h")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
-    scenario = rmasim.load_scenario(HERE / "fleet_day.yaml")
+    scenario = rmasim.load_scenario(HERE.parent / "scenarios" / "fleet" / "fleet_day.yaml")
     if args.duration:
         scenario = scenario.with_overrides({"duration": args.duration})
     start = time.perf_counter()

@@ -1,7 +1,7 @@
 """Benchmark (not a test): the cost of running the coordinator as a JavaScript Worker instead of Python.
 
     .venv/bin/python benchmarks/worker_bridge.py                                   # crash.yaml, 30 min simulated
-    .venv/bin/python benchmarks/worker_bridge.py --scenario benchmarks/fleet_day.yaml --duration 2h
+    .venv/bin/python benchmarks/worker_bridge.py --scenario scenarios/fleet/fleet_day.yaml --duration 2h
 
 Runs the scenario with the Python ``baseline`` preset and with ``workers/baseline`` (same seed), checks that the
 two summaries are equal, and prints the wall time of each, their ratio (issue 12's target: within 3x), the
