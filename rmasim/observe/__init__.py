@@ -14,6 +14,7 @@ from typing import Any
 from . import pollution, duplicates, loss, leader, purge, unregister, routing, services, versions, resilience  # noqa: F401
 from . import load, kv_cost, cost, recovery, phases, errors, duty  # noqa: F401
 from . import duplicate_machine  # noqa: F401  (a property: no_duplicate_machine)
+from . import security  # noqa: F401
 
 # isort: on
 from . import sometimes  # noqa: F401  # registers the sometimes properties

@@ -17,9 +17,14 @@ __all__ = ["DuplicateRecords", "count_duplicates"]
 
 
 def count_duplicates(workers: Any) -> int:
-    """Records beyond one per tunnel URL in a ``worker id -> record`` mapping."""
-    per_machine = Counter(record.get("tunnel_url") for record in workers.values())
+    """Records beyond one per tunnel URL in a ``worker id -> record`` mapping (a tunnel URL that is no string,
+    which the baseline stores from a malformed registration, counted by its repr)."""
+    per_machine = Counter(_key(record.get("tunnel_url")) for record in workers.values())
     return sum(n - 1 for n in per_machine.values())
+
+
+def _key(url: Any) -> Any:
+    return url if url is None or isinstance(url, str) else repr(url)
 
 
 @register_checker

@@ -20,10 +20,11 @@ class GroundTruth:
         self.owner: dict[str, tuple[Any, int]] = {}
         self.ids_of: dict[tuple[str, int], list[str]] = {}
 
-    def assign(self, worker_id: str, tunnel_url: str | None) -> Any:
+    def assign(self, worker_id: str, tunnel_url: Any) -> Any:
         """The coordinator created (or, with a stable identity, re-issued) ``worker_id`` for the agent behind
-        ``tunnel_url``; returns that machine, or None for an unknown tunnel."""
-        machine = self._by_tunnel.get(tunnel_url or "")
+        ``tunnel_url``; returns that machine, or None for an unknown tunnel (or a tunnel_url that is no string: the
+        baseline stores a malformed registration as it comes)."""
+        machine = self._by_tunnel.get(tunnel_url) if isinstance(tunnel_url, str) else None
         if machine is None:
             return None
         self.owner[worker_id] = (machine, machine.incarnation)

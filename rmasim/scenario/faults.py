@@ -26,7 +26,10 @@ Built-in actions:
 - ``partition``: the machines' agents cannot reach the coordinator (two-way or one-way) for ``duration``;
 - ``clock_jump``: an edge's clock steps by ``delta``;
 - ``edge_lag``: writes reach an edge's refetches ``lag`` late, for ``duration``;
-- ``kv_outage``: the KV's central store is down for ``duration``.
+- ``kv_outage``: the KV's central store is down for ``duration``;
+- the attacks (:class:`AttackFault`, issue 15): ``rogue_register``, ``forged_heartbeat``, ``forged_unregister``,
+  ``lease_theft``, ``ssrf_register``, ``registration_flood``, ``malformed_requests``: calls to one coordinator
+  edge from a client that is none of the fleet's agents and holds no credential.
 
 To add a fault kind, subclass ``MachineFault``, ``EdgeFault`` or ``FaultSpec`` with an
 ``action: Literal["name"]`` field (and its own fields) and decorate it with ``@register_fault_spec``; the
@@ -50,8 +53,10 @@ from .units import Duration, PositiveDuration, SignedDuration, format_duration
 from .versions import Version
 
 __all__ = [
+    "ATTACK_TRACE",
     "FAULT_SPECS",
     "TARGET_PATTERN",
+    "AttackFault",
     "Burst",
     "ClockJump",
     "CpuHog",
@@ -60,12 +65,18 @@ __all__ = [
     "EdgeFault",
     "EdgeLag",
     "FaultSpec",
+    "ForgedHeartbeat",
+    "ForgedUnregister",
     "GroupView",
     "HotService",
     "KvOutage",
+    "LeaseTheft",
     "MachineFault",
+    "MalformedRequests",
     "Partition",
+    "RegistrationFlood",
     "Restart",
+    "RogueRegister",
     "RollingUpgrade",
     "ServiceCrash",
     "ServiceErrors",
@@ -73,6 +84,7 @@ __all__ = [
     "ServiceFlap",
     "ServiceHang",
     "ServiceSlow",
+    "SsrfRegister",
     "Start",
     "Stop",
     "TrafficBurst",
@@ -472,3 +484,148 @@ class CpuHog(MachineFault):
     action: Literal["cpu_hog"] = "cpu_hog"
     load: float = Field(gt=0, le=1, description="CPU share taken, e.g. 0.5.")
     duration: PositiveDuration = Field(description="How long the hog runs.")
+
+
+# --- adversarial faults: an attacker, a client that is none of the fleet's agents (issue 15) ---------------
+
+ATTACK_TRACE = "attack"
+"""The event of the attacker's own record: one ``Trace`` per call it made (fields: ``action``, ``method``,
+``path``, ``source``, ``status`` (None when no answer came), ``answer`` (the small fields of the answer's body),
+and what the call aimed at: ``worker_id``, ``machine``, ``tunnel_url``, ``name``); the ``security.*`` checkers
+read it."""
+MAX_ATTACK_CALLS = 100_000
+"""The most calls one attack fault may make (a flood of 100 000 registrations is 50x the ``balancing_100``
+fleet's)."""
+
+_PACE = (
+    "Time between two of the attacker's calls (Workers KV takes one write a second per key, so the seed's shared "
+    "lists refuse most of a faster series: a patient attacker waits)."
+)
+_SSRF_URLS = (
+    "http://169.254.169.254/",
+    "http://127.0.0.1",
+    "http://10.0.0.1",
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:6379/_INFO",
+    "https://rebind.attacker.example",
+)
+
+
+class AttackFault(FaultSpec):
+    """Base of the attacks: the attacker's calls land on coordinator ``edge`` from its host ``source`` (network
+    node ``attacker/<source>``; the platform gives the coordinator that node's address as ``cf-connecting-ip``, which
+    the caller cannot choose); it knows no secret (no auth headers), only what an attacker can learn (host names,
+    hence fingerprints; what the coordinator answers anyone, such as the ids ``/api/workers`` lists)."""
+
+    edge: int = Field(default=0, ge=0, description="Index of the coordinator edge the attacker's calls land on.")
+    source: str = Field(
+        default="a1",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$",
+        description="The attacker's host (its node is attacker/<source>, its address the platform's for that node).",
+    )
+
+    def problems(
+        self, fleet: Mapping[str, GroupView] | None, edges: int | None, duration: float | None = None
+    ) -> list[tuple[str, str]]:
+        found = super().problems(fleet, edges, duration)
+        if edges is not None and self.edge >= edges:
+            found.append(("edge", f"no edge {self.edge}: coordinator.edges is {edges} (indexes 0..{edges - 1})"))
+        return found
+
+    def _bounded(self, calls: float, what: str) -> None:
+        if calls > MAX_ATTACK_CALLS:
+            raise ValueError(f"{what} is {calls:.0f} calls; at most {MAX_ATTACK_CALLS}")
+
+
+@register_fault_spec
+class RogueRegister(MachineFault, AttackFault):
+    """The attacker registers as each target machine: its fingerprint (sha256 of the host name), the machine's
+    services, and the attacker's own ``tunnel_url``."""
+
+    action: Literal["rogue_register"] = "rogue_register"
+    tunnel_url: str = Field(default="https://attacker.example.net", description="The attacker's tunnel URL.")
+    every: PositiveDuration = Field(default=2.0, description=_PACE)
+
+
+@register_fault_spec
+class ForgedHeartbeat(AttackFault):
+    """Heartbeats for other workers (the first ``workers`` ids ``/api/workers`` lists, or the fingerprint ids of
+    the fleet when it lists none), with an absurd ``current_load``, ``times`` rounds ``every`` apart."""
+
+    action: Literal["forged_heartbeat"] = "forged_heartbeat"
+    workers: int = Field(default=1, ge=1, le=1000, description="How many listed workers to forge for.")
+    current_load: float = Field(default=-0.1, description="The forged load figure, e.g. -0.1 or 1e9.")
+    times: int = Field(default=1, ge=1, le=10_000, description="Rounds of forged heartbeats.")
+    every: PositiveDuration = Field(default=5.0, description="Time between two rounds.")
+
+    @model_validator(mode="after")
+    def _few_enough(self) -> ForgedHeartbeat:
+        self._bounded(self.workers * self.times, "workers x times")
+        return self
+
+
+@register_fault_spec
+class ForgedUnregister(AttackFault):
+    """Unregisters of other workers (the first ``workers`` ids ``/api/workers`` lists, else fingerprint ids)."""
+
+    action: Literal["forged_unregister"] = "forged_unregister"
+    workers: int = Field(default=1, ge=1, le=1000, description="How many listed workers to unregister.")
+    every: PositiveDuration = Field(default=2.0, description=_PACE)
+
+
+@register_fault_spec
+class LeaseTheft(AttackFault):
+    """For ``duration``, every ``every``: read the leader lease and claim it (or, with ``release``, release it
+    as its holder) in a name that is not the attacker's to use (no machine registered it)."""
+
+    action: Literal["lease_theft"] = "lease_theft"
+    duration: PositiveDuration = Field(description="How long the attacker keeps at it.")
+    every: PositiveDuration = Field(default=1.0, description="Time between two attempts.")
+    release: bool = Field(default=False, description="Release the holder's lease instead of claiming it.")
+
+    @model_validator(mode="after")
+    def _few_enough(self) -> LeaseTheft:
+        self._bounded(2 * self.duration / self.every, "2 x duration / every")
+        return self
+
+
+@register_fault_spec
+class SsrfRegister(AttackFault):
+    """One registration per URL of ``urls`` (internal addresses, other schemes, a DNS-rebinding name), each
+    offering ``services`` (default: every service of the fleet), so the proxy may forward clients there."""
+
+    action: Literal["ssrf_register"] = "ssrf_register"
+    urls: tuple[str, ...] = Field(default=_SSRF_URLS, min_length=1, max_length=100, description="Tunnel URLs.")
+    services: tuple[str, ...] | None = Field(default=None, description="Services offered (default: the fleet's).")
+    every: PositiveDuration = Field(default=2.0, description=_PACE)
+
+
+@register_fault_spec
+class RegistrationFlood(AttackFault):
+    """``rate`` registrations per second for ``duration``, evenly spaced, each a fresh fingerprint and tunnel URL
+    (tunnel-shaped, ``https://flood-<at>-<n>.tunnel.invalid``: an attacker can run real tunnels), offering
+    ``services`` (default: the fleet's); the attacker does not wait for one answer before the next call. With
+    ``sources`` > 1 the calls come in turn from that many hosts (``<source>-<k>``: a botnet, each its own
+    address)."""
+
+    action: Literal["registration_flood"] = "registration_flood"
+    rate: float = Field(gt=0, le=10_000, description="Registrations per second.")
+    duration: PositiveDuration = Field(description="How long the flood lasts.")
+    services: tuple[str, ...] | None = Field(default=None, description="Services offered (default: the fleet's).")
+    sources: int = Field(default=1, ge=1, le=10_000, description="Hosts the calls come from, in turn.")
+
+    @model_validator(mode="after")
+    def _few_enough(self) -> RegistrationFlood:
+        self._bounded(self.rate * self.duration, "rate x duration")
+        return self
+
+
+@register_fault_spec
+class MalformedRequests(AttackFault):
+    """``count`` requests with malformed bodies to the agent endpoints (register, heartbeat, unregister, the
+    lease), at uniform times within ``within``; bodies and times are drawn from a stream keyed by the edge and
+    ``at`` under the run's seed (:func:`rmasim.chaos.attack.malformed_body`)."""
+
+    action: Literal["malformed_requests"] = "malformed_requests"
+    count: int = Field(default=100, ge=1, le=MAX_ATTACK_CALLS, description="How many requests.")
+    within: PositiveDuration = Field(default=10.0, description="Window after `at` over which they are sent.")

@@ -8,15 +8,22 @@ from rmasim.scenario.faults import (
     CpuHog,
     CrashLoop,
     EdgeLag,
+    ForgedHeartbeat,
+    ForgedUnregister,
     HotService,
     KvOutage,
+    LeaseTheft,
+    MalformedRequests,
     Partition,
+    RegistrationFlood,
+    RogueRegister,
     RollingUpgrade,
     ServiceCrash,
     ServiceErrors,
     ServiceFlap,
     ServiceHang,
     ServiceSlow,
+    SsrfRegister,
     TrafficBurst,
     fault_spec_union,
 )
@@ -46,6 +53,13 @@ BUILT_IN = {
     "hot_service": HotService,
     "traffic_burst": TrafficBurst,
     "cpu_hog": CpuHog,
+    "rogue_register": RogueRegister,
+    "forged_heartbeat": ForgedHeartbeat,
+    "forged_unregister": ForgedUnregister,
+    "lease_theft": LeaseTheft,
+    "ssrf_register": SsrfRegister,
+    "registration_flood": RegistrationFlood,
+    "malformed_requests": MalformedRequests,
 }
 
 
@@ -114,3 +128,24 @@ def test_a_service_fault_names_a_service_the_group_runs():
     ok = FAULT.validate_python({"action": "service_slow", "at": "1m", "target": "cpu/*", "service": "rag",
                                 "factor": 20, "duration": "5m"})  # fmt: skip
     assert ok.problems(FLEET, 1) == [] and (ok.factor, ok.duration) == (20.0, 300.0)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"action": "registration_flood", "at": "1m", "rate": 10_000, "duration": "1m"}, "rate x duration"),
+        ({"action": "forged_heartbeat", "at": "1m", "workers": 1000, "times": 1000}, "workers x times"),
+        ({"action": "lease_theft", "at": "1m", "duration": "1d", "every": "1s"}, "2 x duration / every"),
+        ({"action": "forged_unregister", "at": "1m", "source": "Not A Host"}, "source"),
+    ],
+)
+def test_an_attack_is_bounded(data, message):
+    """At most 100 000 calls per attack fault, each field checked where it is written."""
+    with pytest.raises(ValidationError, match=message):
+        FAULT.validate_python(data)
+
+
+def test_an_attack_names_an_edge_of_the_coordinator():
+    fault = FAULT.validate_python({"action": "ssrf_register", "at": "1m", "edge": 3})
+    assert fault.problems(FLEET, edges=2) == [("edge", "no edge 3: coordinator.edges is 2 (indexes 0..1)")]
+    assert fault.problems(FLEET, edges=4) == []
