@@ -12,6 +12,7 @@ from . import check as _check
 from . import compare as _compare
 from . import conformance as _conformance
 from . import explore as _explore
+from . import findings as _findings
 from . import presets as _presets
 from . import run as _run
 from . import shrink as _shrink
@@ -51,6 +52,7 @@ app.command("sweep")(_sweep.sweep)
 app.command("shrink")(_shrink.shrink)
 app.command("compare")(_compare.compare)
 app.command("explore")(_explore.explore)
+app.command("findings")(_findings.findings)
 app.command("check")(_check.check)
 app.command("conformance")(_conformance.conformance)
 app.command("presets")(_presets.presets)
