@@ -7,7 +7,8 @@ Model (issue 14, Build 2; FoundationDB and TigerBeetle's simulators, swarm testi
 the simulation's own seed. Run ``i`` is therefore a pure function of ``(S, i)`` and the scenario: any executor,
 any number of jobs, an interrupted and resumed campaign all give the same rows.
 
-Each run is the scenario with its ``faults`` replaced by the drawn ones, its ``seed`` set, and, when it names
+Each run is the scenario with its ``faults`` replaced by the drawn ones, its ``expect`` lines dropped (they were
+written for the file's own faults), its ``seed`` set, and, when it names
 no properties, :func:`rmasim.observe.properties.default_properties` written into it: a plain scenario that
 ``rmasim run`` replays. Every run also judges each sometimes property the scenario does not name
 (:func:`rmasim.observe.sometimes.sometimes_properties`): its row says which were reached and when, and the
@@ -93,7 +94,7 @@ class Campaign:
         rng = Streams(self.seed).generator(f"explore/run/{index}")
         on, faults = draw_schedule(self.space, self.scenario, rng)
         seed = int(rng.integers(0, min(MAX_SEED, 2**31 - 1)))
-        overrides: dict[str, Any] = {"faults": faults, "seed": seed, "explore": None}
+        overrides: dict[str, Any] = {"faults": faults, "seed": seed, "explore": None, "expect": []}
         judged = list(self.scenario.properties) or default_properties()
         named = {p.name for p in judged}
         judged += [p for p in sometimes_properties() if p.name not in named]
