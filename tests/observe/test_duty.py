@@ -155,3 +155,25 @@ def test_two_naive_leaders_both_act_and_the_lease_keeps_one(preset):
     else:
         assert verdict.holds and summary["leader.duty_conflicts"] == summary["leader.duty_refused"] == 0
         assert summary["leader.duty_writes"] >= 55  # one every 20 s of 20 minutes, less the failovers
+
+
+@pytest.mark.parametrize("fence", [False, True])
+def test_a_leader_whose_lease_was_taken_acts_until_its_renewal_fails_unless_fenced(fence):
+    """Kleppmann's case: at 1 minute another party takes the lease (``lease_theft``, by compare-and-set from the
+    value it read); the leader believes it leads until its next renewal (every 10 s) is refused, and does its 2 s
+    duty meanwhile under its old token. Unfenced those writes are accepted (conflicts); fenced they are refused."""
+    text = """
+name: lease_theft_duty
+seed: 1
+duration: 4m
+sample_every: 5s
+coordinator: {preset: baseline, edges: 2, leader: lease, leader_duty: 2s}
+fleet: {gpu: {count: 2, services: {upload: {port: 8103}}}}
+faults: [{at: 1m, action: lease_theft, duration: 30s}]
+"""
+    summary = rmasim.run(load_scenario_text(text).with_overrides({"coordinator.fence_duty": fence})).summary
+    assert summary["leader.max_concurrent"] == 1  # beliefs never overlap: single_leader cannot see it
+    if fence:
+        assert summary["leader.duty_conflicts"] == 0 and summary["leader.duty_refused"] > 0
+    else:
+        assert summary["leader.duty_conflicts"] > 0 and summary["leader.duty_refused"] == 0
