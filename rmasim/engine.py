@@ -27,7 +27,7 @@ from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
 from .system.coordinator import Isolate
 from .system.worker import CRON_TICK, WorkerCoordinator, check_worker, load_worker_config
 from .workload import PoissonClients
-from .world import Clock, Network, ServiceContainer, Streams, StrongKV, build_kv
+from .world import DNS, Clock, Network, ServiceContainer, Streams, StrongKV, build_kv
 
 __all__ = ["ExpectationResult", "RunResult", "run"]
 
@@ -160,6 +160,7 @@ class _Simulation:
         self.kv = build_kv(scenario.kv, n_edges, streams.generator("kv"))
         self.strong = StrongKV.from_config(scenario.kv.strong, n_edges, streams.generator("strong"))
         self.network = Network.from_config(scenario.network, streams.generator("network"))
+        self.dns = DNS.from_config(scenario.dns)
         self.edges = [self._build_edge(i, streams) for i in range(n_edges)]
         self.machines: dict[tuple[str, int], Machine] = {}
         for group, cfg in scenario.fleet.items():
@@ -177,7 +178,8 @@ class _Simulation:
         )
 
         def agent_factory(machine: Machine) -> Agent:
-            return Agent(MachineInfo(machine.tunnel_url, machine.ports, hostname=machine.name), policy)
+            info = MachineInfo(machine.tunnel_url, machine.ports, hostname=machine.name, disk=machine.disk)
+            return Agent(info, policy)
 
         self.runtime = Runtime(
             env,
@@ -189,6 +191,7 @@ class _Simulation:
             policy.request_timeout,
             list(self.machines.values()),
             self.strong,
+            self.dns,
         )
         self.observer.invocations = self.runtime.invocations
         if isinstance(coordinator, WorkerCoordinator):  # the Worker's own Cron Triggers, checked every minute

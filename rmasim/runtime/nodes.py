@@ -118,6 +118,8 @@ class Machine:
     incarnation: int = 0
     driver: Any = None
     agent: Any = None
+    disk: dict[str, Any] = field(default_factory=dict)
+    """What the agent keeps on the machine's disk across restarts and crashes (its credential: ``agent_auth``)."""
     cpu_hog: float = 0.0
     """CPU share taken by a background process (a ``cpu_hog`` fault): it adds to the ``cpu`` load signal but
     takes no service slot."""

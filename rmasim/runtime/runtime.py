@@ -32,6 +32,9 @@ Rules (see :mod:`rmasim.world` for the models behind them):
   answers, when the last has ended, with every result (failures as values).
 - A container's **service faults** (:mod:`rmasim.world.service`): a slow one finishes later, an erroring
   admission is answered 500 at its finish, a hung one never finishes (the caller times out).
+- **DNS**: ``Resolve`` is answered by the world's DNS (:mod:`rmasim.world.dns`) after its lookup latency. A
+  ``StrongUpdate(clock=True)`` gets the Durable Object's clock, the true time (the platform's clocks are
+  synchronised; clock faults hit edges and machines).
 - **Caller addresses**: every request reaching the coordinator carries ``cf-connecting-ip``, set here as
   Cloudflare's edge sets it (a value the caller sent is dropped): an agent's (or any calling node's) address is
   stable for its node name (:func:`~rmasim.runtime.nodes.node_address`), so a machine keeps it across restarts;
@@ -75,6 +78,7 @@ from ..system.ops import (
     ReadLoad,
     Request,
     RequestTimeout,
+    Resolve,
     Response,
     Sleep,
     StrongUpdate,
@@ -115,6 +119,7 @@ class Runtime:
         platform_timeout: float,
         machines: list[Machine],
         strong: Any = None,
+        dns: Any = None,
     ) -> None:
         self.env = env
         self.kv = kv
@@ -123,6 +128,8 @@ class Runtime:
         if strong is not None:
             self.stores[STRONG] = strong
         self.net = network
+        self.dns = dns
+        """The world's DNS (:class:`rmasim.world.DNS`), answering ``Resolve``; None: every name is unknown."""
         self.coordinator = coordinator
         self.agent_factory = agent_factory
         self.hooks = hooks
@@ -153,6 +160,7 @@ class Runtime:
             Sleep: self._sleep,
             Trace: self._trace,
             LiveLoad: self._live_load,
+            Resolve: self._resolve,
         }
         self.timed_ops: dict[type, Callable[[Ctx, Any, Driver], Generator[Any, Any, Any]]] = {
             HttpCall: self._http,
@@ -333,10 +341,17 @@ class Runtime:
         return (ok, current), latency
 
     def _strong_update(self, ctx: Ctx, op: StrongUpdate) -> tuple[Any, float]:
-        result, latency = self.stores[STRONG].update(ctx.edge.index, op.key, op.update, op.arg, self.env.now)
+        now = self.env.now
+        update = op.update if not op.clock else partial(_clocked, op.update, now)  # the object's clock: true time
+        result, latency = self.stores[STRONG].update(ctx.edge.index, op.key, update, op.arg, now)
         if result is KV_UNAVAILABLE:
             return KVFailure(503, op.key), latency
         return result, latency
+
+    def _resolve(self, ctx: Ctx, op: Resolve) -> tuple[Any, float]:
+        if self.dns is None:
+            return (), 0.0
+        return self.dns.resolve(op.name)
 
     def _now(self, ctx: Ctx, op: Now) -> tuple[Any, float]:
         if op.monotonic:
@@ -611,6 +626,11 @@ def _with_address(headers: tuple[tuple[str, str], ...], node: str) -> tuple[tupl
     own (the caller node's address) appended."""
     kept = tuple(h for h in headers if h[0].lower() != CONNECTING_IP) if headers else ()
     return (*kept, (CONNECTING_IP, node_address(node)))
+
+
+def _clocked(update: Callable[..., Any], now: float, value: Any, arg: Any) -> Any:
+    """A Durable Object method that reads the object's clock (``StrongUpdate(clock=True)``)."""
+    return update(value, arg, now)
 
 
 def _single(call: HttpCall) -> Generator[Any, Any, Any]:

@@ -80,6 +80,7 @@ from .versions import Version
 __all__ = [
     "ClockConfig",
     "CoordinatorConfig",
+    "DNSConfig",
     "Diurnal",
     "GroupConfig",
     "KVConfig",
@@ -283,6 +284,27 @@ class NetworkConfig(_Section):
     latency: Dist = Field(default_factory=lambda: _lognormal("20ms", "80ms"), description="Per one-way hop.")
     loss: float = Field(default=0.0, ge=0.0, le=1.0)
     connect_timeout: PositiveDuration = 15.0
+
+
+class RebindingConfig(_Section):
+    """A name whose DNS answer changes (DNS rebinding): ``first`` for its first ``after`` lookups, ``then`` after."""
+
+    first: list[str] = Field(min_length=1, max_length=8, description="Addresses of the first lookups.")
+    then: list[str] = Field(min_length=1, max_length=8, description="Addresses of every later lookup.")
+    after: int = Field(default=1, ge=1, le=1000, description="Lookups answered with `first`.")
+
+
+class DNSConfig(_Section):
+    """The DNS answers the coordinator gets (rmasim.world.dns): names under the tunnel domains resolve to
+    Cloudflare's anycast edge, IP literals to themselves, anything else only as given here."""
+
+    records: dict[str, list[str]] = Field(
+        default_factory=dict, max_length=256, description="Name -> its addresses (`evil.example: [10.0.0.5]`)."
+    )
+    rebinding: dict[str, RebindingConfig] = Field(
+        default_factory=dict, max_length=64, description="Names whose answer changes between lookups."
+    )
+    latency: Duration = Field(default=0.001, description="One lookup (a DNS-over-HTTPS query).")
 
 
 def _preset_choices(schema: dict[str, JsonValue]) -> None:
@@ -542,6 +564,7 @@ class Scenario(BaseModel):
     )
     workload: list[WorkloadSpec] = Field(default_factory=list, max_length=MAX_WORKLOAD)
     faults: list[fault_spec_union()] = Field(default_factory=list, max_length=MAX_FAULTS)  # type: ignore[valid-type]  # union built at import from FAULT_SPECS
+    dns: DNSConfig = Field(default_factory=DNSConfig)
     phases: dict[Name, Phase] = Field(
         default_factory=dict,
         max_length=MAX_PHASES,

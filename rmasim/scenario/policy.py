@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .limits import MAX_BREAKER_CALLS
 from .names import unknown_name
@@ -234,6 +234,60 @@ class Policy(BaseModel):
         "tables and metrics entries for services without providers. Off: the seed's handlers read bodies as they "
         "come, and a malformed one is a 500 (an uncaught exception, counted in coordinator.errors).",
     )
+    agent_auth: bool = Field(
+        default=False,
+        description="Agents prove who they are (rmasim.system.signing): the first registration of a machine's "
+        "stable id carries the bootstrap_token and the secret the machine drew (kept on its disk, across restarts), "
+        "stored once in the Durable Object; every agent call (register, heartbeat, unregister, lease, duty) is signed "
+        "HMAC-SHA256 over method, path, timestamp and body, for the worker id its body names, with a timestamp within "
+        "signature_skew of the object's clock and above the last accepted one (no replay). Refused: 401 (unsigned, "
+        "bad signature, unknown id, stale or replayed timestamp), 403 (signed for another id). Needs identity: "
+        "fingerprint. Off: anyone may call as any worker.",
+    )
+    bootstrap_token: str = Field(
+        default="rmasim-bootstrap-token",
+        min_length=1,
+        description="`agent_auth`: the fleet's enrollment secret (a deployment secret, like a kubeadm join token).",
+    )
+    signature_skew: PositiveDuration = Field(
+        default=300.0,
+        description="`agent_auth`: the most a signed timestamp may differ from the Durable Object's clock (Kerberos' "
+        "5 minutes): a machine whose clock is off by more cannot call until it is fixed.",
+    )
+    admin_auth: bool = Field(
+        default=False,
+        description="/api/admin/* answer 401 without `authorization: Bearer <admin_token>`; GET /api/workers leaves "
+        "out tunnel URLs and epochs without it; the lease and duty routes take it instead of an agent's signature "
+        "(an operator). Off: the admin endpoints answer anyone, with every tunnel URL.",
+    )
+    admin_token: str = Field(default="rmasim-admin-token", min_length=1, description="`admin_auth`: the token.")
+    epoch_checks: bool = Field(
+        default=False,
+        description="A heartbeat or unregister must carry the epoch of the worker's current registration (409 "
+        "otherwise; an agent with `rejoin` registers again); POST /api/leader is judged inside the Durable Object by "
+        "its clock: renewals and releases only by the stored holder, a grant only of a lease without holder or "
+        "expired (lease_duration after its last renewal). Off: the epoch is optional and the lease goes to whoever "
+        "sends back its current value.",
+    )
+    tunnel_validation: bool = Field(
+        default=False,
+        description="A registration's tunnel_url, and every forward's, must be https (port 443, no path, user info, "
+        "query or fragment) with a host matching tunnel_domains, resolving (the world's DNS) only to global "
+        "addresses: no loopback, private, link-local, shared or metadata address (400 at registration, 502 at a "
+        "forward). Off: the proxy forwards to any URL a worker registered.",
+    )
+    tunnel_domains: list[str] = Field(
+        default_factory=lambda: ["*.cfargotunnel.com", "*.trycloudflare.com", "*.tunnel.invalid"],
+        max_length=32,
+        description="`tunnel_validation`: host patterns (`*.d` is any name below d) a tunnel may have; the default "
+        "is Cloudflare Tunnel's hostnames and the simulated fleet's (`{group}-{index}.tunnel.invalid`).",
+    )
+    rate_limits: bool = Field(
+        default=False,
+        description="Token buckets per source address (cf-connecting-ip) in each isolate's memory: registrations "
+        "burst 5 then 1 a minute, heartbeats burst 10 then 1 every 3 s; beyond, 429 with Retry-After, which the agent "
+        "honours. Off: no limit.",
+    )
     lease_duration: PositiveDuration = Field(
         default=15.0,
         description="`lease`: a candidate takes over a lease it has seen unchanged for this long; a leader that "
@@ -257,6 +311,12 @@ class Policy(BaseModel):
         "call, refuses a token below the highest it has stored. With the `naive` leader there is no lease, so every "
         "duty write is refused. Off: every duty write is accepted.",
     )
+
+    @model_validator(mode="after")
+    def _auth_needs_a_stable_id(self) -> Policy:
+        if self.agent_auth and self.identity != "fingerprint":
+            raise ValueError("agent_auth binds a secret to a machine's stable id: it needs identity: fingerprint")
+        return self
 
 
 @dataclass(frozen=True)
@@ -318,7 +378,10 @@ register_preset(
     "per-edge metrics; deadlines propagated with each forward (a provider refuses at once what it could not do in "
     "time); the balancer least-outstanding-global (every isolate's requests in flight, counted in a Durable Object "
     "per service: what notebooks/balancing_strategies recommends, least-outstanding, made to hold across many "
-    "isolates and locations); every request body validated (400 on anything malformed).",
+    "isolates and locations); every request body validated (400 on anything malformed); "
+    "agents authenticated (a bootstrap token exchanged for a per-machine secret, every call signed), an admin "
+    "token for the admin endpoints and the tunnel URLs, epochs and the lease checked by the server, tunnel URLs "
+    "validated against SSRF, registrations and heartbeats rate-limited per source.",
     balancer="least-outstanding-global",
     deadline_propagation=True,
     unregister_cleanup=True,
@@ -341,4 +404,9 @@ register_preset(
     leader="lease",
     fence_duty=True,
     validate_requests=True,
+    agent_auth=True,
+    admin_auth=True,
+    epoch_checks=True,
+    tunnel_validation=True,
+    rate_limits=True,
 )

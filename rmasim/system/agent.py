@@ -5,7 +5,9 @@ Baseline behaviour, from the review: detect services from a hard-coded name -> p
 then every ``heartbeat_interval`` sample the CPU for one second (``psutil.cpu_percent(interval=1)``) and send a
 heartbeat with load and free memory. A failed registration is retried after one heartbeat interval. On a graceful
 stop (:class:`~rmasim.system.ops.Shutdown` thrown in) it unregisters; on a crash it simply vanishes. Every start
-of the agent process is a new registration with a new random id (flaw #4). Once registered, it reports to the
+of the agent process is a new registration with a new random id (flaw #4). With ``agent_auth`` every call is
+signed with the machine's secret (:mod:`.signing`), kept on the machine's disk across restarts; a 429 is
+honoured: the agent waits its Retry-After before the next call. Once registered, it reports to the
 observer a ``registered`` trace (its id and services) and, when the answer names it heartbeat leader, a
 ``leadership`` trace: it then believes it leads until its process ends, as nothing ever revokes it.
 
@@ -23,6 +25,7 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import signing
 from .elector import LeaseElector
 from .ops import (
     COORDINATOR,
@@ -31,6 +34,7 @@ from .ops import (
     KVFailure,
     MachineStats,
     Now,
+    Random,
     ReadLoad,
     RequestTimeout,
     Response,
@@ -66,6 +70,9 @@ class MachineInfo:
     service_ports: Mapping[str, int]
     capabilities: Mapping[str, Any] = field(default_factory=dict)
     hostname: str = ""
+    disk: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    """What the agent keeps on the machine's disk: it outlives the agent process (``agent_auth``: the secret and
+    the last timestamp signed)."""
 
     @property
     def fingerprint(self) -> str:
@@ -93,6 +100,8 @@ class Agent:
         self.epoch: Any = None
         """The registration's epoch, when the coordinator fences registrations; sent back with heartbeats and the
         unregister."""
+        self.retry_after = 0.0
+        """Seconds the last 429 asked to wait (its Retry-After); 0 when the last call was not refused so."""
         self.naive_leader = False
         """The registration answered ``is_heartbeat_leader`` (the naive leader: believed until the process ends)."""
 
@@ -116,12 +125,14 @@ class Agent:
                 yield from self.call("POST", "/api/worker/unregister", self._identified({"worker_id": self.worker_id}))
 
     def register_until_accepted(self) -> Generator[Any, Any, None]:
-        """Register, retrying every heartbeat interval until the coordinator accepts."""
+        """Register, retrying every heartbeat interval (or after the Retry-After of a 429, when longer) until the
+        coordinator accepts."""
         self.worker_id = None
         while self.worker_id is None:
+            self.retry_after = 0.0
             self.worker_id = yield from self.register()
             if self.worker_id is None:
-                yield Sleep(self.policy.heartbeat_interval)
+                yield Sleep(max(self.policy.heartbeat_interval, self.retry_after))
 
     def health(self, port: int, timeout: float, name: str = "") -> Generator[Any, Any, Response | None]:
         """GET ``http://localhost:{port}/health``; the answer, or None when there was none in ``timeout``. The
@@ -279,8 +290,12 @@ class Agent:
             body["service_health"] = health
         if self.policy.version_routing:
             body["versions"] = {s["name"]: self.versions.get(s["name"], s["version"]) for s in self.services}
+        self.retry_after = 0.0
         resp = yield from self.call("POST", "/api/worker/heartbeat", self._identified(body), timeout)
-        if resp is not None and resp.status == 404 and self.policy.rejoin:
+        if self.retry_after > 0.0:  # a 429: wait as long as it asks before anything else
+            yield Sleep(self.retry_after)
+        # 404: purged; 409 (epoch_checks): a newer registration of this id exists
+        if resp is not None and resp.status in (404, 409) and self.policy.rejoin:
             yield Trace("rejoin", {"worker_id": self.worker_id})
             yield from self.register_until_accepted()
             if self.elector is not None and self.worker_id is not None:
@@ -293,8 +308,45 @@ class Agent:
     def call(
         self, method: str, path: str, body: Any, timeout: float = AGENT_HTTP_TIMEOUT
     ) -> Generator[Any, Any, Response | None]:
-        """One coordinator call; ``None`` when it could not be made."""
+        """One coordinator call (signed with ``agent_auth``); ``None`` when it could not be made. A 429's
+        Retry-After is kept in ``retry_after``."""
+        headers = (yield from self.credentials(method, path, body)) if self.policy.agent_auth else ()
         try:
-            return (yield HttpCall(COORDINATOR, method, path, body, timeout))
+            resp: Response = yield HttpCall(COORDINATOR, method, path, body, timeout, headers)
         except _CALL_FAILURES:
             return None
+        if resp.status == 429:
+            try:
+                self.retry_after = max(0.0, float(resp.header("retry-after") or 0.0))
+            except ValueError:
+                self.retry_after = 0.0
+        elif resp.status == 200 and path == "/api/worker/register" and self.policy.agent_auth:
+            self.machine.disk["enrolled"] = True
+        return resp
+
+    def credentials(self, method: str, path: str, body: Any) -> Generator[Any, Any, tuple[tuple[str, str], ...]]:
+        """The headers of a signed call (:mod:`rmasim.system.signing`): the machine's secret, drawn once from the
+        agent's stream and kept on disk; a timestamp of its clock, strictly above the last one it signed."""
+        disk = self.machine.disk
+        secret = disk.get("secret")
+        if secret is None:
+            secret = ""
+            for _ in range(4):  # 4 x 52 bits
+                secret += f"{int((yield Random()) * 2**52):013x}"
+            disk["secret"] = secret
+        now = yield Now()
+        seconds = max(round(now, 3), round(disk.get("last_signed", float("-inf")) + 0.001, 3))
+        disk["last_signed"] = seconds
+        timestamp = signing.stamp(seconds)
+        text = signing.message(method, path, body, timestamp)
+        headers = [
+            (signing.AGENT_ID, f"worker-{self.machine.fingerprint}"),
+            (signing.TIMESTAMP, timestamp),
+            (signing.SIGNATURE, signing.sign(secret, text)),
+        ]
+        if path == "/api/worker/register" and not disk.get("enrolled"):
+            headers += [
+                (signing.AUTHORIZATION, f"Bearer {self.policy.bootstrap_token}"),
+                (signing.ENROLL_SECRET, secret),
+            ]
+        return tuple(headers)

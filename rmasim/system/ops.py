@@ -56,6 +56,7 @@ __all__ = [
     "ReadLoad",
     "Request",
     "RequestTimeout",
+    "Resolve",
     "Respond",
     "Response",
     "Shutdown",
@@ -171,8 +172,11 @@ class StrongUpdate:
     a Durable Object class is part of the Worker."""
 
     key: str
-    update: Callable[[Any, Any], tuple[Any, Any]]
+    update: Callable[..., tuple[Any, Any]]
     arg: Any = None
+    clock: bool = False
+    """Pass the object's own clock (``Date.now()`` inside the Durable Object, seconds) as a third argument:
+    ``update(value, arg, now)``. The object runs on the platform's synchronised clock, not the calling edge's."""
 
 
 EXPECTED_VERSION = "x-expected-version"
@@ -208,6 +212,14 @@ class HttpCall:
     timeout: float | None = None
     headers: tuple[tuple[str, str], ...] = ()
     """Request headers, as (name, value) pairs; e.g. :data:`EXPECTED_VERSION`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """Look up ``name``'s addresses (a Worker would ask a DNS-over-HTTPS resolver, a ``fetch``); result: a tuple of
+    address strings, empty when the name does not exist."""
+
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +305,7 @@ Op = (
     | KvCas
     | StrongUpdate
     | HttpCall
+    | Resolve
     | Concurrently
     | Sleep
     | Now

@@ -8,6 +8,7 @@ samplers; each class also has ``from_config(cfg, ...)`` reading the scenario's a
 """
 
 from rmasim.world.clock import Clock
+from rmasim.world.dns import DNS, Rebinding
 from rmasim.world.kv import (
     KINDS,
     KV_UNAVAILABLE,
@@ -30,6 +31,7 @@ from rmasim.world.service import Admission, ServiceContainer
 from rmasim.world.strong import DOStats
 
 __all__ = [
+    "DNS",
     "KINDS",
     "KV_UNAVAILABLE",
     "MAX_BULK_GET",
@@ -46,6 +48,7 @@ __all__ = [
     "KVStore",
     "Network",
     "Partition",
+    "Rebinding",
     "Sampler",
     "ServiceContainer",
     "Streams",

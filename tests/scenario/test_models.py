@@ -99,6 +99,7 @@ def test_defaults(minimal_data):
         },
         "workload": [],
         "faults": [],
+        "dns": {"records": {}, "rebinding": {}, "latency": "1ms"},
         "phases": {},
         "expect": [],
     }

@@ -52,9 +52,20 @@ def test_baseline_defaults_are_the_seed_code():
         "registry_layout": "shared_lists",
         "leader": "naive",
         "validate_requests": False,
+        "agent_auth": False,
+        "bootstrap_token": "rmasim-bootstrap-token",
+        "signature_skew": "5m",
+        "admin_auth": False,
+        "admin_token": "rmasim-admin-token",
+        "epoch_checks": False,
+        "tunnel_validation": False,
+        "tunnel_domains": ["*.cfargotunnel.com", "*.trycloudflare.com", "*.tunnel.invalid"],
+        "rate_limits": False,
         "lease_duration": "15s",
         "lease_renew": "10s",
         "lease_retry": "2s",
+        "leader_duty": None,
+        "fence_duty": False,
     }
     baseline = PRESETS["baseline"]
     assert (baseline.name, dict(baseline.overrides), baseline.policy) == ("baseline", {}, Policy())

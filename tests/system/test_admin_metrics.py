@@ -19,7 +19,8 @@ from rmasim.system.ops import ConnectError, HttpCall, KVFailure, Now, Request, R
 
 SCENARIOS = Path(__file__).parent.parent.parent / "scenarios"
 METERED = Policy(metrics=True)
-GET_METRICS = Request("GET", "/api/admin/metrics")
+GET_METRICS = Request("GET", "/api/admin/metrics", None, (("authorization", "Bearer rmasim-admin-token"),))
+"""The metrics as an operator reads them (the reference's ``admin_auth`` needs the admin token)."""
 OK = Response(200, {})
 
 

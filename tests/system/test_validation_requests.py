@@ -29,6 +29,10 @@ from rmasim.system.ops import WORKER_EXCEPTION, Request, Response, Trace
 
 PRESET_NAMES = ("baseline", "seed-fixes", "reference")
 REFERENCE = PRESETS["reference"].policy
+PROTECTIONS = ("agent_auth", "admin_auth", "epoch_checks", "tunnel_validation", "rate_limits")
+VALIDATING = REFERENCE.model_copy(update=dict.fromkeys(PROTECTIONS, False))
+"""The reference with validation alone: its protections of build 2 (tests/system/test_security.py) off, so an
+unsigned call is not a 401 and the harness's tunnel URLs are not resolved."""
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 # --- well-formed bodies, as the agent and the elector send them ----------------------------------------------
@@ -262,7 +266,7 @@ def test_the_reference_refuses_each_kind_of_bad_input_with_a_400_before_any_oper
 @pytest.mark.parametrize("path", list(TEMPLATES))
 def test_the_reference_accepts_the_well_formed_bodies(path, harness):
     harness = type(harness)(registered_kv())
-    response = harness.run(Coordinator(REFERENCE).handle(Request("POST", path, TEMPLATES[path])))
+    response = harness.run(Coordinator(VALIDATING).handle(Request("POST", path, TEMPLATES[path])))
     assert response.status == 200, response
 
 
@@ -291,7 +295,7 @@ def _sizes(isolate: Isolate) -> tuple[int, ...]:
 def test_a_service_name_that_can_never_be_registered_is_a_404_that_reads_and_keeps_nothing(harness):
     harness = type(harness)(registered_kv())
     isolate = Isolate()
-    coordinator = Coordinator(REFERENCE)
+    coordinator = Coordinator(VALIDATING)
     for name in ("Upload", "a:b", "..", "x" * 64, "%2e%2e", "up load"):
         response = harness.run(coordinator.handle(Request("POST", f"/api/service/{name}/process"), isolate))
         assert response.status == 404 and response.body["field"] == "service"
@@ -304,7 +308,7 @@ def test_unknown_service_names_cannot_grow_an_edges_memory(harness):
     a registered service still gets its table and its metrics."""
     harness = type(harness)(registered_kv())
     isolate = Isolate()
-    coordinator = Coordinator(REFERENCE)
+    coordinator = Coordinator(VALIDATING)
 
     def route(name: str) -> Response:
         return harness.run(coordinator.handle(Request("POST", f"/api/service/{name}/process"), isolate))

@@ -7,7 +7,8 @@ status, any other exception (a malformed body the seed's handlers trip over) wit
 counted in ``coordinator.errors`` as the Worker host counts a JavaScript exception. With
 ``policy.validate_requests`` every body is parsed first and anything malformed answered 400, and a service name
 that can never be registered 404 (see :mod:`.validation`). With ``policy.metrics``, each edge counts its proxied
-requests per service (see :mod:`.metrics`).
+requests per service (see :mod:`.metrics`). The protections of :mod:`.guard` (rate limits, agent and admin
+authentication, tunnel URL validation) run before the handler when their knobs are on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from ..ops import WORKER_EXCEPTION, KVFailure, Now, Request, Respond, Response, Trace
 from .balancers import BALANCERS, edge_balancer, register_balancer
+from .guard import WORKERS_ROUTE, guard, redacted
 from .isolate import Isolate
 from .keys import (
     HEARTBEAT_LEADER,
@@ -106,6 +108,10 @@ class Coordinator:
     def __init__(self, policy: Any) -> None:
         self.policy = policy
         self._routes: dict[str, tuple[str, str]] = {}
+        self._guarded = any(
+            getattr(policy, knob, False) for knob in ("rate_limits", "admin_auth", "agent_auth", "tunnel_validation")
+        )
+        """Some protection of :mod:`.guard` is on."""
 
     def scheduled(self, isolate: Isolate | None = None) -> Generator[Any, Any, Response]:
         """The Worker's ``scheduled`` event (a Cron Trigger): the periodic tasks the policy asks for."""
@@ -147,6 +153,12 @@ class Coordinator:
                     parse_body(req.method, req.path, req.body, self.policy)
                 except Invalid as invalid:
                     return bad_request(invalid)
+            if self._guarded:
+                refused = yield from guard(req, self.policy, isolate)
+                if refused is not None:
+                    return refused
+                if self.policy.admin_auth and (req.method, req.path) == WORKERS_ROUTE:
+                    return redacted(req, self.policy, (yield from handler(req, self.policy)))
             if handler in WITH_ISOLATE:
                 return (yield from handler(req, self.policy, isolate))
             return (yield from handler(req, self.policy))

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..ops import KV, STRONG, KvCas, KVFailure, KvGet, KvPut, Now, Request, Response, StrongUpdate, Trace
 from .keys import LEADER_DUTY, LEADER_LEASE
+from .lease_checks import checked_change_lease
 from .registry import Handler
 
 __all__ = ["change_lease", "leader_duty", "read_lease"]
@@ -41,6 +42,8 @@ def read_lease(req: Request, policy: Any) -> Handler:
 
 def change_lease(req: Request, policy: Any) -> Handler:
     """POST /api/leader: grant, renew or release the lease by compare-and-set from the caller's observation."""
+    if policy.epoch_checks:  # the holder and the expiry judged inside the Durable Object
+        return (yield from checked_change_lease(req, policy))
     body = req.body or {}
     worker_id = body.get("worker_id")
     if not worker_id:

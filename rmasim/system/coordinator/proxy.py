@@ -40,6 +40,7 @@ from .layout import LAYOUTS, Layout
 from .outlier import OutlierDetector
 from .registry import Handler
 from .retry import BACKOFF_MAX, BACKOFF_MIN, RetryBudget
+from .tunnels import tunnel_problem
 from .validation import MAX_ROUTE_TABLES
 
 SHARED_LISTS = LAYOUTS["shared_lists"]
@@ -239,6 +240,10 @@ def forward_to(
         headers += ((REQUEST_TIMEOUT, f"{timeout:g}"),)
     if report:
         headers += ((LOAD_REPORT, "in-flight"),)
+    if policy.tunnel_validation:  # again at every forward: the name may resolve elsewhere now (DNS rebinding)
+        problem = yield from tunnel_problem(target.get("tunnel_url"), policy.tunnel_domains)
+        if problem is not None:
+            return Response(502, {"error": "tunnel refused", "reason": problem, "worker_id": target["id"]})
     try:
         path = f"/{service}{rest}"
         if req.body is None:

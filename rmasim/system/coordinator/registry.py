@@ -8,7 +8,9 @@ the id from ``worker_ids`` only, the service indexes keep it (flaw #1). Knobs: `
 derives the id from the machine's fingerprint, so a re-registration overwrites its record and drops the index
 entries of services it no longer offers; ``unregister_cleanup`` (Fix #1) is the review's ``handleUnregister``.
 Where the lists live and how they are updated is the ``registry_layout`` (:mod:`.layout`); with ``leader: lease``
-registration grants no leadership (agents run the lease elector of :mod:`.leader` instead).
+registration grants no leadership (agents run the lease elector of :mod:`.leader` instead). With
+``epoch_checks`` every registration gets an epoch (in any layout), and a heartbeat or unregister whose epoch is
+not the record's is refused (409): a forged or late call for a worker changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .layout import LAYOUTS
 Handler = Generator[Any, Any, Response]
 
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+#: ``epoch_checks``: the answer to a heartbeat or unregister whose epoch is not the registration's.
+STALE_EPOCH = Response(409, {"error": "stale epoch", "field": "epoch"})
 
 
 def random_worker_id(now: float, r: float) -> str:
@@ -47,7 +51,8 @@ def register(req: Request, policy: Any) -> Handler:
                 yield from layout.remove_provider(service["name"], worker_id)
     else:
         worker_id = random_worker_id(now, (yield Random()))
-    epoch = random_worker_id(now, (yield Random()))[len("worker-") :] if layout.fenced else None
+    fenced = layout.fenced or policy.epoch_checks
+    epoch = random_worker_id(now, (yield Random()))[len("worker-") :] if fenced else None
     yield Trace("worker_id_assigned", {"worker_id": worker_id, "tunnel_url": body.get("tunnel_url")})
     record = {
         "id": worker_id,
@@ -86,6 +91,8 @@ def heartbeat(req: Request, policy: Any) -> Handler:
     record = yield KvGet(worker_key(worker_id), store)
     if record is None:
         return Response(404, {"error": "worker not found"})
+    if policy.epoch_checks and record.get("epoch") != body.get("epoch"):
+        return STALE_EPOCH
     now = yield Now()
     updated = {
         **record,
@@ -115,6 +122,10 @@ def unregister(req: Request, policy: Any) -> Handler:
     if not worker_id:
         return Response(400, {"error": "worker_id required"})
     layout = LAYOUTS[policy.registry_layout]
+    if policy.epoch_checks:
+        record = yield KvGet(worker_key(worker_id), layout.store)
+        if record is not None and record.get("epoch") != (req.body or {}).get("epoch"):
+            return STALE_EPOCH
     if layout.fenced:
         return (yield from unregister_fenced(worker_id, (req.body or {}).get("epoch"), policy))
     if policy.unregister_cleanup:
