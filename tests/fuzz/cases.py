@@ -102,7 +102,8 @@ def _scale(mapping: Any, keys: tuple[str, ...], factor: float) -> None:
 
 
 def shorten(text: str, *, name: str | None = None, limit: float = MAX_SECONDS) -> str:
-    """The scenario with its duration capped at ``limit`` and its fault, phase and workload times scaled along."""
+    """The scenario with its duration capped at ``limit`` and its fault, phase, workload and fault-search window
+    (``explore.start``/``end``) times scaled along."""
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
@@ -113,6 +114,7 @@ def shorten(text: str, *, name: str | None = None, limit: float = MAX_SECONDS) -
     factor = min(1.0, limit / total)
     doc["duration"] = _fmt(total * factor)
     _scale(doc, ("warmup",), factor)
+    _scale(doc.get("explore"), ("start", "end"), factor)
     for section, keys in _TIMED.items():
         items = doc.get(section) or []
         for item in items.values() if isinstance(items, dict) else items:
