@@ -87,6 +87,33 @@ def test_run_writes_every_artifact_and_the_same_seed_gives_the_same_bytes(tmp_pa
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary directories left
 
 
+def test_a_run_says_what_happened_first_in_under_40_lines(tmp_path):
+    """The verdict, then the narrative, then the scenario's headline keys; --quiet the verdict only; --all every
+    key; events.jsonl holds the machine events and the faults in time order."""
+    scenario = ROOT / "scenarios" / "crash.yaml"
+    result = invoke("run", scenario, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) < 40
+    assert lines[0].startswith("crash seed 1 (baseline): PASS - expectations 5/5 passed")
+    assert lines[1].startswith("  - gpu/0 crashed at 5m00s and stayed down")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    shown = [line.split()[0] for line in lines if line.split() and line.split()[0] in summary]
+    assert shown[:3] == ["pollution.final", "registry.dead_entries.final", "purge.never"]  # the file's expect keys
+    assert len(shown) <= 10
+    quiet = invoke("run", scenario, "--out", tmp_path / "out", "-q")
+    assert quiet.output.splitlines() == [lines[0]]
+    everything = invoke("run", scenario, "--out", tmp_path / "out", "--all")
+    assert all(key in everything.output for key in summary)
+    events = [json.loads(line) for line in (tmp_path / "out" / "events.jsonl").read_text().splitlines()]
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    crash = [e for e in events if e["t"] == 300.0]
+    assert [(e["kind"], e.get("action"), e.get("machine")) for e in crash] == [
+        ("fault", "crash", None),
+        ("crash", None, "gpu/0"),
+    ]
+
+
 def test_rerun_replaces_a_report_whole(tmp_path):
     """A report directory (it carries the marker) is replaced whole: a file left in it by hand goes with it."""
     out = tmp_path / "out"

@@ -23,7 +23,12 @@ def run(
         Path | None,
         typer.Option("--out", help="Report directory (default reports/<name>/); replaced only if it is a report."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only failed expectations.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the one-line verdict (and what failed).")
+    ] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Print every summary key, expectation and property (summary.json has them).")
+    ] = False,
 ) -> None:
     """Run a scenario; exit 1 when an expect line fails or a property is violated, 2 on bad input."""
     from rich.markup import escape
@@ -45,8 +50,18 @@ def run(
         result = engine.run(scenario, seed=seed)
     with bad_output(option):
         write_run(result, target)
-    if not quiet:
+    from ..report.narrative import story
+
+    told = story(result)
+    colour = "green" if result.passed else "red"
+    console.print(f"[bold {colour}]{escape(told.verdict)}[/]", highlight=False, soft_wrap=True)
+    if show_all:
         _print_summary(result)
+    elif not quiet:
+        for sentence in told.narrative:
+            console.print(f"  - {escape(sentence)}", highlight=False)
+        _print_headline(told.headline)
+    if not quiet:
         console.print(f"artifacts: {target}/  ({result.wall_seconds:.2f} s wall)", markup=False)
     failed = [e for e in result.expectations if not e.passed]
     for e in failed:
@@ -64,6 +79,18 @@ def _fmt(value: object) -> str:
     if value is None:
         return "null"
     return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _print_headline(headline: list[tuple[str, object]]) -> None:
+    """The scenario's headline keys, one table (``--all`` prints every key)."""
+    from rich.table import Table
+
+    table = Table(show_header=True, box=None, pad_edge=False)
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    for key, value in headline:
+        table.add_row(key, _fmt(value))
+    console.print(table)
 
 
 def _print_summary(result: object) -> None:

@@ -3,7 +3,8 @@
 Files: ``summary.json`` (the summary keys, sorted; byte-identical for the same scenario and seed),
 ``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json``, ``properties.json`` (each
 judged property's verdict, when the run judged any), ``scenario.yaml`` (the scenario as run, overrides applied:
-``rmasim run scenario.yaml --seed N`` replays it) and ``run.json`` (seed, faults, wall time: the only
+``rmasim run scenario.yaml --seed N`` replays it), ``events.jsonl`` (machine events and faults in time order,
+one JSON object a line) and ``run.json`` (seed, faults, wall time: the only
 non-deterministic file). Everything is written into a temporary sibling directory
 first and then swapped in with renames, so a crash or a bad input never leaves a half-written report; an
 existing ``out`` is replaced only when it is an rmasim report (see :mod:`rmasim.outputs`).
@@ -19,7 +20,7 @@ from typing import Any
 
 from ..outputs import replace_report
 
-__all__ = ["summary_json", "write_run"]
+__all__ = ["run_events", "summary_json", "write_run"]
 
 
 def _clean(value: Any) -> Any:
@@ -41,6 +42,23 @@ def _write_yaml(path: Path, data: Any) -> None:
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the model order
     with path.open("w") as handle:
         yaml.dump(data, handle)
+
+
+def run_events(result: Any) -> list[dict[str, Any]]:
+    """The run's events in time order, one dict each: machine events (``start``, ``crash``, ``stop``, ``exit``,
+    ``register`` with its worker ids) and faults as applied (``{"kind": "fault", "action": ..., "target": ...,
+    "effective": ...}``); at a tie, faults first (a fault causes the machine event at its time)."""
+    rows: list[tuple[float, int, dict[str, Any]]] = []
+    for f in result.faults:
+        rows.append((float(f.t), 0, {"t": float(f.t), "kind": "fault", "action": f.action, "target": str(f.target),
+                                     "effective": bool(f.effective)}))  # fmt: skip
+    for e in result.events.to_dict("records"):
+        event = {"t": float(e["t"]), "kind": str(e["kind"]), "machine": str(e["machine"]),
+                 "incarnation": int(e["incarnation"])}  # fmt: skip
+        if e.get("worker_ids"):
+            event["worker_ids"] = str(e["worker_ids"])
+        rows.append((event["t"], 1, event))
+    return [event for _, _, event in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
 def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
@@ -73,6 +91,7 @@ def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
             ],
         }
         (tmp / "run.json").write_text(json.dumps(run_info, indent=2) + "\n")
+        (tmp / "events.jsonl").write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in run_events(result)))
         _write_yaml(tmp / "scenario.yaml", result.scenario.model_dump(mode="json"))
         plot_timeline(result, tmp / "timeline.png")
     return out
