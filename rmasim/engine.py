@@ -67,6 +67,20 @@ class RunResult:
         """True when every expectation and every property holds."""
         return all(e.passed for e in self.expectations) and all(p.holds for p in self.properties)
 
+    def __repr__(self) -> str:
+        """One line: ``RunResult(crash seed 1, baseline: PASS; 5,142 requests, 71.3% served; 5/5 expectations)``."""
+        s = self.summary
+        parts = [f"{self.scenario.name} seed {self.seed}, {self.scenario.coordinator.preset}: "
+                 f"{'PASS' if self.passed else 'FAIL'}"]  # fmt: skip
+        if s.get("routing.requests"):
+            parts.append(f"{int(s['routing.requests']):,} requests, {s['routing.success_rate']:.1%} served")
+        if self.expectations:
+            parts.append(f"{sum(e.passed for e in self.expectations)}/{len(self.expectations)} expectations")
+        violated = [p.name for p in self.properties if not p.holds]
+        if violated:
+            parts.append(f"violated: {', '.join(violated)}")
+        return f"RunResult({'; '.join(parts)})"
+
 
 def check_scenario(scenario: Scenario, *, load_worker: bool = True) -> None:
     """Checks that need the registries of higher layers, located in the scenario file: every ``expect`` line

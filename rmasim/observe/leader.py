@@ -22,7 +22,7 @@ from typing import Any
 
 from .base import Checker, Observations, SummaryKey, register_checker
 
-__all__ = ["LeaderConflicts", "LeaderStats", "leader_changes", "leader_timeline"]
+__all__ = ["LeaderConflicts", "LeaderStats", "believers_at", "leader_changes", "leader_timeline"]
 
 Change = tuple[float, int, str]
 """(time, +1 or -1, who): a belief (or a liveness) that begins or ends."""
@@ -76,6 +76,22 @@ def leader_timeline(beliefs: Sequence[Change], live: Sequence[Change], warmup: f
             i += 1
         t_prev = t_next
     return LeaderStats(conflict, episodes, most, leaderless)
+
+
+def believers_at(beliefs: Sequence[Change], times: Sequence[float]) -> list[int]:
+    """How many agents believe they lead at each of ``times`` (sorted), from belief changes ``(t, +1 | -1, who)``
+    (a change at exactly ``t`` counts)."""
+    changes = sorted(beliefs, key=lambda c: (c[0], -c[1]))
+    believing: set[str] = set()
+    out = []
+    i = 0
+    for t in times:
+        while i < len(changes) and changes[i][0] <= t:
+            _, delta, who = changes[i]
+            (believing.add if delta > 0 else believing.discard)(who)
+            i += 1
+        out.append(len(believing))
+    return out
 
 
 def leader_changes(obs: Observations) -> tuple[list[Change], list[Change]]:

@@ -17,6 +17,7 @@ import pandas as pd
 from ..scenario.models import RegistryView
 from ..system import registry_snapshot
 from .base import CHECKERS, MachineEvent, Observations, SampleView
+from .leader import believers_at, leader_changes
 from .outcomes import OUTCOME_CODES, OUTCOMES, classify
 from .truth import GroundTruth
 
@@ -152,6 +153,7 @@ class Observer:
         self._service_counts: dict[str, list[int]] = {}
         """Service -> [requests, ok] finished in the current sample interval."""
         self._last_writes = 0
+        self._last_strong = 0
         self.last_snapshot: Any = None
         self.purges: list[tuple[float, tuple[str, ...], tuple[str, ...]]] = []
         """(time, ids purged, of which live) for each purge by the coordinator's sweeper."""
@@ -231,6 +233,10 @@ class Observer:
         writes = self.kv.stats.mutations()
         row["kv_writes"] = writes - self._last_writes
         self._last_writes = writes
+        if self.strong is not None:  # calls the Durable Object answered in the interval
+            calls = self.strong.stats.requests
+            row["strong_ops"] = calls - self._last_strong
+            self._last_strong = calls
         self.samples.append(row)
         ids = frozenset(w for _, w in snapshot.index_entries())
         if not self.index_changes or self.index_changes[-1][1] != ids:
@@ -258,4 +264,11 @@ class Observer:
         )
 
     def timeseries(self) -> pd.DataFrame:
-        return pd.DataFrame(self.samples)
+        """The samples, one row each, indexed by simulated time (``time``; the ``t`` column too), with
+        ``leaders``: the agents believing they lead at each sample time (from their leadership traces)."""
+        frame = pd.DataFrame(self.samples)
+        if len(frame):
+            beliefs, _live = leader_changes(self.observations())
+            frame["leaders"] = believers_at(beliefs, frame["t"].tolist())
+        frame.index = pd.Index(frame["t"] if len(frame) else [], name="time")
+        return frame

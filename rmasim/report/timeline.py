@@ -232,7 +232,7 @@ def timeline_figure(result: Any) -> Figure:
         step_edges = np.concatenate([[minutes[0] - float(result.scenario.sample_every) / 60.0], minutes])
         ax.stairs(ts["kv_writes"].to_numpy(dtype=float), step_edges, fill=True, color="tab:gray", alpha=0.7,
                   label="KV writes")  # fmt: skip
-        if "strong_ops" in ts:
+        if "strong_ops" in ts and ts["strong_ops"].sum() > 0:
             ax.stairs(ts["strong_ops"].to_numpy(dtype=float), step_edges, color="tab:purple", lw=1.2,
                       label="strong-store operations")  # fmt: skip
         _legend(ax)
