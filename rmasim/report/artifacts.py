@@ -53,11 +53,12 @@ def run_events(result: Any) -> list[dict[str, Any]]:
         rows.append((float(f.t), 0, {"t": float(f.t), "kind": "fault", "action": f.action, "target": str(f.target),
                                      "effective": bool(f.effective)}))  # fmt: skip
     for e in result.events.to_dict("records"):
-        event = {"t": float(e["t"]), "kind": str(e["kind"]), "machine": str(e["machine"]),
-                 "incarnation": int(e["incarnation"])}  # fmt: skip
+        t = float(e["t"])
+        event: dict[str, Any] = {"t": t, "kind": str(e["kind"]), "machine": str(e["machine"]),
+                                 "incarnation": int(e["incarnation"])}  # fmt: skip
         if e.get("worker_ids"):
             event["worker_ids"] = str(e["worker_ids"])
-        rows.append((event["t"], 1, event))
+        rows.append((t, 1, event))
     return [event for _, _, event in sorted(rows, key=lambda r: (r[0], r[1]))]
 
 
