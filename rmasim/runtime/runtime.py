@@ -18,6 +18,8 @@ Rules (see :mod:`rmasim.world` for the models behind them):
   working; a container that is down answers 502; a crash while the request is in the machine fails it (noticed
   when it would have completed). The client <-> edge hop is not modelled: a request's latency runs from its
   arrival at the edge to the edge's answer.
+- A call whose **URL is not a string** (a ``tunnel_url`` the baseline stored from a malformed registration) fails
+  at once with :class:`~rmasim.system.ops.ConnectError`, as ``fetch()`` rejects a URL it cannot parse.
 - **Agent -> localhost** health probes answer at once: 200 with the container's version, or a refused
   connection when the container is down; a hung container answers nothing (a timeout at the probe's deadline).
 - **Load reports** (``load_info: header``): a forward that asks with ``x-load-report`` gets, on an answer from
@@ -389,6 +391,8 @@ class Runtime:
 
     def _http(self, ctx: Ctx, op: HttpCall, driver: Driver) -> Generator[Any, Any, Response]:
         """The generator that carries out one HTTP call, chosen by its URL."""
+        if op.url.__class__ is not str:  # a tunnel_url the baseline stored from a malformed registration
+            return _invalid_url(op, driver.record)
         if op.url == COORDINATOR:
             return self._call_coordinator(ctx, op, driver)
         if op.url.startswith(LOCALHOST):
@@ -631,6 +635,16 @@ def _with_address(headers: tuple[tuple[str, str], ...], node: str) -> tuple[tupl
 def _clocked(update: Callable[..., Any], now: float, value: Any, arg: Any) -> Any:
     """A Durable Object method that reads the object's clock (``StrongUpdate(clock=True)``)."""
     return update(value, arg, now)
+
+
+def _invalid_url(op: HttpCall, record: RequestRecord | None) -> Generator[Any, Any, Any]:
+    """A call whose URL is not a string fails at once, as ``fetch()`` rejects a URL it cannot parse (a
+    ``TypeError`` the caller sees as a failed connection); a forward's record names the URL by its repr."""
+    if record is not None:
+        record.attempts += 1
+        record.target, record.target_up, record.forward = repr(op.url), False, "connect_error"
+    raise ConnectError(f"invalid URL {op.url!r}")
+    yield  # a generator, as every timed operation's carrier
 
 
 def _single(call: HttpCall) -> Generator[Any, Any, Any]:

@@ -224,3 +224,19 @@ def test_malformed_requests_are_answered_400_by_the_reference_and_500_by_the_see
         assert statuses.count(500) == 0 and statuses.count(400) > 150
     else:
         assert len(raised) > 0
+
+
+def test_a_tunnel_url_that_is_no_string_fails_each_forward_there_and_the_run_goes_on(simulations, monkeypatch):
+    """The baseline stores a registration as it comes; a forward to a tunnel_url of 5 fails as fetch() rejects a
+    URL it cannot parse (a 502 for the client), instead of crashing the run."""
+    import rmasim.chaos.attack as attack
+
+    made = attack._registration
+    monkeypatch.setattr(attack, "_registration", lambda url, offers, fp: {**made(url, offers, fp), "tunnel_url": 5})
+    result, sim = run(simulations, "[{at: 1m, action: rogue_register, target: gpu/0}]")
+    assert record(sim)[0][2]["status"] == 200
+    r = result.requests
+    bad = r[r.target == "5"]
+    after = r[r.t_arrival > 60.0]
+    assert within_binomial(len(bad), len(after), 1 / 4)  # a fourth provider of upload
+    assert set(bad.status) == {502} and set(bad.outcome) == {"dead_target"}
