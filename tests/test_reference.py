@@ -1,11 +1,12 @@
-"""The generated reference tables in docs/reference.md and README.md are up to date."""
+"""The generated tables in docs/reference.md and docs/results.md are up to date; the README names the API."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import rmasim
-from rmasim.report.reference import README_MARKERS, reference_markdown, summary_key_table
+from rmasim.report.reference import reference_markdown
+from rmasim.report.results import TABLES, rendered_blocks
 
 ROOT = Path(__file__).parent.parent
 
@@ -16,10 +17,23 @@ def test_reference_md_is_current():
     )
 
 
-def test_readme_summary_key_table_is_current():
+def test_results_md_tables_are_current():
+    """Each generated block of docs/results.md renders from its committed CSV (docs/results/<table>.csv)."""
+    text = (ROOT / "docs" / "results.md").read_text()
+    for name, block in rendered_blocks(ROOT).items():
+        start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
+        assert f"{start}\n{block}\n{end}" in text, f"stale {name}: run `python -m rmasim.report.results`"
+    assert {t.name for t in TABLES} == {p.stem for p in (ROOT / "docs" / "results").glob("*.csv")}
+
+
+def test_the_readme_is_short_and_its_links_work_in_a_clone():
     readme = (ROOT / "README.md").read_text()
-    start, end = README_MARKERS
-    assert f"{start}\n{summary_key_table()}\n{end}" in readme, "stale: run `python -m rmasim.report.reference`"
+    assert len(readme.splitlines()) < 250
+    import re
+
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme):
+        if not target.startswith("http"):
+            assert (ROOT / target).exists(), target
 
 
 def test_public_api_is_documented():

@@ -4,7 +4,7 @@ A checker measures one property. It may look at the registry at each sample (:me
 function of the authoritative snapshot and the ground truth at that instant, whose result becomes columns of
 the time series) and it condenses the whole run into flat, dotted summary keys (:meth:`Checker.summarize`, a
 pure function of :class:`Observations`). Each key is declared once, with what it means and which direction is
-better; the README's metric table is generated from these declarations.
+better; docs/reference.md's key table is generated from these declarations.
 
 To add a checker: subclass :class:`Checker`, set ``name`` and ``keys``, override ``summarize`` (and ``sample``
 when it needs the registry over time), and decorate the class with :func:`register_checker`.

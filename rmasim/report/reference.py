@@ -1,8 +1,8 @@
 """Reference tables generated from the registries: summary keys, outcomes, faults, properties, policy knobs,
 presets.
 
-``python -m rmasim.report.reference`` rewrites ``docs/reference.md`` and the summary-key table of
-``README.md`` (between its ``summary-keys`` markers); a test fails when the committed copies are stale.
+``python -m rmasim.report.reference`` rewrites ``docs/reference.md``; a test fails when the committed copy is
+stale.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from ..chaos import FAULTS
 from ..observe import OUTCOMES, PROPERTIES, all_summary_keys
 from ..scenario import FAULT_SPECS, PRESETS, Policy
 
-__all__ = ["README_MARKERS", "field_text", "reference_markdown", "summary_key_table", "update_files"]
-
-README_MARKERS = ("<!-- summary-keys:start -->", "<!-- summary-keys:end -->")
+__all__ = ["field_text", "reference_markdown", "summary_key_table", "update_files"]
 
 
 def _cell(text: str) -> str:
@@ -116,19 +114,11 @@ def reference_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
-def _with_table(readme: str) -> str:
-    start, end = README_MARKERS
-    head, _, rest = readme.partition(start)
-    _, _, tail = rest.partition(end)
-    return f"{head}{start}\n{summary_key_table()}\n{end}{tail}"
-
-
 def update_files(root: Path) -> list[Path]:
     """Rewrite the generated files under ``root``; return those that changed."""
     changed = []
     targets = {
         root / "docs" / "reference.md": reference_markdown(),
-        root / "README.md": _with_table((root / "README.md").read_text()),
     }
     for path, text in targets.items():
         if not path.exists() or path.read_text() != text:
