@@ -274,7 +274,7 @@ def lease_theft(spec: Any, chaos: Chaos) -> None:
                 holder = lease.get("holder") if isinstance(lease, dict) else None
                 if holder:
                     body = {"worker_id": holder, "observed": lease, "release": True}
-                    yield from attacker.call("POST", LEADER, body, name=holder)
+                    yield from attacker.call("POST", LEADER, body, worker_id=holder)
             else:
                 body = {"worker_id": name, "observed": lease, "release": False}
                 yield from attacker.call("POST", LEADER, body, name=name)

@@ -491,8 +491,8 @@ class CpuHog(MachineFault):
 ATTACK_TRACE = "attack"
 """The event of the attacker's own record: one ``Trace`` per call it made (fields: ``action``, ``method``,
 ``path``, ``source``, ``status`` (None when no answer came), ``answer`` (the small fields of the answer's body),
-and what the call aimed at: ``worker_id``, ``machine``, ``tunnel_url``, ``name``); the ``security.*`` checkers
-read it."""
+and what the call aimed at: ``worker_id`` (another worker's id it acts for, a lease holder it releases as),
+``machine``, ``tunnel_url``, ``name`` (a name it claims the lease in)); the ``security.*`` checkers read it."""
 MAX_ATTACK_CALLS = 100_000
 """The most calls one attack fault may make (a flood of 100 000 registrations is 50x the ``balancing_100``
 fleet's)."""

@@ -153,7 +153,7 @@ def test_lease_theft_with_release_releases_the_holders_lease_in_its_name(simulat
               " {at: 2m, action: lease_theft, duration: 3s, release: true, source: a2}]")  # fmt: skip
     result, sim = run(simulations, faults)
     releases = [(t, f) for t, node, f in record(sim) if node == "attacker/a2" and f["method"] == "POST"]
-    assert [(t, f["name"], f["status"], f["answer"]) for t, f in releases] == [
+    assert [(t, f["worker_id"], f["status"], f["answer"]) for t, f in releases] == [
         (120.0, attacker_name("a1"), 200, {"ok": True, "holder": None})  # then nothing is held: nothing to release
     ]
     assert central(sim, "leader_lease")["holder"] is None

@@ -155,7 +155,12 @@ def test_lease_stolen_time_runs_from_a_grant_to_an_attacker_name_to_the_next_gra
 
 
 def test_lease_stolen_time_is_0_without_a_claim_by_the_attacker():
-    traces = [(30, "edge/0", "leadership_claimed", {"worker_id": "worker-g0", "token": 1})]
+    traces = [
+        (30, "edge/0", "leadership_claimed", {"worker_id": "worker-g0", "token": 1}),
+        # a forged release in the holder's name is a forged call, not a claim: the holder's lease is not stolen
+        sent(60, "lease_theft", "POST", "/api/leader", 200, {"ok": True, "holder": None}, worker_id="worker-g0"),
+        (90, "edge/0", "leadership_claimed", {"worker_id": "worker-g0", "token": 2}),
+    ]
     assert summary(observations(traces=traces))["security.lease_stolen_time"] == 0.0
 
 
