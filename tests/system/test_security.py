@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import Harness
 
@@ -24,6 +25,7 @@ from rmasim.system.ops import (
     CONNECTING_IP,
     COORDINATOR,
     HttpCall,
+    Random,
     Request,
     Resolve,
     Response,
@@ -65,6 +67,7 @@ class World(Harness):
         self.source = "2001:db8::1"
         self.forwards: list[HttpCall] = []
         self.http = self._http
+        self.rng = np.random.default_rng(15)
 
     def answer(self, op: Any) -> Any:
         if isinstance(op, StrongUpdate) and op.clock:
@@ -75,6 +78,9 @@ class World(Harness):
             else:
                 self.kv[op.key] = new
             return result
+        if isinstance(op, Random):  # a seeded stream: a machine's secret is not all zeros
+            self.log.append(op)
+            return float(self.rng.random())
         if isinstance(op, Resolve):
             self.log.append(op)
             return self.dns.resolve(op.name)[0]
@@ -504,3 +510,25 @@ def test_each_protection_is_on_in_the_reference_and_off_elsewhere(knob):
 def test_agent_auth_needs_a_stable_id():
     with pytest.raises(ValueError, match="identity: fingerprint"):
         REFERENCE.model_validate({**REFERENCE.model_dump(), "identity": "random"})
+
+
+def test_a_signed_lease_poll_is_checked_from_the_isolates_memory():
+    """GET /api/leader (most agent calls): the signature against the secret the isolate read once; no store call
+    after the first, no replay check (a GET changes nothing)."""
+    world = World(REFERENCE)
+    agent = world.enrol()
+    world.log.clear()
+    assert world.run(agent.call("GET", "/api/leader", None)) == Response(200, {"lease": None})
+    credential_reads = [op for op in world.log if getattr(op, "key", "").startswith(signing.CREDENTIAL_PREFIX)]
+    assert len(credential_reads) == 1
+    world.log.clear()
+    headers = world.run(agent.credentials("GET", "/api/leader", None))
+    assert world.call("GET", "/api/leader", None, headers) == Response(200, {"lease": None})
+    assert world.call("GET", "/api/leader", None, headers).status == 200  # the same poll again
+    assert not [op for op in world.log if getattr(op, "key", "").startswith(signing.CREDENTIAL_PREFIX)]
+    forged = signed("0" * 52, VICTIM_ID, "GET", "/api/leader", None, world.now)
+    assert world.call("GET", "/api/leader", None, forged) == Response(
+        401, {"error": "unauthenticated", "reason": "bad signature"}
+    )
+    unknown = signed("0" * 52, "worker-nobody", "GET", "/api/leader", None, world.now)
+    assert world.call("GET", "/api/leader", None, unknown).body["reason"] == "unknown agent"

@@ -6,9 +6,10 @@ registration, to ``worker_id`` elsewhere). The check is one Durable Object call 
 (:func:`check_credential`, run inside the object so the replay check and its update are one atomic step): it
 enrolls a new id when the registration carries the bootstrap token, verifies the HMAC (``hmac.compare_digest``),
 refuses a timestamp more than ``signature_skew`` from the object's clock or not above the last accepted one, and
-stores the new last timestamp. Refusals: 401 ``{"error": "unauthenticated", "reason": ...}`` (no or a bad
-signature, an unknown id, a stale or replayed timestamp) and 403 ``{"error": "forbidden", ...}`` (a valid
-signature for another id than the body's).
+stores the new last timestamp. A signed GET (the electors' lease polls, most agent calls) is checked without a
+store call (:func:`check_read`: the secret as the isolate last read it, no replay check: a GET changes nothing).
+Refusals: 401 ``{"error": "unauthenticated", "reason": ...}`` (no or a bad signature, an unknown id, a stale or
+replayed timestamp) and 403 ``{"error": "forbidden", ...}`` (a valid signature for another id than the body's).
 
 ``admin_auth``: ``/api/admin/*`` answer 401 without ``authorization: Bearer <admin_token>``; ``GET /api/workers``
 answers everyone, but without tunnel URLs and epochs unless the admin token is given; the lease and duty routes
@@ -21,7 +22,7 @@ import hmac
 from collections.abc import Generator
 from typing import Any
 
-from ..ops import Request, Response, StrongUpdate
+from ..ops import STRONG, KvGet, Now, Request, Response, StrongUpdate
 from ..signing import (
     AGENT_ID,
     AUTHORIZATION,
@@ -33,10 +34,25 @@ from ..signing import (
     message,
     sign,
 )
+from .isolate import Isolate
 
-__all__ = ["ADMIN_ROUTES", "AGENT_ROUTES", "LEADER_ROUTES", "admin_token_ok", "check_agent", "check_credential"]
+__all__ = [
+    "ADMIN_ROUTES",
+    "AGENT_ROUTES",
+    "LEADER_ROUTES",
+    "SECRET_TTL",
+    "admin_token_ok",
+    "check_agent",
+    "check_credential",
+    "check_read",
+]
 
 REGISTER = "/api/worker/register"
+#: How long an isolate reuses a machine's secret it read for a signed GET (a revoked credential still reads for
+#: at most this long), and how many secrets it keeps.
+SECRET_TTL = 300.0
+MAX_CACHED_SECRETS = 4096
+_MONOTONIC = Now(monotonic=True)
 #: The routes only an agent calls, each signed by the worker its body names.
 AGENT_ROUTES = frozenset(
     {
@@ -98,7 +114,31 @@ def claimed_id(req: Request) -> str | None:
     return worker_id if isinstance(worker_id, str) else None
 
 
-def check_agent(req: Request, policy: Any) -> Generator[Any, Any, Response | None]:
+def _secrets() -> dict[str, tuple[str, float]]:
+    return {}
+
+
+def check_read(req: Request, agent_id: str, isolate: Isolate) -> Generator[Any, Any, Response | None]:
+    """A signed GET (the lease polls): the signature checked against the machine's secret as this isolate last
+    read it from the Durable Object (read again after :data:`SECRET_TTL`); no skew or replay check, since a GET
+    changes nothing and a replayed one only reads the lease again."""
+    now = yield _MONOTONIC
+    cache = isolate.kept("agent_secrets", _secrets)
+    hit = cache.get(agent_id)
+    if hit is None or now - hit[1] > SECRET_TTL:
+        credential = yield KvGet(CREDENTIAL_PREFIX + agent_id, STRONG)
+        if credential is None:
+            return unauthenticated("unknown agent")
+        if len(cache) >= MAX_CACHED_SECRETS:
+            del cache[next(iter(cache))]
+        hit = cache[agent_id] = (credential["secret"], now)
+    text = message(req.method, req.path, req.body, req.header(TIMESTAMP) or "")
+    if not hmac.compare_digest(sign(hit[0], text), req.header(SIGNATURE) or ""):
+        return unauthenticated("bad signature")
+    return None
+
+
+def check_agent(req: Request, policy: Any, isolate: Isolate) -> Generator[Any, Any, Response | None]:
     """None when ``req`` is signed by the worker it is for; otherwise the refusal (see the module docstring)."""
     agent_id, timestamp, signature = req.header(AGENT_ID), req.header(TIMESTAMP), req.header(SIGNATURE)
     if agent_id is None or timestamp is None or signature is None:
@@ -109,6 +149,8 @@ def check_agent(req: Request, policy: Any) -> Generator[Any, Any, Response | Non
         return unauthenticated("bad timestamp")
     if seconds != seconds or abs(seconds) > 1e12:  # NaN, absurd
         return unauthenticated("bad timestamp")
+    if req.method == "GET":
+        return (yield from check_read(req, agent_id, isolate))
     claimed = claimed_id(req)
     if req.method == "POST" and claimed != agent_id:
         return Response(403, {"error": "forbidden", "reason": "signed for another worker"})

@@ -37,7 +37,7 @@ def guard(req: Request, policy: Any, isolate: Isolate) -> Generator[Any, Any, Re
     if policy.agent_auth and route in AGENT_ROUTES:
         operator = policy.admin_auth and route in LEADER_ROUTES and admin_token_ok(req, policy)
         if not operator:
-            refused = yield from check_agent(req, policy)
+            refused = yield from check_agent(req, policy, isolate)
             if refused is not None:
                 return refused
     if policy.tunnel_validation and route == ("POST", REGISTER):
