@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask,notebooks]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,notebooks,bench]'
 	touch $(STAMP)
 
 demo: $(STAMP)
