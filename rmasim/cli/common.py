@@ -11,7 +11,7 @@ from rich.console import Console
 
 from ..scenario.limits import MAX_SEED
 
-__all__ = ["MAX_SEED", "bad_input", "bad_output", "console", "err_console", "parse_sets"]
+__all__ = ["MAX_SEED", "bad_input", "bad_output", "cluster_executor", "console", "err_console", "parse_sets"]
 
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -85,3 +85,22 @@ def bad_output(option: str | None = "--out") -> Iterator[None]:
     except OutputError as error:
         err_console.print(f"{option} {error}" if option else str(error), markup=False)
         raise typer.Exit(2) from None
+
+
+@contextmanager
+def cluster_executor(scheduler: str | None) -> Iterator[Any]:
+    """The executor of a ``dask.distributed`` cluster at ``--scheduler ADDR`` (its client closed after), or None
+    without one; dask missing is bad input (exit 2)."""
+    if not scheduler:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        err_console.print("--scheduler needs dask.distributed: pip install 'rmasim[dask]'", markup=False)
+        raise typer.Exit(2) from None
+    client = Client(scheduler)
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()

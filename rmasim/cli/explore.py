@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from ..outputs import check_target
-from .common import MAX_SEED, bad_input, bad_output, console, err_console, parse_sets, run_failure
+from .common import MAX_SEED, bad_input, bad_output, cluster_executor, console, err_console, parse_sets, run_failure
 
 __all__ = ["explore"]
 
@@ -84,25 +84,14 @@ def explore(
         runs = 100
     with bad_output():
         check_target(out)
-    executor = client = None
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            err_console.print("--scheduler needs dask.distributed: pip install 'rmasim[dask]'", markup=False)
-            raise typer.Exit(2) from None
-        client = Client(scheduler)
-        executor = client.get_executor()
     report = _Progress(runs)
     try:
-        with run_failure(), bad_output():
+        with cluster_executor(scheduler) as executor, run_failure(), bad_output():
             result = run_campaign(campaign, out, runs=runs, time_limit=limit, jobs=jobs, executor=executor,
                                   resume=resume, progress=report, shrink=shrink,
                                   shrink_budget=shrink_budget)  # fmt: skip
     finally:
         report.close()
-        if client is not None:
-            client.close()
     _print(result, out)
     _print_coverage(result, out)
     if result.shrunk:

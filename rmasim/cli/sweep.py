@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ..outputs import check_target, write_atomic
-from .common import bad_input, bad_output, console, err_console, parse_sets, run_failure
+from .common import bad_input, bad_output, cluster_executor, console, parse_sets, run_failure
 
 #: At most this many seeds per grid point (a campaign of more is several sweeps).
 MAX_SEEDS = 100_000
@@ -72,25 +72,13 @@ def sweep(
             ) from None
     with bad_output():
         check_target(out)
-    executor = None
-    client = None
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            err_console.print("--scheduler needs dask.distributed: pip install 'rmasim[dask]'", markup=False)
-            raise typer.Exit(2) from None
-        client = Client(scheduler)
-        executor = client.get_executor()
     report = _progress_reporter(total)
     try:
-        with run_failure(), bad_output():
+        with cluster_executor(scheduler) as executor, run_failure(), bad_output():
             frame = run_sweep(scenario_files, grid_values, range(seeds), executor, out, jobs=jobs,
                               resume=resume, progress=report)  # fmt: skip
     finally:
         report.close()
-        if client is not None:
-            client.close()
     with bad_output():
         write_atomic(out / "results.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
     console.print(f"{len(frame)} runs -> {out / 'results.parquet'}", markup=False)
