@@ -31,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import LocatedErrors
 from .faults import FAULT_SPECS
 from .references import current_references
-from .units import Duration, PositiveDuration, format_duration
+from .units import Duration, PositiveDuration, format_duration, parse_duration
 
-__all__ = ["DEFAULT_KINDS", "DRAWERS", "FaultSpace", "SpaceContext", "draw_schedule", "register_drawer"]
+__all__ = ["ATTACK_KINDS", "DEFAULT_KINDS", "DRAWERS", "FaultSpace", "SpaceContext", "draw_schedule", "register_drawer"]
 
 #: At most this many faults per drawn schedule.
 MAX_DRAWN_FAULTS = 20
@@ -182,6 +182,102 @@ def _service_errors(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]
             "duration": c.length(rng)}  # fmt: skip
 
 
+@register_drawer("service_flap")
+def _service_flap(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, (target, service) = c.at(rng), c.service(rng)
+    period = int(rng.integers(2, 61))
+    duration = min(int(parse_duration(c.length(rng))), period * 10)  # at most 10 cycles
+    return {"action": "service_flap", "at": at, "target": target, "service": service,
+            "period": format_duration(float(period)), "duration": format_duration(float(max(duration, 1)))}  # fmt: skip
+
+
+@register_drawer("rolling_upgrade")
+def _rolling_upgrade(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, (target, service) = c.at(rng), c.service(rng)
+    return {"action": "rolling_upgrade", "at": at, "target": target.split("/")[0] + "/*", "service": service,
+            "version": "1.1", "every": c.length(rng, 5, 60), "down_for": c.length(rng, 1, 30)}  # fmt: skip
+
+
+@register_drawer("burst")
+def _burst(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    group, index = c.spares[int(rng.integers(len(c.spares)))] if c.spares else c.machines[0]
+    return {"action": "burst", "at": c.at(rng), "target": f"{group}/{index}", "within": c.length(rng, 1, 60)}
+
+
+@register_drawer("cpu_hog")
+def _cpu_hog(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, target = c.at(rng), c.machine(rng)
+    load = float(rng.choice([0.25, 0.5, 0.9]))
+    return {"action": "cpu_hog", "at": at, "target": target, "load": load, "duration": c.length(rng)}
+
+
+@register_drawer("hot_service")
+def _hot_service(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, (_, service) = c.at(rng), c.service(rng)
+    factor = float(rng.choice([2, 3, 5]))
+    return {"action": "hot_service", "at": at, "service": service, "factor": factor, "duration": c.length(rng)}
+
+
+@register_drawer("traffic_burst")
+def _traffic_burst(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, (_, service) = c.at(rng), c.service(rng)
+    return {"action": "traffic_burst", "at": at, "service": service, "requests": int(rng.integers(10, 201)),
+            "within": c.length(rng, 1, 10)}  # fmt: skip
+
+
+# Attacks (issue 15): an attacker that is none of the fleet's agents, on one edge, at a modest pace (a run stays
+# about as cheap as a fault of nature's: at most a few hundred calls).
+
+
+@register_drawer("rogue_register")
+def _rogue_register(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, target, edge = c.at(rng), c.machine(rng), int(rng.integers(c.edges))
+    return {"action": "rogue_register", "at": at, "target": target, "edge": edge,
+            "every": format_duration(float(rng.choice([1, 2, 5])))}  # fmt: skip
+
+
+@register_drawer("forged_heartbeat")
+def _forged_heartbeat(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, edge = c.at(rng), int(rng.integers(c.edges))
+    return {"action": "forged_heartbeat", "at": at, "edge": edge, "workers": int(rng.integers(1, len(c.machines) + 1)),
+            "current_load": float(rng.choice([-0.1, 0.0, 1e9])), "times": int(rng.integers(1, 21)),
+            "every": format_duration(float(rng.choice([1, 5, 10])))}  # fmt: skip
+
+
+@register_drawer("forged_unregister")
+def _forged_unregister(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, edge = c.at(rng), int(rng.integers(c.edges))
+    return {"action": "forged_unregister", "at": at, "edge": edge, "workers": int(rng.integers(1, len(c.machines) + 1)),
+            "every": format_duration(float(rng.choice([1, 2, 5])))}  # fmt: skip
+
+
+@register_drawer("lease_theft")
+def _lease_theft(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, edge = c.at(rng), int(rng.integers(c.edges))
+    return {"action": "lease_theft", "at": at, "edge": edge, "duration": c.length(rng),
+            "every": format_duration(float(rng.choice([1, 5]))), "release": bool(rng.integers(2))}  # fmt: skip
+
+
+@register_drawer("ssrf_register")
+def _ssrf_register(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, edge = c.at(rng), int(rng.integers(c.edges))
+    return {"action": "ssrf_register", "at": at, "edge": edge, "every": format_duration(float(rng.choice([1, 2, 5])))}
+
+
+@register_drawer("registration_flood")
+def _registration_flood(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, edge = c.at(rng), int(rng.integers(c.edges))
+    return {"action": "registration_flood", "at": at, "edge": edge, "rate": float(rng.choice([1, 5, 10])),
+            "duration": c.length(rng, 1, 30), "sources": int(rng.choice([1, 10]))}  # fmt: skip
+
+
+@register_drawer("malformed_requests")
+def _malformed_requests(rng: np.random.Generator, c: SpaceContext) -> dict[str, Any]:
+    at, edge = c.at(rng), int(rng.integers(c.edges))
+    return {"action": "malformed_requests", "at": at, "edge": edge, "count": int(rng.integers(10, 201)),
+            "within": c.length(rng, 1, 30)}  # fmt: skip
+
+
 DEFAULT_KINDS = (
     "crash",
     "stop",
@@ -197,7 +293,22 @@ DEFAULT_KINDS = (
     "service_slow",
     "service_errors",
 )
-"""The built-in space's kinds (``start`` only when a targeted group has spares)."""
+"""The built-in space's kinds (``start`` only when a targeted group has spares). The other drawable kinds are
+drawn only when ``kinds`` lists them: the load and rollout faults (``service_flap``, ``rolling_upgrade``,
+``burst``, ``cpu_hog``, ``hot_service``, ``traffic_burst``), kept out so that a campaign's draws, and the figures
+documented for them, stay what they were; and :data:`ATTACK_KINDS`, a threat model of its own (the baseline and
+seed-fixes authenticate nothing, so an attack fails nearly every run against them and buries the review's flaws)."""
+
+ATTACK_KINDS = (
+    "rogue_register",
+    "forged_heartbeat",
+    "forged_unregister",
+    "lease_theft",
+    "ssrf_register",
+    "registration_flood",
+    "malformed_requests",
+)
+"""The adversarial kinds (issue 15) that have drawers."""
 
 
 class FaultSpace(BaseModel):

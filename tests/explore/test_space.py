@@ -22,7 +22,8 @@ def problems(text: str) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-def test_bad_fields_are_located_with_every_other_problem():
+def test_bad_fields_are_located_with_every_other_problem(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delitem(DRAWERS, "rolling_upgrade")  # a fault action without a drawer
     found = problems(FLEET + "explore: {kinds: [crash, crsh, rolling_upgrade], groups: [cpu], end: 7m}\n")
     assert found == [
         "<string>:5:26: explore.kinds.1: 'crsh' is not a fault action; drawable kinds: " + ", ".join(DRAWERS),
@@ -69,3 +70,30 @@ def test_every_drawable_kind_has_a_spec_and_an_injector():
     from rmasim.scenario import FAULT_SPECS
 
     assert set(DRAWERS) <= set(FAULT_SPECS) & set(FAULTS)
+    assert set(DRAWERS) == set(FAULT_SPECS)  # every fault kind can be drawn
+
+
+def test_every_drawer_is_valid_on_a_fleet_without_spares_and_on_two_edges():
+    scenario = load_scenario_text(FLEET.replace("spares: 1, ", "") + "coordinator: {edges: 2}\n")
+    space = FaultSpace(kinds=list(DRAWERS), min_faults=20, max_faults=20, swarm=False)
+    for seed in range(10):
+        _, faults = draw_schedule(space, scenario, np.random.default_rng(seed))
+        assert len(scenario.with_overrides({"faults": faults}).faults) == 20
+
+
+@pytest.mark.parametrize("kind", list(DRAWERS))
+def test_every_drawer_runs_under_hypothesis_draws(kind: str):
+    """rmasim.testing.fault_schedules calls the same drawers with hypothesis draws (integers and choice only)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from rmasim.testing import fault_schedules
+
+    scenario = load_scenario_text(FLEET + "coordinator: {edges: 2}\n")
+
+    @settings(max_examples=20, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(fault_schedules(scenario, kinds=[kind], min_faults=2, max_faults=2))
+    def draws(faults: list[dict]) -> None:
+        assert [f["action"] for f in faults] == [kind, kind]
+        assert len(scenario.with_overrides({"faults": faults}).faults) == 2
+
+    draws()
