@@ -125,8 +125,13 @@ def _verdict(result: RunResult) -> str:
         who = f" ({', '.join(p.entities[:3])}{', ...' if len(p.entities) > 3 else ''})" if p.entities else ""
         more = f" and {len(violated) - 1} more" if len(violated) > 1 else ""
         parts.append(f"first violation: {p.name} at {clock(p.violated_at or 0.0)}{who}{more}")
-    elif result.properties:
-        parts.append(f"{len(result.properties)} properties hold")
+    else:
+        judged = [p for p in result.properties if p.kind != "sometimes"]
+        if judged:
+            parts.append(f"{len(judged)} {'property holds' if len(judged) == 1 else 'properties hold'}")
+    sometimes = [p for p in result.properties if p.kind == "sometimes"]  # never a failure: what the run reached
+    if sometimes:
+        parts.append(f"{sum(p.reached_at is not None for p in sometimes)}/{len(sometimes)} sometimes reached")
     return "; ".join(parts[:1]) + (" - " + "; ".join(parts[1:]) if len(parts) > 1 else "")
 
 

@@ -113,9 +113,10 @@ def test_a_sometimes_property_never_fails_and_its_key_is_null_when_not_reached(t
         assert result.summary[f"sometimes.{name}.reached_at"] is None
     path = tmp_path / "s.yaml"
     path.write_text(FLEET.format(preset="baseline", names=", ".join(f"{{name: {n}}}" for n in SIX)))
-    cli = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    cli = CliRunner().invoke(app, ["run", str(path), "--all", "--out", str(tmp_path / "out")])
     assert cli.exit_code == 0, cli.output
-    assert "reached" in cli.output and "not reached" in cli.output
+    assert "reached" in cli.output and "not reached" in cli.output  # the properties table (--all)
+    assert f"{len(reached)}/6 sometimes reached" in cli.output  # the verdict line
     stored = {p["property"]: p for p in json.loads((tmp_path / "out" / "properties.json").read_text())}
     assert stored[reached[0]]["reached_at"] == verdicts[reached[0]].reached_at
     assert stored[missed[0]]["reached_at"] is None and stored[missed[0]]["holds"]
@@ -234,3 +235,11 @@ def test_a_campaign_judges_them_and_a_scenario_may_name_them_with_its_own_proper
     spec = Campaign(scenario, seed=0).plan(0)
     assert [p.name for p in spec.scenario.properties] == ["single_leader", "breaker_opens", *[
         n for n in SIX if n != "breaker_opens"]]  # fmt: skip
+
+
+def test_the_verdict_line_counts_the_judged_properties_and_the_sometimes_reached_apart():
+    from rmasim.report.narrative import story
+
+    result = rmasim.run(fleet("reference", ["single_leader", *SIX]))
+    reached = sum(p.reached_at is not None for p in result.properties if p.kind == "sometimes")
+    assert story(result).verdict.endswith(f"; 1 property holds; {reached}/6 sometimes reached")
