@@ -502,18 +502,15 @@ def write_findings(result: FindingsResult, out: str | os.PathLike[str], *, wall_
         lines = [f"**{finding.verdict}** - {finding.reason}."]
         if claim.note:
             lines.append(claim.note)
-        lines.append("Measured: " + "; ".join(_evidence(finding, v.label) for v in claim.variants) + ".")
-        rule = claim.test.text(claim.key)
-        lines.append(f"Rule: {rule} ({'bound' if isinstance(claim.test, Bound) else 'Welch, 5%'}).")
-        md += [
-            f"### {heading}",
-            "",
-            *(f"{line}\n" for line in lines),
-            f"![{claim.number}](plots/claim-{claim.number}.png)",
-            "",
-        ]
-        body += [f"<h3>{escape(heading)}</h3>", *(f"<p>{escape(line)}</p>" for line in lines),
-                 f'<p><img alt="{escape(claim.number)}" src="{data_uri(plots[claim.number])}"></p>']  # fmt: skip
+        if claim.variants:
+            lines.append("Measured: " + "; ".join(_evidence(finding, v.label) for v in claim.variants) + ".")
+            kind = "bound" if isinstance(claim.test, Bound) else "Welch, 5%"
+            lines.append(f"Rule: {claim.test.text(claim.key)} ({kind}).")
+        md += [f"### {heading}", "", *(f"{line}\n" for line in lines)]
+        body += [f"<h3>{escape(heading)}</h3>", *(f"<p>{escape(line)}</p>" for line in lines)]
+        if claim.number in plots:
+            md += [f"![{claim.number}](plots/claim-{claim.number}.png)", ""]
+            body.append(f'<p><img alt="{escape(claim.number)}" src="{data_uri(plots[claim.number])}"></p>')
     effort_header = ["fix", "the review's effort", "scenario", "key", "baseline", "the fix alone", "change (95% Welch)"]
     effort_rows = []
     for effort, base, fixed in result.efforts:

@@ -67,9 +67,9 @@ def test_a_sentence_nothing_measures_is_not_tested():
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
-    """Claims 1 and 3 (graceful, Test Case 1 at +90 s) over 2 seeds, written as a report."""
+    """Claims 0 (not tested), 1 and 3 (graceful, Test Case 1 at +90 s) over 2 seeds, written as a report."""
     out = tmp_path_factory.mktemp("findings") / "report"
-    chosen = [c for c in CLAIMS if c.number in ("1", "3")]
+    chosen = [c for c in CLAIMS if c.number in ("0", "1", "3")]
     result = findings(range(2), out=out, jobs=1, claims=chosen, efforts=())
     write_findings(result, out)
     return result, out
@@ -80,6 +80,7 @@ def test_the_reviews_test_case_1_fails_under_its_fixes_without_traffic(measured)
     every 31 s, offline after 90 s) both of the dead worker's index entries (upload, rag) are still there."""
     result, _ = measured
     by_number = {f.claim.number: f for f in result.findings}
+    assert by_number["0"].verdict == "not tested"
     assert by_number["1"].verdict == "confirmed"
     three = by_number["3"]
     assert three.verdict == "refuted"
@@ -101,6 +102,8 @@ def test_the_report_has_the_table_and_each_replay_reproduces_its_figure(measured
     assert json.loads((tmp_path / "replay" / "summary.json").read_text())[key] == float(value)
     assert "<h1>The review, tested</h1>" in (out / "index.html").read_text()
     assert (out / "plots" / "claim-3.png").stat().st_size > 0
+    assert not (out / "plots" / "claim-0.png").exists()  # nothing measured, nothing plotted
+    assert "| 0 |" in md and "| not tested |" in md
 
 
 def test_unknown_claims_exit_2(tmp_path):
