@@ -53,6 +53,6 @@ def findings(
     with bad_output():
         write_findings(result, out, wall_seconds=wall)
     for f in result.findings:
-        style = {"confirmed": "green", "refuted": "bold red", "partly": "yellow"}.get(f.verdict, "")
+        style = {"confirmed": "green", "refuted": "bold red", "partly": "yellow"}.get(f.verdict, "dim")
         console.print(f"{f.claim.number:>3} [{style}]{f.verdict:<10}[/] {f.claim.says}", highlight=False)
     console.print(f"findings: {len(result.runs)} runs in {wall:.0f} s -> {out / 'index.html'}", markup=False)

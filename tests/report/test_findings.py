@@ -106,6 +106,16 @@ def test_the_report_has_the_table_and_each_replay_reproduces_its_figure(measured
     assert "| 0 |" in md and "| not tested |" in md
 
 
+def test_the_command_prints_each_verdict_and_writes_the_report(tmp_path):
+    result = runner.invoke(
+        app, ["findings", "--claims", "0,1", "--seeds", "1", "--jobs", "1", "--out", str(tmp_path / "f")]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["0", "not", "tested"] and lines[1].split()[:2] == ["1", "confirmed"]
+    assert (tmp_path / "f" / "index.html").is_file() and (tmp_path / "f" / "runs").is_dir()
+
+
 def test_unknown_claims_exit_2(tmp_path):
     result = runner.invoke(app, ["findings", "--claims", "3,Z9", "--out", str(tmp_path / "f")])
     assert result.exit_code == 2 and "no claim Z9" in result.output
