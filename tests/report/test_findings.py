@@ -41,6 +41,8 @@ def claim(test) -> Claim:
         (Bound(BASELINE, ">", 0), {0: 0.0, 1: 0.0, 2: 3.0}, "partly"),  # one seed only
         (Bound(BASELINE, ">=", 0.99), {0: 0.95, 1: 0.94, 2: 0.96}, "refuted"),  # 0.95 +- 0.025: all below
         (Bound(BASELINE, ">=", 0.99), {0: 0.995, 1: 0.999, 2: 0.9}, "partly"),
+        (Bound(BASELINE, ">", 1, some=True), {0: 1.0, 1: 2.0, 2: 0.0}, "confirmed"),  # it can happen: seed 1
+        (Bound(BASELINE, ">", 1, some=True), {0: 1.0, 1: 1.0, 2: 0.0}, "partly"),  # not seen is not impossible
     ],
 )
 def test_a_bound_is_confirmed_refuted_or_partly_from_seeds_and_interval(test, values, verdict):
