@@ -443,6 +443,10 @@ def _row(finding: Finding, sources: Mapping[str, str]) -> list[str]:
     if label is None:
         return [claim.number, f'"{claim.says}" ({claim.where})', finding.verdict, finding.reason, "-"]
     seeds = sorted(finding.values.get(label, {}))
+    test = claim.test
+    if isinstance(test, Bound) and test.some:  # replay a seed that shows what can happen, when one does
+        showing = [s for s in seeds if _HOLDS[test.op](finding.values[label][s], test.value)]
+        seeds = showing or seeds
     replay = "-"
     if seeds:
         seed = seeds[0]
@@ -466,7 +470,7 @@ def _plot(finding: Finding, path: Path) -> Path:
         rows.append({"scenario": claim.scenario, "variant": variant.label, "key": claim.key, "mean": mean,
                      "half_width": half, "ci_low": mean - half, "ci_high": mean + half, "n": n,
                      "better": better_direction(claim.key)})  # fmt: skip
-    return plot_intervals(pd.DataFrame(rows), ["variant"], path, [claim.key], title=f"{claim.number}: {claim.key}")
+    return plot_intervals(pd.DataFrame(rows), ["variant"], path, [claim.key])
 
 
 def write_findings(result: FindingsResult, out: str | os.PathLike[str], *, wall_seconds: float | None = None) -> Path:
@@ -492,7 +496,10 @@ def write_findings(result: FindingsResult, out: str | os.PathLike[str], *, wall_
         "Welch's two-sided t-test at 5%."
     )
     md = ["# The review, tested", "", intro, ""]
-    body = ["<h1>The review, tested</h1>", f"<p>{escape(intro)}</p>"]
+    style = ("<style>tr.verdict-confirmed td:nth-child(3) { background: #dafbe1; } "
+             "tr.verdict-refuted td:nth-child(3) { background: #ffebe9; font-weight: 600; } "
+             "tr.verdict-partly td:nth-child(3) { background: #fff8c5; }</style>")  # fmt: skip
+    body = [style, "<h1>The review, tested</h1>", f"<p>{escape(intro)}</p>"]
     plots = {}
     for finding in result.findings:
         if finding.claim.variants:
@@ -515,7 +522,7 @@ def write_findings(result: FindingsResult, out: str | os.PathLike[str], *, wall_
             kind = "bound" if isinstance(claim.test, Bound) else "Welch, 5%"
             lines.append(f"Rule: {claim.test.text(claim.key)} ({kind}).")
         md += [f"### {heading}", "", *(f"{line}\n" for line in lines)]
-        body += [f"<h3>{escape(heading)}</h3>", *(f"<p>{escape(line)}</p>" for line in lines)]
+        body += [f"<h3>{escape(heading)}</h3>", *(f"<p>{escape(line.replace('**', ''))}</p>" for line in lines)]
         if claim.number in plots:
             md += [f"![{claim.number}](plots/claim-{claim.number}.png)", ""]
             body.append(f'<p><img alt="{escape(claim.number)}" src="{data_uri(plots[claim.number])}"></p>')
