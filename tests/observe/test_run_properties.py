@@ -280,8 +280,12 @@ def test_a_violated_property_exits_1_with_its_row_and_artifacts(tmp_path):
     assert result.exit_code == 1, result.output
     at = f"{CRASH_AT + PURGE_WITHIN:g}"
     assert f"property violated: no_dead_in_index at {at} s: " in result.output
-    assert "VIOLATED" in result.output and "properties" in result.output
-    verdict = json.loads((tmp_path / "out" / "properties.json").read_text())[0]
+    verdicts = json.loads((tmp_path / "out" / "properties.json").read_text())
+    first = min((v for v in verdicts if v["violated_at"] is not None), key=lambda v: v["violated_at"])
+    assert ": FAIL - " in result.output and f"first violation: {first['property']} at " in result.output
+    table = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out"), "--all"])
+    assert "VIOLATED" in table.output and "properties" in table.output
+    verdict = verdicts[0]
     assert (verdict["property"], verdict["holds"], verdict["violated_at"]) == ("no_dead_in_index", False, 360.0)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["property.no_dead_in_index.violated_at"] == CRASH_AT + PURGE_WITHIN
@@ -321,7 +325,7 @@ def test_the_documented_example_prints_what_docs_properties_md_shows(tmp_path):
     result = runner.invoke(app, ["run", str(example), "--out", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 1
     printed = " ".join(result.output.split()).replace("property violated:", "\nproperty violated:").split("\n")
-    assert [line.strip() for line in printed if line.strip()] == shown
+    assert [line.strip() for line in printed if line.startswith("property violated:")] == shown
     assert f"at {CRASH_AT + PURGE_WITHIN:g} s" in shown[0]
     again = runner.invoke(app, ["run", str(example), "--set", "coordinator.preset=reference", "--out",
                                 str(tmp_path / "ref"), "-q"])  # fmt: skip
