@@ -37,6 +37,7 @@ Adding one: subclass :class:`Sometimes` (``kind`` is ``sometimes``), answer :met
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -171,6 +172,12 @@ class _Window(_Params):
     )
 
 
+def _worker_id(value: object) -> str:
+    """A claim's worker id as a string: the baseline grants the lease to whatever JSON a malformed claim carried
+    (a list, an object), which is then no agent's id."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
 @register_property
 class ConcurrentLeaderClaims(Sometimes):
     name = "concurrent_leader_claims"
@@ -184,7 +191,9 @@ class ConcurrentLeaderClaims(Sometimes):
         window = self.params.window  # type: ignore[attr-defined]
         window = float(self.scenario.kv.cache_ttl) if window is None else window
         claims = sorted(
-            (t, fields["worker_id"]) for t, _node, event, fields in obs.traces if event == "leadership_claimed"
+            (t, _worker_id(fields["worker_id"]))
+            for t, _node, event, fields in obs.traces
+            if event == "leadership_claimed"
         )
         if len(claims) < 2:
             return self.not_reached()

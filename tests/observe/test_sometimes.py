@@ -243,3 +243,17 @@ def test_the_verdict_line_counts_the_judged_properties_and_the_sometimes_reached
     result = rmasim.run(fleet("reference", ["single_leader", *SIX]))
     reached = sum(p.reached_at is not None for p in result.properties if p.kind == "sometimes")
     assert story(result).verdict.endswith(f"; 1 property holds; {reached}/6 sometimes reached")
+
+
+def test_a_lease_granted_to_a_malformed_worker_id_is_judged_not_raised():
+    """The baseline grants the lease to whatever JSON a malformed claim carries (found by an explore campaign with
+    the attack kinds: malformed_requests against baseline raised TypeError: unhashable type: 'list')."""
+    events = _register(0.0, "m/0", "a")
+    claim = lambda t, w: (t, "edge/0", "leadership_claimed", {"worker_id": w, "token": 1})  # noqa: E731
+    lead = lambda t, w, on: (t, "m", "leadership", {"worker_id": w, "leader": on})  # noqa: E731
+    malformed = [True, {"observed": -(2**63), "a:b": "x"}]
+    found = _claims().check(_obs([claim(10.0, "a"), lead(10.1, "a", True), claim(40.0, malformed)], events))
+    assert found.reached_at == 40.0
+    assert "a, live, led less than 60 s before" in found.detail
+    # two grants to two malformed ids 30 s apart: a contest like any other (a grant is a lead from its time)
+    assert _claims().check(_obs([claim(10.0, malformed), claim(40.0, {"id": 1})], events)).reached_at == 40.0
