@@ -79,7 +79,8 @@ def compare(
     with bad_output(option):
         plots = _write_files(out_dir, frame, table, variants)
     cells = interval_cells(table, variants)
-    kinds = set(table["interval"]) if "interval" in table else set()
+    shown_rows = table[table["key"].isin(wanted)] if wanted else table
+    kinds = set(shown_rows["interval"]) if "interval" in shown_rows else set()
     legend = " ".join(
         text
         for kind, text in (
