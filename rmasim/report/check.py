@@ -53,7 +53,7 @@ from scipy.stats import t as student_t
 
 from ..outputs import OutputError, replace_report, write_atomic
 from ..scenario import Scenario, load_scenario
-from .stats import interval_table, summary_columns
+from .stats import interval_table, summary_columns, welch_half_width
 
 __all__ = [
     "BASELINE_FORMAT",
@@ -388,13 +388,7 @@ def welch_verdict(
         return (hw / float(student_t.ppf(0.975, n - 1))) ** 2  # (s / sqrt(n))^2
 
     vb, vn = variance_of_mean(base_hw, base_n), variance_of_mean(now_hw, now_n)
-    tol = _tolerance(base, now)
-    if vb + vn == 0:
-        noise = tol
-    else:
-        terms = [v**2 / (n - 1) for v, n in ((vb, base_n), (vn, now_n)) if v > 0]
-        df = (vb + vn) ** 2 / sum(terms)
-        noise = float(student_t.ppf(0.975, df)) * math.sqrt(vb + vn) + tol
+    noise = welch_half_width(vb, base_n, vn, now_n) + _tolerance(base, now)
     gain = (now - base) if better == "higher" else (base - now)
     return Judgement(_direction(better, gain, noise), noise, "welch")
 

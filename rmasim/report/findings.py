@@ -34,12 +34,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..outputs import open_report, write_atomic
 from ..scenario import Scenario, load_scenario, shipped_scenarios
 from .compare import format_interval, plot_intervals
-from .stats import better_direction
+from .stats import better_direction, mean_ci, welch_half_width
 
 __all__ = [
     "CLAIMS",
@@ -234,17 +233,7 @@ class Finding:
 
     def interval(self, label: str) -> tuple[float, float, int]:
         """``(mean, 95% half-width, n)`` of the variant's values."""
-        return _mean_ci(list(self.values.get(label, {}).values()))
-
-
-def _mean_ci(values: Sequence[float]) -> tuple[float, float, int]:
-    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if x.size == 0:
-        return math.nan, math.nan, 0
-    if x.size == 1:
-        return float(x[0]), 0.0, 1
-    half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return float(x.mean()), half, int(x.size)
+        return mean_ci(list(self.values.get(label, {}).values()))
 
 
 _HOLDS: dict[str, Callable[[float, float], bool]] = {
@@ -265,7 +254,7 @@ def judge(claim: Claim, values: Mapping[str, Mapping[int, float]]) -> Finding:
         seen = [v for v in values.get(test.variant.label, {}).values() if math.isfinite(v)]
         if not seen:
             return Finding(claim, "not tested", values, "no run measured the key")
-        mean, half, n = _mean_ci(seen)
+        mean, half, n = mean_ci(seen)
         low, high = mean - half, mean + half
         holds = _HOLDS[test.op]
         every = all(holds(x, test.value) for x in seen)
@@ -303,10 +292,7 @@ def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float =
     diff = float(xa.mean() - xb.mean())
     va = xa.var(ddof=1) / xa.size if xa.size > 1 else 0.0
     vb = xb.var(ddof=1) / xb.size if xb.size > 1 else 0.0
-    if va + vb == 0:
-        return diff, diff
-    df = (va + vb) ** 2 / sum(v**2 / (n - 1) for v, n in ((va, xa.size), (vb, xb.size)) if v > 0)
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(va + vb)
+    half = welch_half_width(float(va), xa.size, float(vb), xb.size, confidence)
     return diff - half, diff + half
 
 
@@ -535,7 +521,7 @@ def write_findings(result: FindingsResult, out: str | os.PathLike[str], *, wall_
             low, high = welch_difference(f, b)
             change = f"{float(np.mean(f) - np.mean(b)):+.4g} [{low:.4g}, {high:.4g}]"
         effort_rows.append([f"#{effort.fix} {effort.what}", effort.effort, effort.scenario, effort.key,
-                            format_interval(*_mean_ci(b)[:2]), format_interval(*_mean_ci(f)[:2]), change])  # fmt: skip
+                            format_interval(*mean_ci(b)[:2]), format_interval(*mean_ci(f)[:2]), change])  # fmt: skip
     note = "What each fix buys on the scenario of its flaw, beside the review's estimate (reported, not judged)."
     md += ["## What each fix buys", "", note, "", *_md_table(effort_header, effort_rows), ""]
     body += ["<h2>What each fix buys</h2>", f"<p>{escape(note)}</p>", table(effort_header, effort_rows)]

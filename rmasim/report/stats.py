@@ -32,6 +32,7 @@ __all__ = [
     "mean_ci",
     "summary_columns",
     "unit_of",
+    "welch_half_width",
 ]
 
 #: Units of quantities that are never negative: their intervals are clipped at 0.
@@ -52,6 +53,15 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> t
         return mean, 0.0, 1
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return mean, half, n
+
+
+def welch_half_width(var_a: float, n_a: int, var_b: float, n_b: int, confidence: float = 0.95) -> float:
+    """Half-width of the Welch interval of a difference of two means, from each mean's variance (``s^2 / n``)
+    and its number of runs (Welch-Satterthwaite degrees of freedom); 0 when neither side varies."""
+    if var_a + var_b == 0:
+        return 0.0
+    df = (var_a + var_b) ** 2 / sum(v**2 / (n - 1) for v, n in ((var_a, n_a), (var_b, n_b)) if v > 0)
+    return float(stats.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(var_a + var_b)
 
 
 def _base_key(key: str) -> str:
