@@ -263,12 +263,13 @@ class Observer:
             containers={m.name: {s: c.stats(self.duration) for s, c in m.containers.items()} for m in self.machines},
         )
 
-    def timeseries(self) -> pd.DataFrame:
+    def timeseries(self, observations: Observations | None = None) -> pd.DataFrame:
         """The samples, one row each, indexed by simulated time (``time``; the ``t`` column too), with
-        ``leaders``: the agents believing they lead at each sample time (from their leadership traces)."""
+        ``leaders``: the agents believing they lead at each sample time (from their leadership traces;
+        ``observations``: the closed record when the caller has it, else it is made here)."""
         frame = pd.DataFrame(self.samples)
         if len(frame):
-            beliefs, _live = leader_changes(self.observations())
+            beliefs, _live = leader_changes(observations if observations is not None else self.observations())
             frame["leaders"] = believers_at(beliefs, frame["t"].tolist())
         frame.index = pd.Index(frame["t"] if len(frame) else [], name="time")
         return frame
