@@ -209,7 +209,8 @@ def test_the_retry_budget_caps_retries_during_a_total_outage():
     text = """\
 name: outage
 duration: 4m
-coordinator: {preset: reference, service_health: false, circuit_breaker: false}  # neither may stop the forwards
+# none of these may stop the forwards (with `time`, panic mode routes to the ejected providers)
+coordinator: {preset: reference, service_health: false, circuit_breaker: false, outlier_release: time}
 fleet:
   gpu:
     count: 3

@@ -27,7 +27,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
             for problem in error.problems:
                 err_console.print(str(problem), markup=False)
         else:
-            console.print(f"{path}: ok", markup=False)
+            console.print(f"{path}: ok", markup=False, soft_wrap=True)  # one line per file, however long
     if failed:
         raise typer.Exit(2)
 

@@ -100,7 +100,8 @@ class Policy(BaseModel):
         default=False,
         description="Eureka's self-preservation for the `sweeper`: purge nothing while fewer than 85% of the "
         "registered workers renewed within the last minute and two or more are silent; otherwise purge at most 15% "
-        "of the registry (at least one worker) a sweep.",
+        "of the registry (at least one worker) a sweep. In a registry of fewer than 10 workers: hold only while no "
+        "worker renewed, and no 15% cap.",
     )
     identity: Literal["random", "fingerprint"] = Field(
         default="random",
@@ -158,7 +159,15 @@ class Policy(BaseModel):
     outlier_ejection: bool = Field(
         default=False,
         description="Flaw #9, Envoy's outlier detection per edge: 5 consecutive failed forwards to a provider eject "
-        "it for 30 s x its ejections (at most 300 s), never more than 10% of a service's providers (at least one).",
+        "it for 30 s x its ejections (at most 300 s), never more than 10% of a service's providers (at least one); "
+        "every provider ejected, the edge routes among them anyway (panic mode).",
+    )
+    outlier_release: Literal["time", "heartbeat"] = Field(
+        default="time",
+        description="How an ejection ends. `time`: when its time is up (Envoy). `heartbeat`: when its time is up and "
+        "the edge has seen a heartbeat from the provider since (its record changed), so a dead machine stays out "
+        "until it is purged; the ejection cap then counts, and panic mode routes among, only the ejected providers "
+        "heard from since their ejection (none: 503).",
     )
     circuit_breaker: bool = Field(
         default=False,
@@ -395,6 +404,7 @@ register_preset(
     service_timeouts={"upload": "2s", "rag": "10s"},
     circuit_breaker=True,
     outlier_ejection=True,
+    outlier_release="heartbeat",
     version_routing=True,
     metrics=True,
     service_discovery="configured",

@@ -47,6 +47,7 @@ def test_baseline_defaults_are_the_seed_code():
         "versions": {},
         "metrics": False,
         "outlier_ejection": False,
+        "outlier_release": "time",
         "service_discovery": "known_list",
         "route_cache": "10s",
         "registry_layout": "shared_lists",

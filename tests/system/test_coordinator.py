@@ -296,11 +296,20 @@ def test_purge_brake_purges_when_renewals_are_normal(harness):
 
 
 def test_purge_brake_never_holds_for_a_single_silent_worker(harness):
-    """2 of 3 renewed (67% < 85%), but one silent worker is no mass expiry: it is purged (the cap is at least 1);
-    1 of 3 renewed (two silent) holds."""
+    """2 of 3 renewed (67% < 85%), but one silent worker is no mass expiry: it is purged."""
     _fleet(harness, fresh=2, stale=1)
     assert harness.run(Coordinator(BRAKED).scheduled()).body["purged"] == ["s00"]
+
+
+def test_purge_brake_in_a_small_registry_holds_only_when_nobody_renewed(harness):
+    """Below 10 workers the share of renewals cannot tell a partition from deaths: 1 of 3 renewed (two silent, 33%)
+    purges both at once (no 15% cap, which would be 1 a sweep); 0 of 3 renewed (the coordinator hears nobody)
+    holds. In a registry of 10, 8 renewed (80% < 85%) holds, as Eureka does."""
     _fleet(harness, fresh=1, stale=2)
+    assert harness.run(Coordinator(BRAKED).scheduled()).body["purged"] == ["s00", "s01"]
+    _fleet(harness, fresh=0, stale=3)
+    assert harness.run(Coordinator(BRAKED).scheduled()).body["purged"] == []
+    _fleet(harness, fresh=8, stale=2)
     assert harness.run(Coordinator(BRAKED).scheduled()).body["purged"] == []
 
 

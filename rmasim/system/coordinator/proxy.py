@@ -280,7 +280,11 @@ def forward_with_retries(
         if policy.retries
         else None
     )
-    detector = isolate.kept("outliers", OutlierDetector) if policy.outlier_ejection else None
+    detector = (
+        isolate.kept("outliers", lambda: OutlierDetector(policy.outlier_release == "heartbeat"))
+        if policy.outlier_ejection
+        else None
+    )
     breakers = isolate.kept("breakers", lambda: Breakers(policy)) if policy.circuit_breaker else None
     now = yield _MONOTONIC
     if budget is not None:
@@ -291,7 +295,11 @@ def forward_with_retries(
         if not left:
             return unavailable(service, "breaker_open")
     if detector is not None:
-        left = detector.admitted(service, left, now) or left  # all ejected: route anyway (Envoy's panic mode)
+        left = detector.admitted(service, left, now) or detector.panic(service, left)  # all ejected: panic mode
+        if not left and fallback:  # every provider of this side is out: the other side of the split serves
+            left, fallback = detector.admitted(service, fallback, now) or detector.panic(service, fallback), None
+        if not left:
+            return unavailable(service, "ejected")
     retries = policy.retries
     refusals = 0
     balancer = edge_balancer(isolate, policy)
@@ -311,7 +319,7 @@ def forward_with_retries(
         busy = not ok and refused_for_load(response)
         if (detector is not None or breakers is not None) and not busy:
             now = yield _MONOTONIC
-            if detector is not None and detector.report(service, target["id"], ok, now, len(candidates)):
+            if detector is not None and detector.report(service, target, ok, now, len(candidates)):
                 yield Trace("outlier_ejected", {"worker_id": target["id"], "service": service})
             opened = breakers.report(target["id"], service, ok, now) if breakers is not None else None
             if opened is not None:

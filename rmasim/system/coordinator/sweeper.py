@@ -22,9 +22,16 @@ contact with its workers (a partition, a clock jump) than lost the workers. The 
 last heartbeat is at most a minute old stands in for Eureka's renewals per minute against the expected count
 (each worker renews about twice a minute); below 85% nothing is purged, and otherwise at most 15% of the
 registry (``size - int(size * 0.85)``, Eureka's eviction limit, and at least one) goes per sweep, oldest
-heartbeat first. One departure from Eureka: a *single* silent worker never engages the brake. In a small registry
-one crash is already a large share (1 of 3 is 67% renewed), and Eureka's rule then locks self-preservation on
-for good, leaving the dead worker listed forever; one silent worker is no evidence of a partition.
+heartbeat first. Two departures from Eureka, both for small registries, where the share of renewals moves in
+steps too coarse to tell a partition from deaths (one crash of three is 67% renewed) and Eureka's rule locks
+self-preservation on for good, leaving the dead listed forever:
+
+- a *single* silent worker never engages the brake: one silent worker is no evidence of a partition;
+- in a registry of fewer than ``MIN_BRAKED_REGISTRY`` (10) workers the brake holds only when *no* worker renewed
+  (the coordinator hears nobody: more likely its own isolation than every worker dead), and a sweep is not capped.
+  Two of three machines dying together (a rack, a bad deploy) are then purged as one would be; while one worker
+  still renews, silence is taken at its word (with ``rejoin`` a live worker purged in a partition registers again
+  at its first heartbeat after it).
 """
 
 from __future__ import annotations
@@ -47,16 +54,23 @@ RENEWAL_THRESHOLD = 0.85
 RENEWAL_WINDOW = 60.0
 #: The brake engages only when at least this many registered workers are silent.
 MIN_SILENT = 2
+#: The smallest registry in which the brake judges renewals by Eureka's share (and caps a sweep at 15%).
+MIN_BRAKED_REGISTRY = 10
 
 
 def brake(ages: dict[str, float], stale: set[str]) -> Generator[Any, Any, set[str]]:
-    """The purge brake: nothing while renewals are below the threshold (and two or more workers are silent),
-    else the oldest 15% at most."""
+    """The purge brake: nothing while renewals collapse (below the threshold in a registry of at least
+    ``MIN_BRAKED_REGISTRY`` workers, none at all in a smaller one; two or more workers silent), else the oldest 15%
+    at most (in a registry of ``MIN_BRAKED_REGISTRY`` or more)."""
     registered = [w for w, age in ages.items() if age != float("inf")]
     renewed = sum(1 for w in registered if ages[w] <= RENEWAL_WINDOW)
-    if len(registered) - renewed >= MIN_SILENT and renewed < RENEWAL_THRESHOLD * len(registered):
+    large = len(registered) >= MIN_BRAKED_REGISTRY
+    collapsed = renewed < RENEWAL_THRESHOLD * len(registered) if large else renewed == 0
+    if len(registered) - renewed >= MIN_SILENT and collapsed:
         yield Trace("purge_braked", {"renewed": renewed, "registered": len(registered)})
         return set()
+    if not large:
+        return stale
     limit = max(1, len(ages) - int(len(ages) * RENEWAL_THRESHOLD))
     return set(sorted(stale, key=lambda w: (-ages[w], w))[:limit])
 
