@@ -14,6 +14,6 @@ FLEET = load_scenario(Path(__file__).with_name("crash_fleet.yaml"))
 
 @pytest.mark.parametrize("preset", ["reference", pytest.param("baseline", marks=pytest.mark.xfail(strict=True))])
 @settings(max_examples=15, deadline=None)
-@given(faults=fault_schedules(FLEET, kinds=["crash", "partition"], max_faults=1))
+@given(faults=fault_schedules(FLEET, kinds=["crash", "partition"], max_faults=2))
 def test_no_property_violated(preset, faults):
     check_properties(FLEET.with_overrides({"coordinator.preset": preset, "faults": faults}))
