@@ -21,7 +21,6 @@ generator then runs detached.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..system.ops import Respond
@@ -46,7 +45,7 @@ DoneCallback = Callable[[Any, BaseException | None], None]
 class Driver:
     """One running system generator (a request being served, an agent process)."""
 
-    __slots__ = ("ctx", "finished", "on_done", "record", "rt", "stack", "token")
+    __slots__ = ("ctx", "finished", "held", "on_done", "record", "rt", "stack", "token")
 
     def __init__(
         self,
@@ -62,6 +61,8 @@ class Driver:
         """What this run is about, for the runtime's own bookkeeping (a client request's record)."""
         self.stack: list[Generator[Any, Any, Any]] = [gen]
         self.token = 0
+        self.held: Any = None
+        """The result a pending timeout delivers (a sync operation's answer after its delay; None after a sleep)."""
         self.finished = False
         self.on_done = on_done
 
@@ -126,13 +127,14 @@ class Driver:
             if handler is not None:
                 value, delay = handler(ctx, yielded)
                 if delay > 0:
-                    rt.env.timeout(delay).callbacks.append(partial(self._on_result, self.token, value))
+                    self.held = value
+                    rt.env.timeout(delay, self.token).callbacks.append(self._on_timeout)
                     return
                 if isinstance(value, BaseException):
                     value, exc = None, value
             elif yielded.__class__ is float or yielded.__class__ is int:
                 if yielded > 0:
-                    rt.env.timeout(yielded).callbacks.append(partial(self._on_timeout, self.token))
+                    rt.env.timeout(yielded, self.token).callbacks.append(self._on_timeout)
                     return
                 value = None
             elif yielded is PARK:
@@ -145,14 +147,16 @@ class Driver:
                 stack.append(top)
                 value = None
 
-    def _on_timeout(self, token: int, _event: Any) -> None:
-        self.wake(token)
-
-    def _on_result(self, token: int, value: Any, _event: Any) -> None:
-        if isinstance(value, BaseException):
-            self.wake(token, None, value)
-        else:
-            self.wake(token, value)
+    def _on_timeout(self, event: Any) -> None:
+        """A wait ended: the timeout's value is the token it was scheduled under (stale: the driver moved on), the
+        result it delivers is :attr:`held` (an exception instance is thrown)."""
+        if event.value == self.token and not self.finished:
+            self.token += 1
+            value, self.held = self.held, None
+            if isinstance(value, BaseException):
+                self._run(None, value)
+            else:
+                self._run(value, None)
 
     def _respond(self, response: Any) -> None:
         """:class:`~rmasim.system.ops.Respond`: the caller gets ``response`` now; the generator runs on detached
