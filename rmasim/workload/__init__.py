@@ -104,12 +104,21 @@ class PoissonClients:
             self._pending = None
 
     def _arrive(self, event: Any) -> None:
+        """An arrival (a candidate one with a diurnal curve): send it, then schedule the next (the hot path, inline:
+        the picks and gaps are drawn in the same order as :meth:`_send_one` and :meth:`_schedule` would)."""
         if event is self._discarded:
             return
         env = event.env
-        if self.diurnal is None or self._kept(env.now):
-            self._send_one(event)
-        self._schedule(env, self._gap())
+        now = env.now
+        if self.diurnal is None or self._kept(now):
+            self.sent += 1
+            self.runtime.client_request(self.service, self._edge())
+        delay = self._gap()
+        if delay < math.inf and now + delay < self.stop:
+            pending = self._pending = env.timeout(delay)
+            pending.callbacks.append(self._arrive)
+        else:
+            self._pending = None
 
     def _kept(self, now: float) -> bool:
         """Thinning: keep a candidate arrival with probability rate(now) / peak rate."""
