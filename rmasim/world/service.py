@@ -64,7 +64,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -73,10 +73,10 @@ from rmasim.world.rng import Sampler
 __all__ = ["Admission", "ContainerStats", "ServiceContainer"]
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
+class Admission(NamedTuple):
     """The schedule of one admitted request: ``start`` and ``finish`` (true seconds), its epoch, and whether it
-    ends in an error (``error_rate``)."""
+    ends in an error (``error_rate``). A named tuple: immutable, and built for every request at a third of a frozen
+    dataclass's cost."""
 
     start: float
     finish: float
