@@ -72,6 +72,8 @@ from rmasim.world.rng import Sampler
 
 __all__ = ["Admission", "ContainerStats", "ServiceContainer"]
 
+_INF = math.inf
+
 
 class Admission(NamedTuple):
     """The schedule of one admitted request: ``start`` and ``finish`` (true seconds), its epoch, and whether it
@@ -184,13 +186,12 @@ class ServiceContainer:
             return Admission(now, math.inf, self.epoch)
         free = self._free[0]
         start = now if now > free else free
-        late = deadline < math.inf and start + self.expected_service / self.speed >= deadline
+        late = deadline < _INF and start + self.expected_service / self.speed >= deadline
         if late or start - now > self.admission_wait:
             self.refused += 1
             return Admission(now, now, self.epoch, refused=True)
-        heapq.heappop(self._free)
         finish = start + self.service_time() / self.speed * self.slow
-        heapq.heappush(self._free, finish)
+        heapq.heapreplace(self._free, finish)  # the slot taken (the earliest free) is free again at finish
         finishes = self._finishes
         while finishes and finishes[0] <= now:
             heapq.heappop(finishes)
