@@ -104,16 +104,19 @@ class PoissonClients:
             self._pending = None
 
     def _arrive(self, event: Any) -> None:
-        """An arrival (a candidate one with a diurnal curve): send it, then schedule the next (the hot path, inline:
-        the picks and gaps are drawn in the same order as :meth:`_send_one` and :meth:`_schedule` would)."""
+        """An arrival (a candidate one with a diurnal curve): send it, then schedule the next. The hot path, inline:
+        an edge and a gap from the drawn blocks (:meth:`_edge` and :meth:`_gap` when a block must be drawn, or with
+        one edge), in the order of :meth:`_send_one` then :meth:`_schedule`."""
         if event is self._discarded:
             return
         env = event.env
         now = env.now
         if self.diurnal is None or self._kept(now):
             self.sent += 1
-            self.runtime.client_request(self.service, self._edge())
-        delay = self._gap()
+            picks = self._picks
+            self.runtime.client_request(self.service, self.edges[picks.pop()] if picks else self._edge())
+        gaps = self._gaps
+        delay = self._scale * gaps.pop() if gaps else self._gap()
         if delay < math.inf and now + delay < self.stop:
             pending = self._pending = env.timeout(delay)
             pending.callbacks.append(self._arrive)
