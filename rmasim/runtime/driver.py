@@ -45,7 +45,7 @@ DoneCallback = Callable[[Any, BaseException | None], None]
 class Driver:
     """One running system generator (a request being served, an agent process)."""
 
-    __slots__ = ("ctx", "finished", "held", "on_done", "record", "rt", "stack", "token")
+    __slots__ = ("ctx", "finished", "held", "on_done", "record", "rt", "stack", "token", "waiting")
 
     def __init__(
         self,
@@ -61,8 +61,10 @@ class Driver:
         """What this run is about, for the runtime's own bookkeeping (a client request's record)."""
         self.stack: list[Generator[Any, Any, Any]] = [gen]
         self.token = 0
+        self.waiting: Any = None
+        """The SimPy timeout the generator waits on (None: it runs, is parked, or has ended)."""
         self.held: Any = None
-        """The result a pending timeout delivers (a sync operation's answer after its delay; None after a sleep)."""
+        """The result :attr:`waiting` delivers (a sync operation's answer after its delay; None after a sleep)."""
         self.finished = False
         self.on_done = on_done
 
@@ -77,6 +79,7 @@ class Driver:
         """Resume a parked or sleeping generator, unless ``token`` is stale (the driver moved on)."""
         if token == self.token and not self.finished:
             self.token += 1
+            self.waiting = None
             self._run(value, exc)
 
     def kill(self) -> None:
@@ -85,6 +88,7 @@ class Driver:
             return
         self.finished = True
         self.token += 1
+        self.waiting = None
         while self.stack:
             self.stack.pop().close()
 
@@ -92,6 +96,7 @@ class Driver:
         """Raise ``exc`` at the current wait (a graceful stop); a pending wake-up is cancelled."""
         if not self.finished:
             self.token += 1
+            self.waiting = None
             self._run(None, exc)
 
     # --- the loop --------------------------------------------------------------------------------------
@@ -128,13 +133,15 @@ class Driver:
                 value, delay = handler(ctx, yielded)
                 if delay > 0:
                     self.held = value
-                    rt.env.timeout(delay, self.token).callbacks.append(self._on_timeout)
+                    self.waiting = waiting = rt.env.timeout(delay)
+                    waiting.callbacks.append(self._on_timeout)
                     return
                 if isinstance(value, BaseException):
                     value, exc = None, value
             elif yielded.__class__ is float or yielded.__class__ is int:
                 if yielded > 0:
-                    rt.env.timeout(yielded, self.token).callbacks.append(self._on_timeout)
+                    self.waiting = waiting = rt.env.timeout(yielded)
+                    waiting.callbacks.append(self._on_timeout)
                     return
                 value = None
             elif yielded is PARK:
@@ -148,10 +155,11 @@ class Driver:
                 value = None
 
     def _on_timeout(self, event: Any) -> None:
-        """A wait ended: the timeout's value is the token it was scheduled under (stale: the driver moved on), the
-        result it delivers is :attr:`held` (an exception instance is thrown)."""
-        if event.value == self.token and not self.finished:
+        """A wait ended: unless the driver moved on meanwhile (:attr:`waiting` is another event or None), resume it
+        with :attr:`held` (an exception instance is thrown)."""
+        if event is self.waiting:
             self.token += 1
+            self.waiting = None
             value, self.held = self.held, None
             if isinstance(value, BaseException):
                 self._run(None, value)
