@@ -9,25 +9,39 @@ lost providers; the grace leaves the register call's own writes time to reach th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from .base import Checker, Observations, SampleView, SummaryKey, register_checker
 
-__all__ = ["GRACE", "RegistryLoss", "count_lost"]
+__all__ = ["GRACE", "RegistryLoss", "count_lost", "index_members"]
 
 #: Seconds after a registration completed before a missing index entry counts as lost (covers write latency).
 GRACE = 5.0
 
 
+def index_members(snapshot: Any) -> dict[str, Collection[Any]]:
+    """Service -> the ids its index lists, as a set for membership tests (a sample asks about every live worker;
+    an index holding something unhashable, as a malformed registration may store, is kept as it is)."""
+    members: dict[str, Collection[Any]] = {}
+    for service, ids in snapshot.index.items():
+        try:
+            members[service] = frozenset(ids)
+        except TypeError:
+            members[service] = ids
+    return members
+
+
 def count_lost(view: SampleView) -> int:
     """Providers (live id, service it serves and registered > ``GRACE`` s ago) absent from the index."""
     lost = 0
+    index = index_members(view.snapshot)
     for worker_id, services in view.serving.items():
         registered = view.registered.get(worker_id)
         if registered is None or view.t - registered[0] <= GRACE:
             continue
         for service in services & registered[1]:
-            if worker_id not in view.snapshot.index.get(service, ()):
+            if worker_id not in index.get(service, ()):
                 lost += 1
     return lost
 

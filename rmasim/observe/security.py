@@ -44,7 +44,7 @@ import numpy as np
 
 from ..scenario.faults import ATTACK_TRACE
 from .base import Checker, Observations, SampleView, SummaryKey, register_checker
-from .loss import GRACE
+from .loss import GRACE, index_members
 
 __all__ = [
     "REGISTER_WITHIN",
@@ -214,12 +214,13 @@ def unroutable_workers(view: SampleView) -> int:
     """Live workers, registered by their agent more than ``GRACE`` s ago, the proxy cannot route some service
     they registered and serve to: no record, or absent from that service's index."""
     snapshot, lost = view.snapshot, 0
+    index = index_members(snapshot)
     for worker_id, services in view.serving.items():
         registered = view.registered.get(worker_id)
         if registered is None or view.t - registered[0] <= GRACE:
             continue
         if worker_id not in snapshot.workers or any(
-            worker_id not in snapshot.index.get(s, ()) for s in services & registered[1]
+            worker_id not in index.get(s, ()) for s in services & registered[1]
         ):
             lost += 1
     return lost

@@ -21,7 +21,6 @@ generator then runs detached.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..system.ops import Respond
@@ -46,7 +45,7 @@ DoneCallback = Callable[[Any, BaseException | None], None]
 class Driver:
     """One running system generator (a request being served, an agent process)."""
 
-    __slots__ = ("ctx", "finished", "on_done", "record", "rt", "stack", "token")
+    __slots__ = ("ctx", "finished", "held", "on_done", "record", "rt", "stack", "token", "waiting")
 
     def __init__(
         self,
@@ -62,6 +61,10 @@ class Driver:
         """What this run is about, for the runtime's own bookkeeping (a client request's record)."""
         self.stack: list[Generator[Any, Any, Any]] = [gen]
         self.token = 0
+        self.waiting: Any = None
+        """The SimPy timeout the generator waits on (None: it runs, is parked, or has ended)."""
+        self.held: Any = None
+        """The result :attr:`waiting` delivers (a sync operation's answer after its delay; None after a sleep)."""
         self.finished = False
         self.on_done = on_done
 
@@ -76,6 +79,7 @@ class Driver:
         """Resume a parked or sleeping generator, unless ``token`` is stale (the driver moved on)."""
         if token == self.token and not self.finished:
             self.token += 1
+            self.waiting = None
             self._run(value, exc)
 
     def kill(self) -> None:
@@ -84,6 +88,7 @@ class Driver:
             return
         self.finished = True
         self.token += 1
+        self.waiting = None
         while self.stack:
             self.stack.pop().close()
 
@@ -91,6 +96,7 @@ class Driver:
         """Raise ``exc`` at the current wait (a graceful stop); a pending wake-up is cancelled."""
         if not self.finished:
             self.token += 1
+            self.waiting = None
             self._run(None, exc)
 
     # --- the loop --------------------------------------------------------------------------------------
@@ -126,13 +132,16 @@ class Driver:
             if handler is not None:
                 value, delay = handler(ctx, yielded)
                 if delay > 0:
-                    rt.env.timeout(delay).callbacks.append(partial(self._on_result, self.token, value))
+                    self.held = value
+                    self.waiting = waiting = rt.env.timeout(delay)
+                    waiting.callbacks.append(self._on_timeout)
                     return
                 if isinstance(value, BaseException):
                     value, exc = None, value
             elif yielded.__class__ is float or yielded.__class__ is int:
                 if yielded > 0:
-                    rt.env.timeout(yielded).callbacks.append(partial(self._on_timeout, self.token))
+                    self.waiting = waiting = rt.env.timeout(yielded)
+                    waiting.callbacks.append(self._on_timeout)
                     return
                 value = None
             elif yielded is PARK:
@@ -145,14 +154,17 @@ class Driver:
                 stack.append(top)
                 value = None
 
-    def _on_timeout(self, token: int, _event: Any) -> None:
-        self.wake(token)
-
-    def _on_result(self, token: int, value: Any, _event: Any) -> None:
-        if isinstance(value, BaseException):
-            self.wake(token, None, value)
-        else:
-            self.wake(token, value)
+    def _on_timeout(self, event: Any) -> None:
+        """A wait ended: unless the driver moved on meanwhile (:attr:`waiting` is another event or None), resume it
+        with :attr:`held` (an exception instance is thrown)."""
+        if event is self.waiting:
+            self.token += 1
+            self.waiting = None
+            value, self.held = self.held, None
+            if isinstance(value, BaseException):
+                self._run(None, value)
+            else:
+                self._run(value, None)
 
     def _respond(self, response: Any) -> None:
         """:class:`~rmasim.system.ops.Respond`: the caller gets ``response`` now; the generator runs on detached

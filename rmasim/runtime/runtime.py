@@ -517,11 +517,12 @@ class Runtime:
         if machine is None or machine.state != "up":
             return (yield from self._fail_connect(record, min(timeout, net.connect_timeout), timeout))
         src, dst = ctx.node, machine.node
-        if not net.delivered(src, dst, start):
+        if not (net.perfect or net.delivered(src, dst, start)):  # the test first: the call's cost on the hot path
             return (yield from self._fail_timeout(record, timeout))
         yield net.latency(src, dst)
+        now = env.now  # the forward reached the machine; no wait from here to the container's schedule
         if machine.state != "up":
-            return (yield from self._fail_connect(record, start + min(timeout, net.connect_timeout) - env.now, timeout))
+            return (yield from self._fail_connect(record, start + min(timeout, net.connect_timeout) - now, timeout))
         incarnation = machine.incarnation
         service = op.path.split("/", 2)[1]
         container = machine.containers.get(service)
@@ -544,26 +545,24 @@ class Runtime:
             yield back
             return self._answer(record, "service_error", Response(502, {"error": "bad gateway"}))
         propagated = headers.get(REQUEST_TIMEOUT) if headers else None
-        admission = (
-            container.submit(env.now) if propagated is None else container.submit(env.now, env.now + float(propagated))
-        )
+        admission = container.submit(now) if propagated is None else container.submit(now, now + float(propagated))
         assert admission is not None, "an up container admits every request"
         report = headers is not None and LOAD_REPORT in headers
         if admission.refused:  # admission control: a fast 503, nothing queued
-            load = container.in_flight(env.now) if report else None
+            load = container.in_flight(now) if report else None
             yield back
             return self._answer(record, "overloaded", OVERLOADED if load is None else _reporting(OVERLOADED, load))
         done = admission.finish + back
-        if done - start > timeout or not net.delivered(dst, src, admission.finish):
+        if done - start > timeout or not (net.perfect or net.delivered(dst, src, admission.finish)):
             # too slow, or the answer is lost (a one-way partition from the machine): the caller times out
-            return (yield from self._fail_timeout(record, start + timeout - env.now))
+            return (yield from self._fail_timeout(record, start + timeout - now))
         if report:  # the figure is read when the machine answers, then the answer travels back
-            yield admission.finish - env.now
+            yield admission.finish - now
             load = container.in_flight(env.now)
             yield done - env.now
         else:
             load = None
-            yield done - env.now
+            yield done - now
         if machine.incarnation != incarnation or machine.state != "up":
             if record is not None:
                 record.forward = "connect_error"

@@ -20,6 +20,7 @@ token (none with the naive leader; a leader's call ends by the end of its lease)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,11 @@ PROBE_TIMEOUT = 1.0
 PROBE_FAILURES = 3
 #: ``ReadLoad`` before each heartbeat takes this long.
 LOAD_SAMPLE = 1.0
+
+# Operations are immutable values: the loop's recurring ones are built once, not at every heartbeat.
+_READ_LOAD = ReadLoad(LOAD_SAMPLE)
+_sleep = functools.lru_cache(maxsize=256)(Sleep)
+"""``Sleep(seconds)``, one instance per duration."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +122,7 @@ class Agent:
             if self.elector is not None or self.policy.probe_interval is not None or self.policy.leader_duty:
                 yield from self.heartbeat_and_elect(self.elector)
             while True:
-                yield Sleep(self.policy.heartbeat_interval)
+                yield _sleep(self.policy.heartbeat_interval)
                 yield from self.send_heartbeat()
         except Shutdown:
             if self.elector is not None:
@@ -279,7 +285,7 @@ class Agent:
                 health = yield from self.probe_services()
         elif self.policy.version_routing and self.policy.probe_interval is None:
             yield from self.probe_services()  # learn the versions now answering
-        stats: MachineStats = yield ReadLoad(LOAD_SAMPLE)
+        stats: MachineStats = yield _READ_LOAD
         body: dict[str, Any] = {
             "worker_id": self.worker_id,
             "status": "healthy",

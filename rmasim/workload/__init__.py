@@ -104,12 +104,24 @@ class PoissonClients:
             self._pending = None
 
     def _arrive(self, event: Any) -> None:
+        """An arrival (a candidate one with a diurnal curve): send it, then schedule the next. The hot path, inline:
+        an edge and a gap from the drawn blocks (:meth:`_edge` and :meth:`_gap` when a block must be drawn, or with
+        one edge), in the order of :meth:`_send_one` then :meth:`_schedule`."""
         if event is self._discarded:
             return
         env = event.env
-        if self.diurnal is None or self._kept(env.now):
-            self._send_one(event)
-        self._schedule(env, self._gap())
+        now = env.now
+        if self.diurnal is None or self._kept(now):
+            self.sent += 1
+            picks = self._picks
+            self.runtime.client_request(self.service, self.edges[picks.pop()] if picks else self._edge())
+        gaps = self._gaps
+        delay = self._scale * gaps.pop() if gaps else self._gap()
+        if delay < math.inf and now + delay < self.stop:
+            pending = self._pending = env.timeout(delay)
+            pending.callbacks.append(self._arrive)
+        else:
+            self._pending = None
 
     def _kept(self, now: float) -> bool:
         """Thinning: keep a candidate arrival with probability rate(now) / peak rate."""

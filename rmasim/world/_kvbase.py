@@ -209,17 +209,14 @@ class _Base:
         self._rng = rng
         self._read_lat = as_sampler(read_latency, rng)
         self._write_lat = as_sampler(write_latency, rng)
-        self._outage = False
+        self.outage = False
+        """A central outage is on (set it with :meth:`set_outage`; a plain attribute, read on every bulk get)."""
         self._index: list[str] = []  # every key ever written, sorted
         self._indexed: set[str] = set()
 
-    @property
-    def outage(self) -> bool:
-        return self._outage
-
     def set_outage(self, active: bool) -> None:
         """Start or end a central outage."""
-        self._outage = bool(active)
+        self.outage = bool(active)
 
     def _index_key(self, key: str) -> None:
         if key not in self._indexed:

@@ -314,7 +314,7 @@ class WorkersKV(_Base):
             page = entry[0]
             return (_info(page) if with_info else page[0]), page[1], 0.0
         latency = self._read_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, None, latency
         lag = self._lag[edge]
@@ -396,7 +396,7 @@ class WorkersKV(_Base):
         extras: _Entry | None = None,
     ) -> tuple[KVStatus, float]:
         latency = self._write_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KVStatus.UNAVAILABLE, latency
         if self.same_key_write_limit:
@@ -571,7 +571,7 @@ class WorkersKV(_Base):
 
     def _refetch(self, ci: int, edge: int, key: str, now: float) -> tuple[Value, float]:
         latency = self._read_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, latency
         value = self._visible(key, now, self._lag[edge])

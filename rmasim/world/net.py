@@ -76,7 +76,9 @@ class Network:
         self._partitions: dict[int, Partition] = {}
         self._blocked: dict[tuple[str, str], bool] = {}  # memo, cleared whenever partitions change
         self._ids = itertools.count(1)
-        self._perfect = self.loss == 0.0
+        self.perfect = self.loss == 0.0
+        """No partition and no loss: every message arrives (:meth:`delivered` is True and draws nothing). Kept up
+        to date by the partition methods; a caller on a hot path may test it before calling :meth:`delivered`."""
 
     @classmethod
     def from_config(cls, cfg: Any, rng: np.random.Generator) -> Network:
@@ -94,7 +96,7 @@ class Network:
 
     def delivered(self, src: str, dst: str, now: float) -> bool:
         """Whether a message sent from ``src`` to ``dst`` at ``now`` arrives (not partitioned, not lost)."""
-        if self._perfect:
+        if self.perfect:
             return True
         if self._partitions and self.blocked(src, dst):
             return False
@@ -134,7 +136,7 @@ class Network:
 
     def _changed(self) -> None:
         self._blocked.clear()
-        self._perfect = self.loss == 0.0 and not self._partitions
+        self.perfect = self.loss == 0.0 and not self._partitions
 
 
 def _patterns(side: Iterable[str]) -> tuple[str, ...]:

@@ -109,7 +109,7 @@ class StrongKV(_Base):
 
     def get(self, edge: int, key: str, now: float) -> tuple[Value, float]:
         latency = self._read_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, latency
         self.stats.request(now, latency)
@@ -132,7 +132,7 @@ class StrongKV(_Base):
         keys = _check_bulk(keys)
         latency = self._read_lat()
         self.stats.bulk_gets += 1
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return (KV_UNAVAILABLE,) * len(keys), latency
         self.stats.request(now, latency)
@@ -144,7 +144,7 @@ class StrongKV(_Base):
         self, edge: int, prefix: str, now: float, cursor: str | None = None, with_info: bool = False
     ) -> tuple[Any, str | None, float]:
         latency = self._read_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, None, latency
         self.stats.request(now, latency)
@@ -162,7 +162,7 @@ class StrongKV(_Base):
         if expiration is not None or metadata is not None:
             raise ValueError("the strong store (a Durable Object) has no key expiration or metadata")
         latency = self._write_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KVStatus.UNAVAILABLE, latency
         self.stats.request(now, latency)
@@ -171,7 +171,7 @@ class StrongKV(_Base):
 
     def delete(self, edge: int, key: str, now: float) -> tuple[KVStatus, float]:
         latency = self._write_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KVStatus.UNAVAILABLE, latency
         self.stats.request(now, latency)
@@ -185,7 +185,7 @@ class StrongKV(_Base):
         applied, the mismatching value otherwise). Billed as a read, plus a write or delete when it applies.
         """
         latency = self._write_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return False, KV_UNAVAILABLE, latency
         self.stats.request(now, latency)
@@ -203,7 +203,7 @@ class StrongKV(_Base):
         returns ``(result, latency)``, or ``(KV_UNAVAILABLE, latency)`` during an outage. Billed as a read and a
         write (or delete) of ``key``."""
         latency = self._write_lat()
-        if self._outage:
+        if self.outage:
             self.stats.unavailable += 1
             return KV_UNAVAILABLE, latency
         self.stats.request(now, latency)

@@ -466,4 +466,7 @@ class PeakEwma(Balancer):
 
 def edge_balancer(isolate: Isolate, policy: Any) -> Balancer:
     """This edge's balancer for the policy (created on the edge's first request)."""
-    return isolate.kept("balancer", lambda: BALANCERS[policy.balancer](policy))
+    balancer = isolate.state.get("balancer")  # Isolate.kept, inline: every routed request asks
+    if balancer is None:
+        balancer = isolate.state["balancer"] = BALANCERS[policy.balancer](policy)
+    return balancer  # type: ignore[no-any-return]

@@ -196,6 +196,8 @@ def forward_once(
     """Pick one provider and forward once (the seed)."""
     balancer = edge_balancer(isolate, policy)
     target = yield from balancer.pick(service, candidates)
+    if not balancer.tracks:  # what forward_through does then, one generator fewer on the hot path
+        return (yield from forward_to(target, req, policy, service, rest))
     return (yield from forward_through(balancer, target, req, policy, service, rest))
 
 

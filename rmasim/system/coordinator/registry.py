@@ -27,6 +27,9 @@ Handler = Generator[Any, Any, Response]
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 #: ``epoch_checks``: the answer to a heartbeat or unregister whose epoch is not the registration's.
 STALE_EPOCH = Response(409, {"error": "stale epoch", "field": "epoch"})
+#: A stored heartbeat's answer: immutable, so one instance serves every heartbeat (as ``_NOW``, the clock read).
+HEARTBEAT_OK = Response(200, {"status": "ok"})
+_NOW = Now()
 
 
 def random_worker_id(now: float, r: float) -> str:
@@ -93,7 +96,7 @@ def heartbeat(req: Request, policy: Any) -> Handler:
         return Response(404, {"error": "worker not found"})
     if policy.epoch_checks and record.get("epoch") != body.get("epoch"):
         return STALE_EPOCH
-    now = yield Now()
+    now = yield _NOW
     updated = {
         **record,
         "status": body.get("status", "healthy"),
@@ -112,7 +115,7 @@ def heartbeat(req: Request, policy: Any) -> Handler:
             return (yield from heartbeat(req, policy)) if current is not None else Response(404, {"error": "purged"})
     else:
         yield KvPut(worker_key(worker_id), updated, store)
-    return Response(200, {"status": "ok"})
+    return HEARTBEAT_OK
 
 
 def unregister(req: Request, policy: Any) -> Handler:
