@@ -81,6 +81,11 @@ const isolates = new Map();
 const invocations = new Map();
 const timeouts = new WeakMap(); // AbortSignal -> seconds (AbortSignal.timeout / AbortSignal.any)
 const bodies = new WeakMap(); // Response made with a string body -> that string
+const sources = new WeakMap(); // the platform stream made for a string body (a Response's `body`) -> that string
+const encoder = new TextEncoder();
+const identity = (value) => value;
+const rethrow = (error) => { throw error; };
+let readTurns = null; // 'method:started:ok' -> turns before a fast read settles (calibrate()); null: none
 
 // --- the bridge: what the code inside a context may call in the host ------------------------------------------
 
@@ -122,6 +127,13 @@ const bridge = Object.freeze({
   },
   log(level, args) { logs.push([level, args.map((a) => (typeof a === 'string' ? a : inspect(a))).join(' ')]); },
   rememberBody(response, text) { bodies.set(response, text); },
+  rememberStream(stream, text) { sources.set(stream, text); },
+  get fastReads() { return readTurns !== null; },
+  later(method, started, ok, value) { return settleAfter(readTurns[`${method}:${started}:${ok}`], ok, value); },
+  typeError: (message) => new TypeError(message),
+  parseJson: (text) => JSON.parse(text),
+  utf8: (text) => encoder.encode(text),
+  readable: (text) => readable(text),
   tagTimeout(signal, seconds) { timeouts.set(signal, seconds); return signal; },
   timeoutOf(signal) { return signal === undefined || signal === null ? null : (timeouts.get(signal) ?? null); },
   digest(algorithm, bytes) {
@@ -131,6 +143,53 @@ const bridge = Object.freeze({
     return createHash(name).update(bytes).digest();
   },
 });
+
+// A promise of this realm (as undici's are) settled with `value` after `turns` microtask turns.
+function settleAfter(turns, ok, value) {
+  let promise = ok ? Promise.resolve(value) : Promise.reject(value);
+  for (let turn = 0; turn < turns; turn += 1) promise = promise.then(identity, rethrow);
+  return promise;
+}
+
+// Microtask turns until the promise `start()` returns settles.
+async function turnsOf(start) {
+  let settled = false;
+  start().then(() => { settled = true; }, () => { settled = true; });
+  let turns = 0;
+  while (!settled) {
+    await null;
+    turns += 1;
+    if (turns > 100) throw new Error('rmasim: a body read that does not settle');
+  }
+  return turns;
+}
+
+// How many turns the platform's reads of a string body take (a Response made in the current turn, whose stream
+// has not started yet, or an older one; a JSON body that parses or not), and the settleAfter() of each.
+async function calibrate() {
+  const methods = ['text', 'json', 'arrayBuffer', ...(typeof Response.prototype.bytes === 'function' ? ['bytes'] : [])];
+  const turns = {};
+  for (const method of methods) {
+    for (const ok of method === 'json' ? [true, false] : [true]) {
+      const text = ok ? '{"a":1}' : '{';
+      for (const started of [false, true]) {
+        let response = null;
+        if (started) {
+          response = new Response(text);
+          await null;
+        }
+        const target = await turnsOf(() => (response ?? new Response(text))[method]());
+        let found = null;
+        for (let n = 0; n <= 50 && found === null; n += 1) {
+          if (await turnsOf(() => settleAfter(n, ok, 0)) === target) found = n;
+        }
+        if (found === null) return null; // never on the Node versions we know: read through the platform
+        turns[`${method}:${started}:${ok}`] = found;
+      }
+    }
+  }
+  return turns;
+}
 
 // The platform objects a Worker sees (Node's own implementations of the web standards).
 const PLATFORM = Object.freeze({
@@ -511,12 +570,105 @@ function installWorkerGlobals(bridge, platform, settings) {
   });
   g.crypto = Object.freeze({ getRandomValues, randomUUID, subtle });
 
-  // --- Response: the platform's, remembering a string body, so the host reads the answer a handler returns
-  // without running it through a stream (the Worker sees the same class and behaviour).
+  // --- Response: the platform's, with a string body kept as the string until something needs its stream.
+  // Making a web stream costs more than the rest of a Response (Node 20: ~4 us of ~5), and most string bodies are
+  // never streamed: the host sends the text of the Response a handler returns, and a Worker reads a fetched
+  // answer with text() or json(). So `new Response(string, init)` builds the platform's Response with no body
+  // (the same status, headers and checks, in the same order) and keeps the string; text(), json(),
+  // arrayBuffer() and bytes() answer from it, with the platform's values (UTF-8 decoding drops a leading BOM,
+  // lone surrogates become U+FFFD; objects, buffers, errors and promises of the host's realm, as undici's are)
+  // after as many microtask turns as the platform's (measured when the host starts: bridge.later); `body`,
+  // blob(), formData() and clone() make the platform's body then and defer to it. A body read through this
+  // class reads as spent everywhere (bodyUsed, body, a second read, clone()) with the platform's errors.
+  const lazy = new WeakMap(); // Response -> {text, used, started, real: the platform Response holding the body}
+  const readable = bridge.readable;
+
+  // The platform Response that holds the body from now on (spent when the string was read already).
+  function realBody(state, response) {
+    if (state.real === null) {
+      const real = new platform.Response(state.text);
+      bridge.rememberStream(real.body, state.text);
+      if (state.used) real.text(); // a body read already: the stream is locked and disturbed, as after a read
+      state.real = real;
+    }
+    return state.real;
+  }
+
+  // The platform's body, with this Response's content type now (blob() and formData() read it).
+  function typedBody(state, response) {
+    const real = realBody(state, response);
+    const type = response.headers.get('content-type');
+    if (type === null) real.headers.delete('content-type');
+    else real.headers.set('content-type', type);
+    return real;
+  }
+
+  // One read of the string: the value (or the error) after the platform's number of microtask turns.
+  function readLazy(response, method, convert) {
+    const state = lazy.get(response);
+    if (state === undefined) return null;
+    if (state.used || state.real !== null || !bridge.fastReads) return realBody(state, response)[method]();
+    state.used = true;
+    let ok = true;
+    let value;
+    try {
+      value = convert(state.text);
+    } catch (error) {
+      ok = false;
+      value = error;
+    }
+    return bridge.later(method, state.started, ok, value);
+  }
+
   class Response extends platform.Response {
     constructor(body = null, init = undefined) {
-      super(body, init);
-      if (typeof body === 'string') bridge.rememberBody(this, body);
+      if (typeof body !== 'string') {
+        super(body, init);
+        return;
+      }
+      super(null, init);
+      if (NULL_BODY.has(this.status)) {
+        throw bridge.typeError(`Response constructor: Invalid response status code ${this.status}`);
+      }
+      if (!this.headers.has('content-type')) this.headers.append('content-type', 'text/plain;charset=UTF-8');
+      const state = { text: body, used: false, started: false, real: null };
+      lazy.set(this, state);
+      bridge.rememberBody(this, body);
+      queueMicrotask(() => { state.started = true; }); // the turn in which the platform's stream starts
+    }
+
+    get body() {
+      const state = lazy.get(this);
+      return state === undefined ? super.body : realBody(state, this).body;
+    }
+
+    get bodyUsed() {
+      const state = lazy.get(this);
+      if (state === undefined) return super.bodyUsed;
+      return state.real === null ? state.used : state.real.bodyUsed;
+    }
+
+    text() { return readLazy(this, 'text', readable) ?? super.text(); }
+
+    json() { return readLazy(this, 'json', (text) => bridge.parseJson(readable(text))) ?? super.json(); }
+
+    arrayBuffer() { return readLazy(this, 'arrayBuffer', (text) => bridge.utf8(text).buffer) ?? super.arrayBuffer(); }
+
+    blob() {
+      const state = lazy.get(this);
+      return state === undefined ? super.blob() : typedBody(state, this).blob();
+    }
+
+    formData() {
+      const state = lazy.get(this);
+      return state === undefined ? super.formData() : typedBody(state, this).formData();
+    }
+
+    clone() {
+      const state = lazy.get(this);
+      if (state === undefined) return Object.setPrototypeOf(super.clone(), Response.prototype);
+      const twin = realBody(state, this).clone(); // the platform's check (a spent body throws) and its tee
+      return new Response(twin.body, { status: this.status, statusText: this.statusText, headers: this.headers });
     }
 
     static json(data, init = undefined) { return Object.setPrototypeOf(platform.Response.json(data, init), Response.prototype); }
@@ -526,6 +678,12 @@ function installWorkerGlobals(bridge, platform, settings) {
     }
 
     static error() { return Object.setPrototypeOf(platform.Response.error(), Response.prototype); }
+  }
+  if (typeof platform.Response.prototype.bytes === 'function') {
+    Object.defineProperty(Response.prototype, 'bytes', {
+      value: function bytes() { return readLazy(this, 'bytes', bridge.utf8) ?? platform.Response.prototype.bytes.call(this); },
+      writable: true, configurable: true, enumerable: false,
+    });
   }
 
   // --- the rest of the platform, and what is absent.
@@ -716,7 +874,7 @@ async function settle(inv, value) {
     } else {
       try {
         const text = value.bodyUsed ? undefined : bodies.get(value);
-        const body = text !== undefined ? text : (value.body === null ? null : await value.text());
+        const body = text !== undefined ? text : await bodyText(value);
         inv.result = { status: value.status, body };
       } catch (error) {
         inv.error = errorInfo(error);
@@ -725,6 +883,32 @@ async function settle(inv, value) {
   }
   inv.settled = true;
   activity += 1;
+}
+
+// The text of a Response whose body is not a remembered string. A stream made for a string (the `body` of a
+// Response made with one, passed on: `new Response(answer.body, ...)`) that nothing has read is that string,
+// as reading it gives it (UTF-8: a leading BOM dropped, lone surrogates as U+FFFD); the stream is then cancelled
+// through a reader, so it reads as spent (locked and disturbed) as after the host reads it.
+async function bodyText(response) {
+  const stream = response.body;
+  if (stream === null) return null;
+  const source = sources.get(stream);
+  if (source === undefined || stream.locked || response.bodyUsed) return response.text();
+  stream.getReader().cancel();
+  return readable(source);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+// A string body as reading it gives it: UTF-8 (lone surrogates become U+FFFD), decoded without a leading BOM.
+function readable(text) {
+  let wellFormed = text;
+  if (typeof text.isWellFormed === 'function') { // Node >= 20
+    if (!text.isWellFormed()) wellFormed = text.toWellFormed();
+  } else {
+    wellFormed = text.replace(LONE_SURROGATE, '\uFFFD');
+  }
+  return wellFormed.charCodeAt(0) === 0xFEFF ? wellFormed.slice(1) : wellFormed;
 }
 
 function enter(iso, floats) {
@@ -926,6 +1110,8 @@ function send(reply) {
   }
   writeSync(1, `${JSON.stringify(reply)}\n`);
 }
+
+readTurns = await calibrate();
 
 process.on('unhandledRejection', (reason) => { logs.push(['error', `Uncaught (in promise) ${describe(reason)}`]); });
 
