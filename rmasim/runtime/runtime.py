@@ -50,7 +50,7 @@ Rules (see :mod:`rmasim.world` for the models behind them):
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Protocol
 
 from ..system.ops import (
@@ -149,6 +149,7 @@ class Runtime:
         """``hooks.kv_refused(edge, key, node, now)``, told of each write the Workers KV refused with 429."""
         self._requests: dict[tuple[str, str, int], Request] = {}
         self._ok_responses: dict[tuple[str, str, str], Response] = {}  # immutable, so shared
+        self._path_services: dict[str, str] = {}  # a forward's path -> the service it names
         self.sync_ops: dict[type, Callable[[Ctx, Any], tuple[Any, float]]] = {
             KvGet: self._kv_get,
             KvGetMany: self._kv_get_many,
@@ -524,7 +525,11 @@ class Runtime:
         if machine.state != "up":
             return (yield from self._fail_connect(record, start + min(timeout, net.connect_timeout) - now, timeout))
         incarnation = machine.incarnation
-        service = op.path.split("/", 2)[1]
+        service = self._path_services.get(op.path)
+        if service is None:  # /{service}/...: parsed once per distinct path (a forward's paths are few)
+            service = op.path.split("/", 2)[1]
+            if len(self._path_services) < 1024:
+                self._path_services[op.path] = service
         container = machine.containers.get(service)
         headers = dict(op.headers) if op.headers else None
         if headers and container is not None and container.up and not _accepts(container, headers):
@@ -627,8 +632,16 @@ def _reporting(response: Response, in_flight: int) -> Response:
 def _with_address(headers: tuple[tuple[str, str], ...], node: str) -> tuple[tuple[str, str], ...]:
     """The caller's headers as the coordinator gets them: any ``cf-connecting-ip`` it sent dropped, the platform's
     own (the caller node's address) appended."""
-    kept = tuple(h for h in headers if h[0].lower() != CONNECTING_IP) if headers else ()
+    if not headers:  # an agent's call without credentials: the same headers every time
+        return _address_only(node)
+    kept = tuple(h for h in headers if h[0].lower() != CONNECTING_IP)
     return (*kept, (CONNECTING_IP, node_address(node)))
+
+
+@lru_cache(maxsize=4096)
+def _address_only(node: str) -> tuple[tuple[str, str], ...]:
+    """The headers of a call that sent none: only the platform's ``cf-connecting-ip``."""
+    return ((CONNECTING_IP, node_address(node)),)
 
 
 def _clocked(update: Callable[..., Any], now: float, value: Any, arg: Any) -> Any:
