@@ -37,3 +37,25 @@ def test_the_wheel_carries_every_scenario_of_the_repository():
     for path in scenarios.rglob("*.yaml"):
         assert len(path.relative_to(scenarios).parts) in depths, path
     assert config["package-data"]["rmasim"] == ["py.typed"] and (ROOT / "rmasim" / "py.typed").is_file()
+
+
+def _compiled_modules() -> list[str]:
+    """setup.py's COMPILED list, read without running setup()."""
+    import ast
+
+    tree = ast.parse((ROOT / "setup.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            if any(isinstance(t, ast.Name) and t.id == "COMPILED" for t in targets):
+                return list(ast.literal_eval(node.value))
+    raise AssertionError("setup.py defines no COMPILED")
+
+
+def test_the_compiled_modules_are_the_layers_under_the_system_code():
+    """The optional mypyc build compiles modules that exist, and none of the sans-IO system code, the scenario
+    models (pydantic), the CLI or the reports: the layers a fleet-day profile names (benchmarks/compiled.py
+    measures what it buys and that the summaries are byte-identical; .ci/run runs it)."""
+    modules = _compiled_modules()
+    assert modules and all((ROOT / m).is_file() for m in modules)
+    assert {Path(m).parts[1] for m in modules} <= {"runtime", "world", "observe"}
