@@ -1060,17 +1060,25 @@ let end = 0;
 const SPIN_NS = 200_000n;
 const POLL_MS = 0.05;
 
+// A read that finds nothing throws; without a stack trace that costs a third (about 2.5 us instead of 5 to 9.5
+// here), so the poll sees a message sooner. Only this realm's Error: a Worker's contexts have their own.
 function readSome() {
   let since = 0n;
-  for (;;) {
-    try {
-      return readSync(0, inbox, end, inbox.length - end, null);
-    } catch (error) {
-      if (error.code !== 'EAGAIN') throw error;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (;;) {
+      try {
+        return readSync(0, inbox, end, inbox.length - end, null);
+      } catch (error) {
+        if (error.code !== 'EAGAIN') throw error;
+      }
+      const now = process.hrtime.bigint();
+      if (since === 0n) since = now;
+      else if (now - since > SPIN_NS) Atomics.wait(pause, 0, 0, POLL_MS);
     }
-    const now = process.hrtime.bigint();
-    if (since === 0n) since = now;
-    else if (now - since > SPIN_NS) Atomics.wait(pause, 0, 0, POLL_MS);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 

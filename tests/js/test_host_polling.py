@@ -36,5 +36,16 @@ def test_a_host_answers_whether_it_polls_or_blocks(poll):
         request = {"method": "GET", "url": "https://coordinator.invalid/counter", "headers": [], "body": None}
         reply = host.exchange({"t": "fetch", "inv": 1, "iso": 0, "now": 1.0, "rand": [], "req": request})
         assert (reply["t"], reply["status"]) == ("done", 200)
+        thrown = host.exchange(
+            {
+                "t": "fetch",
+                "inv": 2,
+                "iso": 0,
+                "now": 2.0,
+                "rand": [],
+                "req": {**request, "url": "https://coordinator.invalid/throw"},
+            }
+        )
+        assert "probe.js" in thrown["error"]["stack"]  # the host's stackless polls leave a Worker's stacks alone
     finally:
         host.close()
