@@ -8,7 +8,8 @@ two summaries are equal, and prints the wall time of each, their ratio (issue 12
 lockstep messages exchanged with the Node.js host, and the cost per message in microseconds. Wall times move with
 the machine's load: compare figures taken on one quiet machine. The CPU seconds of the Worker run (this process,
 the host) and whether the host polled its stdin (it blocks on a busy machine: ``host_polls``) tell a busy
-machine's figures apart.
+machine's figures apart; this process's CPU includes its polling of the host's answers (up to 200 us each, so it
+moves with the host's speed and the machine's load), the host's includes its own polling only when it polled.
 """
 
 from __future__ import annotations
