@@ -438,6 +438,7 @@ function installWorkerGlobals(bridge, platform, settings) {
 
   g.fetch = function fetch(input, init = undefined) {
     inHandler();
+    input = realRequest(input);
     return (async () => {
       const request = plainRequest(input, init) ?? (await fullRequest(input, init));
       const { url, signal } = request;
@@ -686,11 +687,100 @@ function installWorkerGlobals(bridge, platform, settings) {
     });
   }
 
+  // --- Request: the platform's. The one the host hands a fetch handler is made when first needed: building
+  // undici's Request (its URL, headers, AbortSignal) is most of the cost of an invocation that only reads its
+  // url and method. Until then it is an object of this class that answers `url` (the platform's serialisation),
+  // `method`, and `body`/`bodyUsed` of a request without a body; any other member, passing it to `new Request()`
+  // or fetch(), makes the platform's Request from the same inputs and defers to it. clone() gives this class.
+  const PlatformRequest = platform.Request;
+  const lazyRequests = new WeakMap(); // Request -> {url, method, headers, body, real: the platform's once made}
+
+  function realRequest(request) {
+    const state = lazyRequests.get(request);
+    if (state === undefined) return request;
+    if (state.real === null) {
+      state.real = new PlatformRequest(state.url, { method: state.method, headers: state.headers,
+        body: state.body ?? undefined });
+    }
+    return state.real;
+  }
+
+  class Request extends PlatformRequest {
+    constructor(input, init = undefined) { // eslint-disable-line no-unused-vars
+      const args = Array.prototype.slice.call(arguments);
+      if (args.length) args[0] = realRequest(args[0]);
+      super(...args);
+    }
+  }
+  const EARLY = {
+    url: (state) => state.href,
+    method: (state) => state.method,
+    body: (state) => (state.body === null ? null : undefined),
+    bodyUsed: (state) => (state.body === null ? false : undefined),
+  };
+  for (const key of Reflect.ownKeys(PlatformRequest.prototype)) {
+    const member = Object.getOwnPropertyDescriptor(PlatformRequest.prototype, key);
+    if (key === 'constructor') continue;
+    if (member.get !== undefined) {
+      const early = EARLY[key];
+      const get = member.get;
+      Object.defineProperty(Request.prototype, key, { configurable: true, enumerable: member.enumerable, get: {
+        [key]() {
+          const state = early === undefined ? undefined : lazyRequests.get(this);
+          if (state !== undefined && state.real === null) {
+            const value = early(state);
+            if (value !== undefined) return value;
+          }
+          return Reflect.apply(get, realRequest(this), []);
+        },
+      }[key] });
+    } else if (typeof member.value === 'function') {
+      const method = member.value;
+      const wrapped = key === 'clone'
+        ? { clone() { return Object.setPrototypeOf(Reflect.apply(method, realRequest(this), []), Request.prototype); } }.clone
+        : { [key](...args) { return Reflect.apply(method, realRequest(this), args); } }[key];
+      Object.defineProperty(wrapped, 'length', { value: method.length });
+      Object.defineProperty(Request.prototype, key, { configurable: true, enumerable: member.enumerable,
+        writable: member.writable, value: wrapped });
+    }
+  }
+
+  // The Request the host gives a fetch handler: made at once (so it fails at once, as before) when the platform
+  // would refuse or rewrite its inputs: a URL that does not parse or has credentials, a method other than the
+  // upper-case standard ones, a body with GET or HEAD, a header name or value the platform refuses.
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const HEADER_VALUE = /^[^\0\r\n]*$/;
+  function plainInputs(parsed, method, headers, body) {
+    if (parsed === null || parsed.username || parsed.password || !NORMALIZED_METHODS.has(method)) return false;
+    if (body !== null && (typeof body !== 'string' || method === 'GET' || method === 'HEAD')) return false;
+    if (!Array.isArray(headers)) return false;
+    for (const pair of headers) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string'
+        || !TOKEN.test(pair[0]) || !HEADER_VALUE.test(pair[1])) return false;
+    }
+    return true;
+  }
+
+  function requestFor(url, method, headers, body) {
+    let parsed = null;
+    try {
+      parsed = new platform.URL(url);
+    } catch { /* the platform's error, below */ }
+    if (!plainInputs(parsed, method, headers, body)) {
+      return Object.setPrototypeOf(new PlatformRequest(url, { method, headers, body: body ?? undefined }),
+        Request.prototype);
+    }
+    const request = Object.create(Request.prototype);
+    lazyRequests.set(request, { url, href: parsed.href, method, headers, body, real: null });
+    return request;
+  }
+
   // --- the rest of the platform, and what is absent.
   for (const [name, value] of Object.entries(platform)) {
-    if (name !== 'AbortSignal' && name !== 'Response') g[name] = value;
+    if (name !== 'AbortSignal' && name !== 'Response' && name !== 'Request') g[name] = value;
   }
   g.Response = Response;
+  g.Request = Request;
   g.AbortSignal = SimAbortSignal;
   g.navigator = Object.freeze({ userAgent: 'Cloudflare-Workers' });
   const consoleOf = (level) => (...args) => bridge.log(level, args);
@@ -710,6 +800,7 @@ function installWorkerGlobals(bridge, platform, settings) {
   for (const name of settings.kv) env[name] = new KVNamespace(name);
   return Object.freeze({
     env: Object.freeze(env),
+    request: requestFor,
     context: () => Object.freeze({
       waitUntil: (promise) => bridge.waitUntil(promise),
       passThroughOnException: () => {},
@@ -921,7 +1012,7 @@ async function startFetch(message) {
   const iso = await isolateOf(message.iso);
   enter(iso, message.rand);
   const { method, url, headers, body } = message.req;
-  const request = new Request(url, { method, headers, body: body ?? undefined });
+  const request = iso.shim.request(url, method, headers, body);
   return begin(message, iso, 'fetch', () => {
     if (typeof iso.handler.fetch !== 'function') throw new Error('Handler does not export a fetch() function.');
     return iso.handler.fetch(request, iso.shim.env, iso.shim.context());
@@ -1060,17 +1151,25 @@ let end = 0;
 const SPIN_NS = 200_000n;
 const POLL_MS = 0.05;
 
+// A read that finds nothing throws; without a stack trace that costs a third (about 2.5 us instead of 5 to 9.5
+// here), so the poll sees a message sooner. Only this realm's Error: a Worker's contexts have their own.
 function readSome() {
   let since = 0n;
-  for (;;) {
-    try {
-      return readSync(0, inbox, end, inbox.length - end, null);
-    } catch (error) {
-      if (error.code !== 'EAGAIN') throw error;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (;;) {
+      try {
+        return readSync(0, inbox, end, inbox.length - end, null);
+      } catch (error) {
+        if (error.code !== 'EAGAIN') throw error;
+      }
+      const now = process.hrtime.bigint();
+      if (since === 0n) since = now;
+      else if (now - since > SPIN_NS) Atomics.wait(pause, 0, 0, POLL_MS);
     }
-    const now = process.hrtime.bigint();
-    if (since === 0n) since = now;
-    else if (now - since > SPIN_NS) Atomics.wait(pause, 0, 0, POLL_MS);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 

@@ -32,7 +32,7 @@ from ._paths import shown_path
 from .config import WorkerConfig, load_worker_config
 from .protocol import Message, encode_message
 
-__all__ = ["HOST_SCRIPT", "MIN_NODE", "HostDied", "NodeHost", "NodeNotFound", "check_worker", "find_node"]
+__all__ = ["HOST_SCRIPT", "MIN_NODE", "HostDied", "NodeHost", "NodeNotFound", "check_worker", "find_node", "host_polls"]
 
 #: The host script shipped with the package.
 HOST_SCRIPT = Path(__file__).resolve().parents[2] / "js" / "host.mjs"
@@ -76,12 +76,36 @@ def find_node() -> str:
     return node
 
 
+def others_running(samples: int = 5, gap: float = 0.0002) -> int | None:
+    """How many tasks besides this process are running or waiting for a core now: the least of a few readings of
+    Linux's ``/proc/loadavg`` (its fourth field, runnable/total, counts the reader), ``gap`` seconds apart, so a
+    task waking for an instant does not count. None where there is no such file."""
+    least = None
+    try:
+        for sample in range(samples):
+            if sample:
+                time.sleep(gap)
+            with open("/proc/loadavg", "rb") as file:
+                running = int(file.read().split()[3].split(b"/")[0]) - 1
+            least = running if least is None else min(least, running)
+    except (OSError, ValueError, IndexError):
+        return None
+    return least
+
+
 def host_polls() -> bool:
     """Whether a host should poll its stdin rather than block on it: on a machine with cores to spare for it.
     Being woken from a blocking read costs about as much as the host's whole answer on a virtual machine, but a
-    polling host keeps a core busy, which a run in a process pool (a sweep's worker: a child process) takes from
-    the pool's other runs."""
-    return multiprocessing.parent_process() is None and (os.cpu_count() or 1) >= 2
+    polling host keeps a core busy (and this process polls its answers): the two need a core each. So no polling
+    in a process pool (a sweep's worker: a child process, whose cores are the pool's other runs'), nor when other
+    work already runs on the cores the two would need (:func:`others_running`): there the polling pair takes
+    turns with that work on a core, and each message waits for a time slice (crash.yaml on 2 cores with two
+    other busy processes: 8-10 s of wall time polling, 2.2 s blocking)."""
+    cores = os.cpu_count() or 1
+    if multiprocessing.parent_process() is not None or cores < 2:
+        return False
+    others = others_running()
+    return others is None or others + 2 <= cores
 
 
 class NodeHost:
