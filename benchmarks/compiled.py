@@ -48,27 +48,33 @@ def build_compiled(into: Path) -> Path:
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
-    subprocess.run(
+    build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q", "-w", str(dist), str(source)],
-        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, "RMASIM_MYPYC": "1"},
     )
+    said = [line.strip() for line in build.stderr.splitlines() if line.strip().startswith("rmasim:")]
+    if build.returncode != 0 or said:
+        sys.exit(f"the compiled build failed: {' '.join(said) or build.stderr[-2000:]}")
     wheel = next(dist.glob("rmasim-*.whl"))
     if wheel.name.endswith("-none-any.whl"):
-        sys.exit(f"the wheel was built pure ({wheel.name}): see the messages above")
+        sys.exit(f"the wheel was built pure ({wheel.name})")
     target = into / "site"
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(target)
     return target
 
 
-def one_run(path: Path, scenario: Path, duration: str) -> tuple[float, str, bool]:
+def one_run(path: Path, scenario: Path, duration: str, cwd: Path) -> tuple[float, str, bool]:
+    """One run importing rmasim from ``path`` (the child's working directory ``cwd`` holds no rmasim: ``python -c``
+    puts it first on sys.path)."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(scenario), duration],
+        [sys.executable, "-c", CHILD, str(scenario.resolve()), duration],
         check=True,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(path)},
     ).stdout.split()
     return float(out[0]), out[1], out[2] == "True"
@@ -84,8 +90,8 @@ def main() -> None:
         compiled = build_compiled(Path(scratch))
         ratios, digests = [], set()
         for pair in range(args.pairs):
-            pure_wall, pure_digest, pure_native = one_run(ROOT, args.scenario, args.duration)
-            fast_wall, fast_digest, fast_native = one_run(compiled, args.scenario, args.duration)
+            pure_wall, pure_digest, pure_native = one_run(ROOT, args.scenario, args.duration, Path(scratch))
+            fast_wall, fast_digest, fast_native = one_run(compiled, args.scenario, args.duration, Path(scratch))
             assert not pure_native and fast_native, "the two trees did not import as expected"
             digests |= {pure_digest, fast_digest}
             ratios.append(pure_wall / fast_wall)

@@ -247,18 +247,18 @@ class NodeHost:
         return self._process.pid
 
 
-#: The JSON scanner of json.loads, without its per-call encoding detection and whitespace handling (the host
-#: writes UTF-8 lines of compact JSON).
-_SCAN = json.JSONDecoder().scan_once
+#: json.loads without its per-call encoding detection and whitespace handling (the host writes UTF-8 lines of
+#: compact JSON): ``raw_decode`` of one decoder.
+_DECODER = json.JSONDecoder()
 
 
 def _loads(line: bytes) -> Message:
     try:
         text = line.decode()
-        value, end = _SCAN(text, 0)
+        value, end = _DECODER.raw_decode(text)
         if end != len(text):
             raise ValueError("extra data")
-    except (ValueError, StopIteration):
+    except ValueError:
         raise HostDied(f"the Worker host wrote something that is not a protocol line: {line[:200]!r}") from None
     if not isinstance(value, dict):
         raise HostDied(f"the Worker host wrote something that is not a protocol message: {line[:200]!r}")
