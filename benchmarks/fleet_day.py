@@ -15,6 +15,8 @@ import resource
 import time
 from pathlib import Path
 
+from slices import slice_of
+
 import rmasim
 
 HERE = Path(__file__).parent
@@ -27,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     scenario = rmasim.load_scenario(HERE.parent / "scenarios" / "fleet" / "fleet_day.yaml")
     if args.duration:
-        scenario = scenario.with_overrides({"duration": args.duration})
+        scenario = slice_of(scenario, args.duration)
     start = time.perf_counter()
     result = rmasim.run(scenario, seed=args.seed)
     wall = time.perf_counter() - start

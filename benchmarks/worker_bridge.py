@@ -19,18 +19,12 @@ import os
 import time
 from pathlib import Path
 
+from slices import slice_of
+
 import rmasim
 from rmasim.system.worker import NodeHost
 
 ROOT = Path(__file__).parent.parent
-
-
-def slice_of(scenario: rmasim.Scenario, duration: str) -> rmasim.Scenario:
-    """The first ``duration`` of ``scenario``: its faults that happen in that time, the rest as it is."""
-    end = scenario.with_overrides({"duration": duration, "faults": []}).duration
-    dumped = scenario.model_dump()["faults"]
-    faults = [plain for fault, plain in zip(scenario.faults, dumped, strict=True) if fault.at < end]
-    return scenario.with_overrides({"duration": duration, "faults": faults})
 
 
 def main() -> None:
