@@ -139,6 +139,6 @@ def test_a_sweep_adds_to_its_own_report_and_resumes(world):
     before = tree_digest(world, skip="out")
     assert invoke("sweep", S, "--seeds", "2", "--out", "out").exit_code == 0
     assert invoke("sweep", S, "--seeds", "3", "--out", "out", "--resume").exit_code == 0
-    assert len(list((world / "out" / "runs").glob("*.parquet"))) == 3
+    assert len(list((world / "out" / "runs").glob("*.arrow"))) == 3
     assert (world / "out" / "results.parquet").exists() and (world / "out" / ".rmasim-report").exists()
     assert tree_digest(world, skip="out") == before

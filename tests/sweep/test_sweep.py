@@ -78,6 +78,29 @@ def test_resume_runs_only_what_is_missing(small, tmp_path):
     pd.testing.assert_frame_equal(resumed, full)
 
 
+def test_a_store_written_as_parquet_by_an_earlier_rmasim_resumes(small, tmp_path):
+    """Runs stored as one-row parquet files (the format before Arrow IPC) count as finished and read back the
+    same; a sweep without --resume replaces them with its own files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    full = sweep([small], None, range(2), jobs=1, out=tmp_path / "full")
+    old = RunStore(tmp_path / "old")
+    old.write(full.loc[0, "run_id"], full.loc[0].to_dict())  # makes the store (a report) and runs/
+    old.path(full.loc[0, "run_id"]).unlink()
+    for _, row in full.iterrows():
+        pq.write_table(pa.Table.from_pylist([row.to_dict()]), old.runs / f"{row['run_id']}.parquet")
+    assert old.finished() == set(full["run_id"])
+    executed = []
+    resumed = sweep([small], None, range(2), jobs=1, out=tmp_path / "old", resume=True,
+                    progress=lambda done, total, spec: executed.append(spec))  # fmt: skip
+    assert executed == [None]
+    pd.testing.assert_frame_equal(resumed, full)
+    again = sweep([small], None, range(2), jobs=1, out=tmp_path / "old")
+    pd.testing.assert_frame_equal(again, full)
+    assert sorted(p.suffix for p in old.runs.iterdir()) == [".arrow", ".arrow"]
+
+
 def test_sigkill_halfway_then_resume_equals_an_uninterrupted_sweep(tmp_path):
     """Kill a real `rmasim sweep` process with SIGKILL after some runs; --resume finishes the rest, and no run
     that had finished is executed again."""
