@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any
 
 from rmasim.system import ops
+from rmasim.system.worker import WorkerCoordinator, load_worker_config
 
 
 class Harness:
@@ -91,3 +93,11 @@ class Harness:
 
 def request(path: str, method: str = "GET", body: Any = None) -> ops.Request:
     return ops.Request(method, path, body)
+
+
+def hosted(worker: Path) -> Generator[WorkerCoordinator, None, None]:
+    """One host serving the Worker module at ``worker`` for as long as the generator runs (a module fixture's
+    body: ``yield from hosted(path)``)."""
+    coordinator = WorkerCoordinator.start(load_worker_config(worker))
+    yield coordinator
+    coordinator.close()

@@ -7,19 +7,17 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
-from jsharness import Harness, request
+from jsharness import Harness, hosted, request
 
 from rmasim.system import ops
-from rmasim.system.worker import WorkerCoordinator, load_worker_config
+from rmasim.system.worker import WorkerCoordinator
 
 BODIES = Path(__file__).parent / "workers" / "bodies.js"
 
 
 @pytest.fixture(scope="module")
 def bodies() -> Generator[WorkerCoordinator, None, None]:
-    coordinator = WorkerCoordinator.start(load_worker_config(BODIES))
-    yield coordinator
-    coordinator.close()
+    yield from hosted(BODIES)
 
 
 def compare(bodies: WorkerCoordinator, route: str) -> dict:

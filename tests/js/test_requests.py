@@ -7,19 +7,17 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
-from jsharness import Harness
+from jsharness import Harness, hosted
 
 from rmasim.system import ops
-from rmasim.system.worker import WorkerCoordinator, load_worker_config
+from rmasim.system.worker import WorkerCoordinator
 
 REQUESTS = Path(__file__).parent / "workers" / "requests.js"
 
 
 @pytest.fixture(scope="module")
 def worker() -> Generator[WorkerCoordinator, None, None]:
-    coordinator = WorkerCoordinator.start(load_worker_config(REQUESTS))
-    yield coordinator
-    coordinator.close()
+    yield from hosted(REQUESTS)
 
 
 def run(worker: WorkerCoordinator, request: ops.Request, harness: Harness | None = None) -> ops.Response:
