@@ -55,6 +55,8 @@ def test_panic_mode_routes_to_every_ejected_provider_when_releasing_by_time():
     fail(detector, "w0", 5, 0.0, providers=1)
     assert detector.admitted("upload", UPLOAD[:1], 1.0) == []
     assert ids(detector.panic("upload", UPLOAD[:1])) == ["w0"]
+    assert ids(detector.routable("upload", UPLOAD[:2], 1.0)) == ["w1"]  # one admitted: no panic
+    assert ids(detector.routable("upload", UPLOAD[:1], 1.0)) == ["w0"]
 
 
 def test_releasing_by_heartbeat_a_silent_provider_stays_out_past_its_time():

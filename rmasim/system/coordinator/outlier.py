@@ -68,6 +68,11 @@ class OutlierDetector:
                 out.append(record)
         return out
 
+    def routable(self, service: str, candidates: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+        """Whom the proxy may pick among ``candidates`` at ``now``: those admitted, else (every one ejected) panic
+        mode's choice."""
+        return self.admitted(service, candidates, now) or self.panic(service, candidates)
+
     def panic(self, service: str, candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Whom to route to when every one of ``candidates`` is ejected: all of them (Envoy), or, releasing by
         heartbeat, those heard from since their ejection."""

@@ -297,9 +297,9 @@ def forward_with_retries(
         if not left:
             return unavailable(service, "breaker_open")
     if detector is not None:
-        left = detector.admitted(service, left, now) or detector.panic(service, left)  # all ejected: panic mode
+        left = detector.routable(service, left, now)
         if not left and fallback:  # every provider of this side is out: the other side of the split serves
-            left, fallback = detector.admitted(service, fallback, now) or detector.panic(service, fallback), None
+            left, fallback = detector.routable(service, fallback, now), None
         if not left:
             return unavailable(service, "ejected")
     retries = policy.retries
