@@ -20,6 +20,8 @@ import simpy
 from .chaos import FAULTS, Chaos, FaultRecord
 from .observe import Observer, PropertyResult, RequestLog, declaration_of, summarize
 from .observe.properties import build_properties, check_properties
+from .observe.recovery import TRIGGER_PHASE
+from .observe.totals import RequestTotals
 from .runtime import Edge, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError, register_names
 from .scenario.properties import PropertySpec
@@ -53,14 +55,22 @@ class RunResult:
     faults: list[FaultRecord]
     events: pd.DataFrame
     wall_seconds: float
-    request_log: RequestLog = field(repr=False)
+    request_log: RequestLog | RequestTotals = field(repr=False)
+    """The requests as the run kept them: rows, or running totals (``request_records: false``)."""
     properties: list[PropertyResult] = field(default_factory=list)
     """The verdict of each property the run judged (the scenario's ``properties``, or those passed to ``run``)."""
 
     @cached_property
     def requests(self) -> pd.DataFrame:
-        """One row per finished request (built on first use: a fleet-day has millions)."""
+        """One row per finished request (built on first use: a fleet-day has millions). A run that kept totals
+        only (``request_records: false``) has no rows: a :class:`LookupError` says so."""
+        if not isinstance(self.request_log, RequestLog):
+            raise LookupError(f"{self.scenario.name}: this run kept no request rows (request_records: false)")
         return self.request_log.to_frame()
+
+    def request_rows(self) -> pd.DataFrame:
+        """:attr:`requests`, or the same columns with no row when the run kept totals only (for reports)."""
+        return self.requests if isinstance(self.request_log, RequestLog) else RequestLog().to_frame()
 
     @property
     def passed(self) -> bool:
@@ -102,6 +112,9 @@ def check_scenario(scenario: Scenario, *, load_worker: bool = True) -> None:
     for path, expectation in scenario.all_expectations():
         if declaration_of(expectation.key) is None:
             problem(path, f"unknown summary key {expectation.key!r}")
+    if not scenario.request_records and TRIGGER_PHASE in scenario.phases:
+        problem(("phases", TRIGGER_PHASE), f"the recovery time after the {TRIGGER_PHASE!r} phase is read from the "
+                "request rows: set request_records: true, or name the phase otherwise")  # fmt: skip
     balancer = scenario.policy.balancer
     if balancer not in BALANCERS:
         where = ("coordinator", "balancer") if scenario.coordinator.balancer else ("coordinator", "preset")
@@ -125,6 +138,11 @@ def run(scenario: Scenario, seed: int | None = None, properties: Sequence[Proper
     sim = _Simulation(scenario, seed)
     judges = build_properties(scenario.properties if properties is None else properties, scenario)
     sim.observer.watchers.extend(judges)
+    requests = sim.observer.requests
+    if isinstance(requests, RequestTotals):  # the windows the judges read, kept before the first request
+        for judge in judges:
+            for start, end in judge.request_windows():
+                requests.add_window(start, end)
     for judge in judges:  # a judge that watches the Workers KV's answers (a sometimes property)
         watch = getattr(judge, "watch_kv", None)
         if watch is not None and watch(sim.kv):
@@ -183,7 +201,7 @@ class _Simulation:
         by_tunnel = {m.tunnel_url: m for m in self.machines.values()}
         phases = {name: (phase.start, phase.end) for name, phase in scenario.phases.items()}
         self.observer = Observer(self.kv, by_tunnel, scenario.duration, scenario.warmup, self.strong, phases,
-                                 scenario.coordinator.registry_view)  # fmt: skip
+                                 scenario.coordinator.registry_view, scenario.request_records)  # fmt: skip
         worker = scenario.coordinator.worker
         self.coordinator = coordinator = (
             Coordinator(policy)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..registry import Registry
+from .totals import WindowTotals
 
 __all__ = [
     "CHECKERS",
@@ -76,7 +77,7 @@ class Observations:
     warmup: float
     samples: list[dict[str, Any]]
     requests: Any
-    """:class:`rmasim.observe.recorder.RequestLog`."""
+    """:class:`rmasim.observe.recorder.RequestLog` (``rows``) or :class:`rmasim.observe.totals.RequestTotals`."""
     events: list[MachineEvent]
     index_changes: list[tuple[float, frozenset[str]]]
     """(time, ids present in any service index) each time that set changed, at sample resolution."""
@@ -107,6 +108,10 @@ class Observations:
     first_retry: tuple[float, str, str, str] | None = None
     """(time, first machine, second machine, service) of the earliest forward of a request to a machine other
     than its first forward's (a retry onto a second provider), among the requests that finished; None: none."""
+
+    def totals(self) -> WindowTotals:
+        """The totals of the requests that request figures count, those that arrived in [warmup, until)."""
+        return self.requests.totals(self.warmup, self.until)
 
     def measured(self, t_arrival: Any) -> Any:
         """The mask of the requests (arrival times, a numpy array) that request figures count."""

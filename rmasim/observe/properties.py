@@ -109,6 +109,12 @@ class Property:
     def sample(self, view: SampleView) -> None:
         """Record what this property needs of one sample (default: nothing)."""
 
+    def request_windows(self) -> list[tuple[float, float]]:
+        """Windows of arrival time ``(start, end)`` whose request totals :meth:`check` reads with
+        ``obs.requests.totals(start, end)`` (default: none). Known before the run, so that a run that keeps
+        totals instead of rows (``request_records: false``) keeps these too."""
+        return []
+
     def check(self, obs: Observations) -> PropertyResult:
         raise NotImplementedError
 
@@ -386,16 +392,10 @@ class NoRouteToDead(Property):
     Params = _RouteWithin
 
     def check(self, obs: Observations) -> PropertyResult:
-        import numpy as np
-
         bound = self.params.route_within  # type: ignore[attr-defined]
-        log = obs.requests
-        if not len(log):
+        forwards = obs.requests.forwards_to_down()
+        if not forwards:
             return self.holds()
-        names = list(log.targets)
-        codes = np.frombuffer(log.target, dtype=np.int32)
-        down = np.frombuffer(log.target_up, dtype=np.int8) == 0
-        arrivals = np.frombuffer(log.t_arrival, dtype=np.float64)
         deaths: dict[str, tuple[list[float], list[float | None], list[tuple[str, ...]]]] = {}
         for e in sorted(obs.events, key=lambda e: e.t):
             ends, starts, ids = deaths.setdefault(e.machine, ([], [], []))
@@ -406,8 +406,7 @@ class NoRouteToDead(Property):
             elif e.kind == "start" and starts and starts[-1] is None:
                 starts[-1] = e.t
         first: tuple[float, str, tuple[str, ...]] | None = None
-        for i in np.flatnonzero(down & (codes >= 0)):
-            machine, t = names[codes[i]], float(arrivals[i])
+        for t, machine in forwards:
             record = deaths.get(machine)
             if record is None:
                 continue
@@ -505,28 +504,29 @@ class Settles(Property):
         owners = _owners(obs)
         return self.violated(t, [x for w in who for x in (w, owners.get(w, "?"))], detail)
 
+    def request_windows(self) -> list[tuple[float, float]]:
+        """[warmup, first fault) and [heal + settle, duration - request_timeout): the success rates compared."""
+        faults = self.scenario.faults
+        if not faults:
+            return []
+        first_fault = min(float(f.at) for f in faults)
+        end = float(self.scenario.duration) - float(self.scenario.policy.request_timeout)
+        return [(float(self.scenario.warmup), first_fault), (self.start, end)]
+
     def _success_breach(self, obs: Observations) -> tuple[float, list[str], str] | None:
         """The success-rate part: requests that arrived in [warmup, first fault) against those that arrived in
         [heal + settle, duration - request_timeout) (each could have finished by the end of the run); judged by
         :func:`success_rate_dropped`, dated at the settled window's start. Not judged (None) without a fault or
         with no request in either window."""
-        import numpy as np
-
-        from .outcomes import OUTCOME_CODES
-
-        faults = self.scenario.faults
+        windows = self.request_windows()
         log = obs.requests
-        if not faults or log is None or not len(log):
+        if not windows or log is None or not len(log):
             return None
-        first_fault = min(float(f.at) for f in faults)
-        arrivals = np.frombuffer(log.t_arrival, dtype=np.float64)
-        ok = np.frombuffer(log.outcome, dtype=np.uint8) == OUTCOME_CODES["ok"]
-        before = (arrivals >= obs.warmup) & (arrivals < first_fault)
-        after = (arrivals >= self.start) & (arrivals < obs.duration - float(self.scenario.policy.request_timeout))
-        n_pre, n_post = int(before.sum()), int(after.sum())
+        before, after = (log.totals(start, end) for start, end in windows)
+        n_pre, n_post = before.requests, after.requests
         if not n_pre or not n_post:
             return None
-        k_pre, k_post = int((ok & before).sum()), int((ok & after).sum())
+        k_pre, k_post = before.ok, after.ok
         tolerance = self.params.success_tolerance  # type: ignore[attr-defined]
         alpha = self.params.success_alpha  # type: ignore[attr-defined]
         dropped, p_value = success_rate_dropped(k_pre, n_pre, k_post, n_post, tolerance, alpha)

@@ -19,13 +19,17 @@ from ..system import registry_snapshot
 from .base import CHECKERS, MachineEvent, Observations, SampleView
 from .leader import believers_at, leader_changes
 from .outcomes import OUTCOME_CODES, OUTCOMES, classify
+from .totals import ExactLatencies, RequestTotals, ServiceTotals, WindowTotals
 from .truth import GroundTruth
 
 __all__ = ["Observer", "RequestLog"]
 
 
 class RequestLog:
-    """Column store of finished requests; ``to_frame()`` gives the ``requests`` DataFrame."""
+    """Column store of finished requests; ``to_frame()`` gives the ``requests`` DataFrame, ``totals()`` what the
+    per-request checkers read of any window (exact; see :mod:`rmasim.observe.totals`)."""
+
+    rows = True
 
     def __init__(self) -> None:
         self.service = array("H")
@@ -95,6 +99,61 @@ class RequestLog:
             "refused": np.frombuffer(self.refused, dtype=np.uint8),
         }
 
+    def totals(self, start: float, end: float) -> WindowTotals:
+        """The totals of the requests that arrived in ``[start, end)``, from the rows (exact)."""
+        a = self.arrays()
+        t_arrival = a["t_arrival"]
+        window = t_arrival >= start if end == float("inf") else (t_arrival >= start) & (t_arrival < end)
+        outcome, attempts = a["outcome"][window], a["attempts"][window]
+        ok = a["outcome"] == OUTCOME_CODES["ok"]
+        latency = a["t_done"] - t_arrival
+        totals = WindowTotals(
+            outcomes=[int(n) for n in np.bincount(outcome, minlength=len(OUTCOMES))],
+            attempts=int(attempts.sum()),
+            retries=int(np.clip(attempts.astype(np.int64) - 1, 0, None).sum()),
+            refused=int(a["refused"][window].sum()),
+            latency=ExactLatencies(latency[window & ok]),
+            versions=list(self.versions),
+        )
+        versions = np.arange(len(self.versions))
+        for name, code in self.services.items():
+            mine = window & (a["service"] == code)
+            n = int(mine.sum())
+            if not n:
+                continue
+            served = mine & ok
+            counts = np.bincount(a["version"][served & (a["version"] >= 0)], minlength=len(versions))
+            totals.services[name] = ServiceTotals(
+                requests=n,
+                ok=int(served.sum()),
+                latency=ExactLatencies(latency[served]),
+                served_by={v: int(c) for v, c in zip(self.versions, counts, strict=True) if c},
+            )
+        broken = t_arrival[window & (a["target_broken"] > 0)]
+        totals.to_broken = int(broken.size)
+        if broken.size:
+            totals.first_broken, totals.last_broken = float(broken.min()), float(broken.max())
+        return totals
+
+    def forwards_to_down(self) -> list[tuple[float, str]]:
+        """(arrival, target) of each request whose last forward went to a machine that was down, in log order."""
+        codes = np.frombuffer(self.target, dtype=np.int32)
+        down = (np.frombuffer(self.target_up, dtype=np.int8) == 0) & (codes >= 0)
+        names = list(self.targets)
+        arrivals = np.frombuffer(self.t_arrival, dtype=np.float64)
+        return [(float(arrivals[i]), names[codes[i]]) for i in np.flatnonzero(down)]
+
+    @property
+    def bad_requests(self) -> int:
+        """Requests the coordinator answered 400, arrived at any time."""
+        return int((np.frombuffer(self.status, dtype=np.uint16) == 400).sum())
+
+    @property
+    def target_counts(self) -> dict[str, int]:
+        """Target of the last forward -> requests, arrived at any time."""
+        counts = np.bincount(np.frombuffer(self.target, dtype=np.int32) + 1, minlength=len(self.targets) + 1)
+        return {name: int(counts[code + 1]) for name, code in self.targets.items() if counts[code + 1]}
+
     def to_frame(self) -> pd.DataFrame:
         """One row per request: arrival, completion, latency, service, edge, status, outcome, target."""
         a = self.arrays()
@@ -133,6 +192,7 @@ class Observer:
         strong: Any = None,
         phases: dict[str, tuple[float, float]] | None = None,
         registry_view: RegistryView = "index_keys",
+        request_records: bool = True,
     ) -> None:
         self.kv = kv
         self.registry_view: RegistryView = registry_view
@@ -147,7 +207,10 @@ class Observer:
         self.duration = duration
         self.warmup = warmup
         self.phases = dict(phases or {})
-        self.requests = RequestLog()
+        self.requests: RequestLog | RequestTotals = (
+            RequestLog() if request_records else RequestTotals([(warmup, float("inf")), *self.phases.values()])
+        )
+        """One row per request, or running totals of the windows the checkers read (``request_records``)."""
         self.samples: list[dict[str, Any]] = []
         self.events: list[MachineEvent] = []
         self.index_changes: list[tuple[float, frozenset[str]]] = []

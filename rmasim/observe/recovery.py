@@ -49,12 +49,9 @@ class Goodput(Checker):
     keys = (SummaryKey("goodput", "requests served ok per second over the measured window", "1/s", "higher"),)
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
-        a = obs.requests.arrays()
-        measured = obs.measured(a["t_arrival"])
         end = min(obs.until, obs.duration)
         span = end - obs.warmup
-        ok = int(np.count_nonzero(a["outcome"][measured] == _OK))
-        return {"goodput": ok / span if span > 0 else None}
+        return {"goodput": obs.totals().ok / span if span > 0 else None}
 
 
 def recovery_time(
@@ -93,7 +90,7 @@ class Recovery(Checker):
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
         trigger = obs.phases.get(TRIGGER_PHASE)
-        if trigger is None:
+        if trigger is None or not obs.requests.rows:  # totals only: refused with the scenario (check_scenario)
             return {}
         a = obs.requests.arrays()
         latency = a["t_done"] - a["t_arrival"]

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .base import Checker, Observations, SummaryKey, register_checker
-from .outcomes import OUTCOME_CODES, OUTCOMES
+from .outcomes import OUTCOME_CODES
 
 __all__ = ["Routing"]
 
@@ -36,24 +34,19 @@ class Routing(Checker):
     )
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
-        a = obs.requests.arrays()
-        measured = obs.measured(a["t_arrival"])
-        outcomes = a["outcome"][measured]
-        n = int(outcomes.size)
-        counts = np.bincount(outcomes, minlength=len(OUTCOMES))
-        retries = np.clip(a["attempts"][measured].astype(np.int64) - 1, 0, None)
+        totals = obs.totals()
+        n, counts = totals.requests, totals.outcomes
         out: dict[str, Any] = {
             "routing.requests": n,
-            "routing.success_rate": float(counts[OUTCOME_CODES["ok"]] / n) if n else None,
-            "routing.attempts_per_request": float(a["attempts"][measured].mean()) if n else None,
-            "routing.retries_per_request": float(retries.sum() / n) if n else None,
+            "routing.success_rate": counts[OUTCOME_CODES["ok"]] / n if n else None,
+            "routing.attempts_per_request": totals.attempts / n if n else None,
+            "routing.retries_per_request": totals.retries / n if n else None,
         }
         for name, code in OUTCOME_CODES.items():
             if name != "ok":
-                out[f"routing.failures.{name}"] = int(counts[code])
-        ok = measured & (a["outcome"] == OUTCOME_CODES["ok"])
-        latency = (a["t_done"] - a["t_arrival"])[ok]
-        out["latency.mean"] = float(latency.mean()) if latency.size else None
+                out[f"routing.failures.{name}"] = counts[code]
+        latency = totals.latency
+        out["latency.mean"] = latency.mean() if latency.size else None
         for key, q in _PERCENTILES.items():
-            out[key] = float(np.percentile(latency, q)) if latency.size else None
+            out[key] = latency.percentile(q) if latency.size else None
         return out

@@ -40,8 +40,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from ..scenario.faults import ATTACK_TRACE
 from .base import Checker, Observations, SampleView, SummaryKey, register_checker
 from .loss import GRACE, index_members
@@ -116,11 +114,7 @@ def internal_url(url: str) -> bool:
 
 def _forwards_to(obs: Observations, wanted: Any) -> int:
     """Client requests whose last forward went to a target for which ``wanted(target)`` holds."""
-    log = obs.requests
-    codes = [code for name, code in log.targets.items() if wanted(name)]
-    if not codes:
-        return 0
-    return int(np.isin(np.frombuffer(log.target, dtype=np.int32), codes).sum())
+    return sum(n for target, n in obs.requests.target_counts.items() if wanted(target))
 
 
 @register_checker
@@ -284,5 +278,5 @@ class BadRequests(Checker):
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
         attacker = sum(1 for _, f in attack_records(obs) if f.get("status") == 400)
-        clients = int((np.frombuffer(obs.requests.status, dtype=np.uint16) == 400).sum())
+        clients = obs.requests.bad_requests
         return {"coordinator.bad_requests": attacker + clients}

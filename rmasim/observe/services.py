@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .base import Checker, Observations, SummaryKey, register_checker
-from .outcomes import OUTCOME_CODES
 
 __all__ = ["ServiceFigures"]
 
@@ -36,23 +33,14 @@ class ServiceFigures(Checker):
     )  # fmt: skip
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
-        a = obs.requests.arrays()
-        measured = obs.measured(a["t_arrival"])
-        ok = a["outcome"] == OUTCOME_CODES["ok"]
-        latency = a["t_done"] - a["t_arrival"]
+        totals = obs.totals()
         out: dict[str, Any] = {}
-        for name, code in sorted(obs.requests.services.items()):
-            mine = measured & (a["service"] == code)
-            n = int(mine.sum())
-            if not n:
-                continue
-            served = mine & ok
-            out[f"service.{name}.requests"] = n
-            out[f"service.{name}.success_rate"] = float(served.sum() / n)
-            out[f"service.{name}.latency.p99"] = float(np.percentile(latency[served], 99.0)) if served.any() else None
-        broken = measured & (a["target_broken"] > 0)
-        times = a["t_arrival"][broken]
-        out["routing.to_broken"] = int(broken.sum())
-        out["routing.broken_exposure"] = float(times.max() - times.min()) if times.size else 0.0
-        out["routing.last_to_broken"] = float(times.max()) if times.size else None
+        for name, mine in sorted(totals.services.items()):
+            out[f"service.{name}.requests"] = mine.requests
+            out[f"service.{name}.success_rate"] = mine.ok / mine.requests
+            out[f"service.{name}.latency.p99"] = mine.latency.percentile(99.0) if mine.ok else None
+        first, last = totals.first_broken, totals.last_broken
+        out["routing.to_broken"] = totals.to_broken
+        out["routing.broken_exposure"] = last - first if first is not None and last is not None else 0.0
+        out["routing.last_to_broken"] = last
         return out

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .base import Checker, Observations, SummaryKey, register_checker
-from .outcomes import OUTCOME_CODES
 
 __all__ = ["VersionShares"]
 
@@ -30,18 +27,11 @@ class VersionShares(Checker):
     )  # fmt: skip
 
     def summarize(self, obs: Observations) -> dict[str, Any]:
-        log = obs.requests
-        a = log.arrays()
-        measured = obs.measured(a["t_arrival"])
-        out: dict[str, Any] = {"version.refused": int(a["refused"][measured].sum())}
-        served = measured & (a["outcome"] == OUTCOME_CODES["ok"])
-        versions = list(log.versions)
-        for service, code in sorted(log.services.items()):
-            mine = served & (a["service"] == code)
-            n = int(mine.sum())
-            if not n:
+        totals = obs.totals()
+        out: dict[str, Any] = {"version.refused": totals.refused}
+        for service, mine in sorted(totals.services.items()):
+            if not mine.ok:
                 continue
-            counts = np.bincount(a["version"][mine], minlength=len(versions))
-            for version, count in zip(versions, counts, strict=True):
-                out[f"version.{service}.{version}.share"] = float(count / n)
+            for version in totals.versions:
+                out[f"version.{service}.{version}.share"] = mine.served_by.get(version, 0) / mine.ok
         return out

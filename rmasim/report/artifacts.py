@@ -1,13 +1,13 @@
 """Write a run's artifacts into a directory, all or nothing.
 
 Files: ``summary.json`` (the summary keys, sorted; byte-identical for the same scenario and seed),
-``timeseries.csv``, ``requests.parquet``, ``timeline.png``, ``expectations.json``, ``properties.json`` (each
-judged property's verdict, when the run judged any), ``scenario.yaml`` (the scenario as run, overrides applied:
-``rmasim run scenario.yaml --seed N`` replays it), ``events.jsonl`` (machine events and faults in time order,
-one JSON object a line) and ``run.json`` (seed, faults, wall time: the only
-non-deterministic file). Everything is written into a temporary sibling directory
-first and then swapped in with renames, so a crash or a bad input never leaves a half-written report; an
-existing ``out`` is replaced only when it is an rmasim report (see :mod:`rmasim.outputs`).
+``timeseries.csv``, ``requests.parquet`` (when the run kept request rows), ``timeline.png``,
+``expectations.json``, ``properties.json`` (each judged property's verdict, when the run judged any),
+``scenario.yaml`` (the scenario as run, overrides applied: ``rmasim run scenario.yaml --seed N`` replays it),
+``events.jsonl`` (machine events and faults in time order, one JSON object a line) and ``run.json`` (seed, faults,
+wall time: the only non-deterministic file). Everything is written into a temporary sibling directory first and
+then swapped in with renames, so a crash or a bad input never leaves a half-written report; an existing ``out`` is
+replaced only when it is an rmasim report (see :mod:`rmasim.outputs`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def write_run(result: Any, out: str | os.PathLike[str]) -> Path:
     with replace_report(out, "run") as tmp:
         (tmp / "summary.json").write_text(summary_json(result.summary))
         result.timeseries.to_csv(tmp / "timeseries.csv", index=False)
-        result.requests.to_parquet(tmp / "requests.parquet", index=False)
+        if result.request_log.rows:  # a run that kept totals only (request_records: false) has no rows to write
+            result.requests.to_parquet(tmp / "requests.parquet", index=False)
         expectations = [{"expect": e.text, "passed": e.passed, "actual": _clean(e.actual)} for e in result.expectations]
         (tmp / "expectations.json").write_text(json.dumps(expectations, indent=2) + "\n")
         if result.properties:

@@ -162,7 +162,7 @@ def _machine_sentences(result: RunResult) -> list[str]:
     """One sentence per machine that crashed or stopped (the first few), and the re-registrations under a new id."""
     events = result.events
     end = float(result.scenario.duration)
-    requests = result.requests
+    requests = result.request_rows()
     sentences = []
     ends = events[events["kind"].isin(list(_ENDS))]
     for _, e in ends.head(MAX_MACHINE_SENTENCES).iterrows():

@@ -7,7 +7,6 @@ stale.
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -128,7 +127,15 @@ def update_files(root: Path) -> list[Path]:
     return changed
 
 
-if __name__ == "__main__":
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()
-    for path in update_files(root):
+def main(argv: list[str] | None = None) -> None:
+    """``python -m rmasim.report.reference [ROOT]``: rewrite ROOT/docs/reference.md when it is stale."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m rmasim.report.reference", description=main.__doc__)
+    parser.add_argument("root", nargs="?", type=Path, default=Path.cwd(), help="the clone's root (default: .)")
+    for path in update_files(parser.parse_args(argv).root):
         print(f"updated {path}")
+
+
+if __name__ == "__main__":
+    main()

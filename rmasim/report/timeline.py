@@ -164,7 +164,7 @@ def timeline_figure(result: Any) -> Figure:
 
     end = float(result.scenario.duration)
     ts = result.timeseries
-    requests = result.requests
+    requests = result.request_rows()
     periods = fault_periods(result.faults, end, result.scenario.faults)
     panels = ["faults", "registry", "workers", "routing", "latency", "stores"]
     if _wants_load(result) and not requests.empty:

@@ -553,6 +553,13 @@ class Scenario(BaseModel):
         default=5.0,
         description=f"Checker sampling period; duration / sample_every is at most {MAX_SAMPLES} samples.",
     )
+    request_records: bool = Field(
+        default=True,
+        exclude_if=lambda records: records,
+        description="Keep one row per client request (requests.parquet; about 33 bytes a request). `false`: keep "
+        "running totals only, so memory does not grow with the duration; counts and rates are the same, latency "
+        "percentiles come from a histogram (within 0.2%), and the `recovery` checker's `trigger` phase is refused.",
+    )
     coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)
     kv: KVConfig = Field(default_factory=KVConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
