@@ -38,7 +38,7 @@ from ..scenario import Scenario
 from ..scenario.limits import MAX_SEED
 from ..scenario.space import FaultSpace, draw_schedule
 from ..sweep import RunSpec, RunStore, execute
-from ..sweep.plan import _run_id
+from ..sweep.plan import _resolved_text, _run_id
 from ..world.rng import Streams
 from .dedup import Failure, distinct_failures, signature
 from .selfcheck import Replay, self_check
@@ -100,7 +100,7 @@ class Campaign:
         judged += [p for p in sometimes_properties() if p.name not in named]
         overrides["properties"] = [p.model_dump() for p in judged]
         scenario = self.scenario.with_overrides(overrides)
-        run_id = f"{index:07d}-{_run_id(scenario, seed)}"
+        run_id = f"{index:07d}-{_run_id(_resolved_text(scenario), seed)}"
         return RunSpec(index, run_id, scenario, {"kinds_on": ",".join(on), "faults": json.dumps(faults)}, seed)
 
 

@@ -37,8 +37,12 @@ class RunSpec:
         return f"{self.scenario.name} {point} seed={self.seed}".replace("  ", " ")
 
 
-def _run_id(scenario: Scenario, seed: int) -> str:
-    resolved = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def _resolved_text(scenario: Scenario) -> str:
+    """The resolved scenario as canonical JSON: what a run id hashes, with the seed."""
+    return json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def _run_id(resolved: str, seed: int) -> str:
     return hashlib.sha256(f"{resolved}\nseed={seed}".encode()).hexdigest()[:16]
 
 
@@ -60,8 +64,9 @@ def plan_runs(
         for values in itertools.product(*(grid[k] for k in keys)):
             point = dict(zip(keys, values, strict=True))
             resolved = scenario.with_overrides(point) if point else scenario
+            text = _resolved_text(resolved)  # once for all its seeds
             for seed in seeds:
-                specs.append(RunSpec(len(specs), _run_id(resolved, seed), resolved, point, seed))
+                specs.append(RunSpec(len(specs), _run_id(text, seed), resolved, point, seed))
     _refuse_equivalent_points(specs, grid)
     return specs
 
