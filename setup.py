@@ -28,6 +28,7 @@ COMPILED = [
     "rmasim/world/kv.py",
     "rmasim/world/net.py",
     "rmasim/observe/recorder.py",
+    "rmasim/observe/totals.py",
 ]
 
 

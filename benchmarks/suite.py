@@ -1,16 +1,17 @@
 """Benchmark suite (not a test): each benchmark timed on this tree and on a base commit, back to back, as ratios.
 
     .venv/bin/python benchmarks/suite.py                       # against HEAD~1
-    .venv/bin/python benchmarks/suite.py --base 8f8e28a --repeat 3 --only mmc,crash_sweep
+    .venv/bin/python benchmarks/suite.py --base 8f8e28a --repeat 3 --only mmc,crash_sweep_jobs1
     .venv/bin/python benchmarks/suite.py --with-day            # also the 24 h fleet day (minutes)
 
 Every measurement runs in a fresh interpreter whose ``sys.path`` starts at the tree measured (the base commit is
 checked out into a temporary git worktree), alternating base and current so that noise from the rest of the
 machine falls on both alike; the table shows the median of each and current / base (below 1: faster now). The
 benchmarks: the fleet-day 2 h slice (``scenarios/fleet/fleet_day.yaml``, 100 machines, 20 requests/s), crash.yaml
-x 100 seeds through ``sweep`` with 1 and 2 workers, the 100-machine balancing run (``benchmarks/balancing_100.yaml``
-with ``p2c``), and M/M/5 through the full harness in customers per second, with ciw's on the same queue (ciw does
-not change between the trees: its figure shows the machine's noise).
+x 100 seeds through ``sweep`` with 1 and 2 workers (``rmasim.sweep``, and ``rmasim sweep`` from the command line),
+the 100-machine balancing run (``benchmarks/balancing_100.yaml`` with ``p2c``), and M/M/5 through the full harness
+in customers per second, with ciw's on the same queue (ciw does not change between the trees: its figure shows
+the machine's noise).
 """
 
 from __future__ import annotations
@@ -69,7 +70,21 @@ t = time.perf_counter(); r = rmasim.run(s); w = time.perf_counter() - t
 print(json.dumps({"seconds": w, "requests": r.summary["routing.requests"]}))
 """,
 }
-DEFAULT = ["fleet_day_2h", "crash_sweep_jobs1", "crash_sweep_jobs2", "balancing_100", "mmc"]
+
+#: The same sweep from the command line (the interpreter's start and imports, the plan, results.parquet included).
+CLI_SWEEP = """
+import json, subprocess, sys, tempfile, time
+with tempfile.TemporaryDirectory() as scratch:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "rmasim", "sweep", "{root}/scenarios/crash.yaml", "--seeds", "100",
+                    "--jobs", "JOBS", "--out", scratch + "/out"], check=True, capture_output=True)
+    w = time.perf_counter() - t
+print(json.dumps({"seconds": w, "runs_per_minute": 100 / w * 60}))
+"""
+BENCHMARKS.update({f"cli_sweep_jobs{jobs}": CLI_SWEEP.replace("JOBS", str(jobs)) for jobs in (1, 2)})
+
+DEFAULT = ["fleet_day_2h", "crash_sweep_jobs1", "crash_sweep_jobs2", "cli_sweep_jobs1", "cli_sweep_jobs2",
+           "balancing_100", "mmc"]  # fmt: skip
 
 
 def measure(tree: Path, name: str) -> dict[str, float]:

@@ -8,7 +8,7 @@ and per service (``service.<name>.requests``, ``service.<name>.success_rate``).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -211,6 +211,8 @@ class Observer:
             RequestLog() if request_records else RequestTotals([(warmup, float("inf")), *self.phases.values()])
         )
         """One row per request, or running totals of the windows the checkers read (``request_records``)."""
+        self._keep: Callable[[Any, str], None] = self.requests.append
+        """Its ``append``, bound once (one call per request; the union's method lookup is not on the hot path)."""
         self.samples: list[dict[str, Any]] = []
         self.events: list[MachineEvent] = []
         self.index_changes: list[tuple[float, frozenset[str]]] = []
@@ -257,7 +259,7 @@ class Observer:
         if record.retried_at is not None and (self.first_retry is None or record.retried_at < self.first_retry[0]):
             self.first_retry = (record.retried_at, record.first_target, record.retried_onto, record.service)
         outcome = classify(record.status, record.forward, record.reason)
-        self.requests.append(record, outcome)
+        self._keep(record, outcome)
         self._interval_counts[OUTCOME_CODES[outcome]] += 1
         counts = self._service_counts.get(record.service)
         if counts is None:
