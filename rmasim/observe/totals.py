@@ -95,6 +95,20 @@ class LatencyHistogram:
     def mean(self) -> float:
         return self._sum / self.size
 
+    @classmethod
+    def merged(cls, parts: list[Latencies]) -> LatencyHistogram:
+        """One histogram of the latencies of all ``parts`` (histograms)."""
+        whole = cls()
+        for part in parts:
+            if not isinstance(part, LatencyHistogram):
+                raise TypeError(f"only histograms merge, not {type(part).__name__}")
+            whole.size += part.size
+            whole.zeros += part.zeros
+            whole._sum += part._sum
+            for key, n in part._bins.items():
+                whole._bins[key] = whole._bins.get(key, 0) + n
+        return whole
+
     def _midpoint(self, key: int) -> float:
         exponent, k = divmod(key, self.SUB)
         return math.ldexp(0.5 + (k + 0.5) / (2 * self.SUB), exponent)
@@ -242,8 +256,7 @@ class RequestTotals:
             mine = totals.services[service] = ServiceTotals()
         mine.requests += 1
         if code == _OK:
-            latency = record.t_done - record.t_arrival
-            totals.latency.add(latency)  # type: ignore[attr-defined]
+            latency = record.t_done - record.t_arrival  # the window's histogram is its services' (see totals())
             mine.ok += 1
             mine.latency.add(latency)  # type: ignore[attr-defined]
             if record.version is not None:
@@ -260,7 +273,9 @@ class RequestTotals:
         """The totals of the requests that arrived in ``[start, end)``: one of the windows given up front."""
         for window in self._windows:
             if window.start == start and window.end == end:
-                window.totals.versions = list(self.versions)
-                return window.totals
+                totals = window.totals
+                totals.versions = list(self.versions)
+                totals.latency = LatencyHistogram.merged([s.latency for s in totals.services.values()])
+                return totals
         kept = ", ".join(f"[{w.start:g}, {w.end:g})" for w in self._windows)
         raise ValueError(f"no request totals for [{start:g}, {end:g}): this run kept totals for {kept} only")
