@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/compiled.py                          # fleet-day, first hour, 3 pairs
     .venv/bin/python benchmarks/compiled.py --duration 24h --pairs 1  # the whole day, its faults too
+    .venv/bin/python benchmarks/compiled.py --duration 10m --pairs 1 --check-seeds 1  # and `rmasim check`
 
 Builds this tree's wheel with ``RMASIM_MYPYC=1`` (``setup.py``: the modules of ``COMPILED`` as C extensions; mypy
 and a C compiler needed, about a minute) into a temporary directory, then runs the fleet-day slice in fresh
 processes, pure Python (this tree) and compiled (the unpacked wheel) alternately, back to back so the machine's
 load moves both alike. Prints each pair's wall times, the median ratio, and whether every run's summary has the
-same sha256 (it must: the compiled modules are the same code; exit 1 otherwise, so `.ci/run` can run it).
+same sha256 (it must: the compiled modules are the same code; exit 1 otherwise, so `.ci/run` can run it). With
+``--check-seeds N`` it then runs ``rmasim check`` on the compiled build: every shipped scenario under every preset,
+every summary key against the committed baseline.
 """
 
 from __future__ import annotations
@@ -82,11 +85,25 @@ def one_run(path: Path, scenario: Path, duration: str, cwd: Path) -> tuple[float
     return float(out[0]), out[1], out[2] == "True"
 
 
+def check_compiled(path: Path, seeds: int, scratch: Path) -> subprocess.CompletedProcess[str]:
+    """``rmasim check`` (the shipped suite, the committed baseline) with rmasim imported from ``path``."""
+    command = [sys.executable, "-m", "rmasim", "check", "--seeds", str(seeds), "--jobs", "2",
+               "--baseline", str(ROOT / "reports" / "baseline.json"), "--out", str(scratch / "check")]  # fmt: skip
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=scratch, env={**os.environ, "PYTHONPATH": str(path)}
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "fleet" / "fleet_day.yaml")
     parser.add_argument("--duration", default="1h", help="the first part of the run to time (its faults in it kept)")
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument(
+        "--check-seeds", type=int, default=0, metavar="N",
+        help="then run `rmasim check --seeds N` on the compiled build against reports/baseline.json (every shipped "
+        "scenario and preset; it must find every key identical)",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rmasim-compiled-") as scratch:
         compiled = build_compiled(Path(scratch))
@@ -98,10 +115,17 @@ def main() -> None:
             digests |= {pure_digest, fast_digest}
             ratios.append(pure_wall / fast_wall)
             print(f"pair {pair + 1}   pure {pure_wall:6.2f} s   compiled {fast_wall:6.2f} s   {ratios[-1]:.2f}x")
-    print(f"scenario    {args.scenario.name}, first {args.duration}")
-    print(f"speedup     {statistics.median(ratios):.2f}x (median of {len(ratios)} pairs)")
-    print(f"summaries   {'identical' if len(digests) == 1 else 'DIFFER'} (sha256 {sorted(digests)[0][:16]}...)")
-    if len(digests) != 1:
+        print(f"scenario    {args.scenario.name}, first {args.duration}")
+        print(f"speedup     {statistics.median(ratios):.2f}x (median of {len(ratios)} pairs)")
+        print(f"summaries   {'identical' if len(digests) == 1 else 'DIFFER'} (sha256 {sorted(digests)[0][:16]}...)")
+        checked_ok = True
+        if args.check_seeds:
+            checked = check_compiled(compiled, args.check_seeds, Path(scratch))
+            said = (checked.stdout + checked.stderr).strip().splitlines()
+            verdict = [line for line in said if line.startswith("check:")] or said[-1:] or [str(checked.returncode)]
+            print(f"check       {verdict[-1]}")
+            checked_ok = checked.returncode == 0
+    if len(digests) != 1 or not checked_ok:
         sys.exit(1)  # .ci/run runs this: the compiled build must give the same bytes
 
 
