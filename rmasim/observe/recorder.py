@@ -115,14 +115,13 @@ class RequestLog:
             latency=ExactLatencies(latency[window & ok]),
             versions=list(self.versions),
         )
-        versions = np.arange(len(self.versions))
         for name, code in self.services.items():
             mine = window & (a["service"] == code)
             n = int(mine.sum())
             if not n:
                 continue
             served = mine & ok
-            counts = np.bincount(a["version"][served & (a["version"] >= 0)], minlength=len(versions))
+            counts = np.bincount(a["version"][served & (a["version"] >= 0)], minlength=len(self.versions))
             totals.services[name] = ServiceTotals(
                 requests=n,
                 ok=int(served.sum()),
