@@ -36,8 +36,8 @@ class Call:
 
     __slots__ = ("callback",)
 
-    def __init__(self, callback: Callable[[Call], object]) -> None:
-        self.callback = callback
+    callback: Callable[[Call], object]
+    """What the loop calls, with this handle, when the call is due (set by :meth:`Loop.call_later`)."""
 
 
 class Loop(simpy.Environment):
@@ -49,6 +49,7 @@ class Loop(simpy.Environment):
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)
         self.now = initial_time
+        self._next_eid = self._eid.__next__  # SimPy's own counter, shared with every other event
         for name, obj in simpy.Environment.__dict__.items():  # bind_early binds only this class's own
             if type(obj) is BoundClass:
                 setattr(self, name, getattr(self, name))
@@ -57,9 +58,10 @@ class Loop(simpy.Environment):
         """Call ``callback(call)`` ``delay`` seconds from now, in the queue's order as a timeout created now."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        call = Call(callback)
+        call = Call()  # no __init__ call: the one field set here
+        call.callback = callback
         queue: list[Any] = self._queue  # SimPy's keys, with a Call where an event would be
-        heappush(queue, (self.now + delay, NORMAL, next(self._eid), call))
+        heappush(queue, (self.now + delay, NORMAL, self._next_eid(), call))
         return call
 
     def step(self) -> None:
