@@ -13,7 +13,9 @@ What differs is the cost:
 - :meth:`Loop.call_later` schedules "call ``callback(handle)`` after ``delay``" as a :class:`Call`: a slotted
   object of one field in place of a :class:`~simpy.events.Timeout` and its callback list. It takes its eid and
   priority (``NORMAL``) exactly as a timeout created at that moment would, so using it instead of
-  ``env.timeout(delay).callbacks.append(callback)`` changes nothing in the order of events.
+  ``env.timeout(delay).callbacks.append(callback)`` changes nothing in the order of events. (A
+  ``StopSimulation`` raised by a call's callback stops the run as from any callback; a call has no callback
+  after it to keep, so nothing is rescheduled, where SimPy would requeue the emptied event.)
 - ``now`` is a plain attribute (SimPy's is a property), kept equal to SimPy's ``_now``.
 """
 
