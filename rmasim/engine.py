@@ -15,14 +15,13 @@ from functools import cached_property
 from typing import Any
 
 import pandas as pd
-import simpy
 
 from .chaos import FAULTS, Chaos, FaultRecord
 from .observe import Observer, PropertyResult, RequestLog, declaration_of, summarize
 from .observe.properties import build_properties, check_properties
 from .observe.recovery import TRIGGER_PHASE
 from .observe.totals import RequestTotals
-from .runtime import Edge, Machine, Runtime, UniformSource
+from .runtime import Edge, Loop, Machine, Runtime, UniformSource
 from .scenario import Problem, Scenario, ScenarioError, register_names
 from .scenario.properties import PropertySpec
 from .system import BALANCERS, KNOWN_SERVICES, Agent, Coordinator, MachineInfo
@@ -187,7 +186,7 @@ class _Simulation:
         self.scenario = scenario
         self.policy = policy = scenario.policy
         streams = Streams(seed)
-        self.env = env = simpy.Environment()
+        self.env = env = Loop()
         n_edges = scenario.coordinator.edges
         self.kv = build_kv(scenario.kv, n_edges, streams.generator("kv"))
         self.strong = StrongKV.from_config(scenario.kv.strong, n_edges, streams.generator("strong"))
@@ -298,9 +297,9 @@ class _Simulation:
 
         def evict(_event: Any) -> None:
             edge.evict(int(rng.random() * n))
-            self.env.timeout(float(rng.exponential(lifetime / n))).callbacks.append(evict)
+            self.env.call_later(float(rng.exponential(lifetime / n)), evict)
 
-        self.env.timeout(float(rng.exponential(lifetime / n))).callbacks.append(evict)
+        self.env.call_later(float(rng.exponential(lifetime / n)), evict)
 
     def _schedule_boots(self, streams: Streams) -> None:
         for group, cfg in self.scenario.fleet.items():
@@ -316,16 +315,18 @@ class _Simulation:
         def fire(_event: Any) -> None:
             action(machine)
 
-        self.env.timeout(t - self.env.now).callbacks.append(fire)
+        self.env.call_later(t - self.env.now, fire)
 
     def _schedule_sampling(self) -> None:
         every = self.scenario.sample_every
         end = self.scenario.duration
 
-        def tick(event: Any) -> None:
-            self.observer.sample(event.env.now)
-            if event.env.now + every < end:
-                event.env.timeout(every).callbacks.append(tick)
+        env = self.env
+
+        def tick(_call: Any) -> None:
+            self.observer.sample(env.now)
+            if env.now + every < end:
+                env.call_later(every, tick)
 
         if every < end:
-            self.env.timeout(every).callbacks.append(tick)
+            env.call_later(every, tick)

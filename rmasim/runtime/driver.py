@@ -1,16 +1,18 @@
-"""Run a sans-IO generator in simulated time, with callbacks on SimPy timeouts instead of a SimPy process.
+"""Run a sans-IO generator in simulated time, with scheduled callbacks instead of a SimPy process.
 
 A :class:`Driver` holds a stack of generators. The bottom one is system code (the coordinator's handler, the
 agent's loop): it yields :mod:`rmasim.system.ops` operations. The runtime answers a cheap operation (a KV read
 that hits the edge cache, the clock, a random draw) with a ``(result, delay)`` pair: at once when the delay is 0,
-without touching the event queue, else after one timeout (a result that is an exception instance is thrown
-instead of sent). An operation with several steps is a small *runtime* generator pushed on the stack, which
-yields either a float (wait that many simulated seconds) or :data:`PARK` (wait until someone calls
-:meth:`Driver.wake`). Its return value is sent to the generator below it, its exception thrown into it.
+without touching the event queue, else after one :meth:`~rmasim.runtime.loop.Loop.call_later` (a result that
+is an exception instance is thrown instead of sent). An operation with several steps is a small *runtime*
+generator pushed on the stack, which yields either a float (wait that many simulated seconds) or :data:`PARK`
+(wait until someone calls :meth:`Driver.wake`). Its return value is sent to the generator below it, its
+exception thrown into it.
 
 Why not a SimPy process per request: a process costs an initialisation event and a resume per step; the hot
-path of a fleet-day run is millions of routed requests, and a timeout with a callback is SimPy's cheapest
-primitive (DESIGN.md section 4, speed note). Crash and graceful stop are :meth:`kill` and :meth:`throw`;
+path of a fleet-day run is millions of routed requests, and a callback after a delay is the event loop's
+cheapest primitive (DESIGN.md section 4, speed note; :mod:`rmasim.runtime.loop`: one slotted object, no
+:class:`simpy.Timeout`). Crash and graceful stop are :meth:`kill` and :meth:`throw`;
 a *token* invalidates any wake-up that was pending when the driver's state changed.
 
 A system generator may answer its caller before it ends: it yields :class:`~rmasim.system.ops.Respond` (a
@@ -62,7 +64,7 @@ class Driver:
         self.stack: list[Generator[Any, Any, Any]] = [gen]
         self.token = 0
         self.waiting: Any = None
-        """The SimPy timeout the generator waits on (None: it runs, is parked, or has ended)."""
+        """The :class:`~rmasim.runtime.loop.Call` the generator waits on (None: it runs, is parked, or has ended)."""
         self.held: Any = None
         """The result :attr:`waiting` delivers (a sync operation's answer after its delay; None after a sleep)."""
         self.finished = False
@@ -133,15 +135,13 @@ class Driver:
                 value, delay = handler(ctx, yielded)
                 if delay > 0:
                     self.held = value
-                    self.waiting = waiting = rt.env.timeout(delay)
-                    waiting.callbacks.append(self._on_timeout)
+                    self.waiting = rt.env.call_later(delay, self._on_timeout)
                     return
                 if isinstance(value, BaseException):
                     value, exc = None, value
             elif yielded.__class__ is float or yielded.__class__ is int:
                 if yielded > 0:
-                    self.waiting = waiting = rt.env.timeout(yielded)
-                    waiting.callbacks.append(self._on_timeout)
+                    self.waiting = rt.env.call_later(yielded, self._on_timeout)
                     return
                 value = None
             elif yielded is PARK:
@@ -154,10 +154,10 @@ class Driver:
                 stack.append(top)
                 value = None
 
-    def _on_timeout(self, event: Any) -> None:
-        """A wait ended: unless the driver moved on meanwhile (:attr:`waiting` is another event or None), resume it
+    def _on_timeout(self, call: Any) -> None:
+        """A wait ended: unless the driver moved on meanwhile (:attr:`waiting` is another call or None), resume it
         with :attr:`held` (an exception instance is thrown)."""
-        if event is self.waiting:
+        if call is self.waiting:
             self.token += 1
             self.waiting = None
             value, self.held = self.held, None

@@ -231,9 +231,9 @@ class Runtime:
         def fire(_event: Any) -> None:
             self.invocations["scheduled"] += 1 if invocations is None else invocations(self.env.now)
             Driver(self, self.coordinator.scheduled(edge.landing()), edge.ctx, self._cron_done).start()
-            self.env.timeout(interval).callbacks.append(fire)
+            self.env.call_later(interval, fire)
 
-        self.env.timeout(interval).callbacks.append(fire)
+        self.env.call_later(interval, fire)
 
     def _cron_done(self, _response: Response | None, exc: BaseException | None) -> None:
         if exc is not None:
@@ -471,11 +471,11 @@ class Runtime:
         server_ctx = edge.ctx
         request = Request(op.method, op.path, op.body, _with_address(op.headers, ctx.node))
         reply = partial(self._reply_to_agent, ctx.node, edge.name, driver, driver.token, deadline)
-        arrive = env.timeout(net.latency(ctx.node, edge.name))
-        arrive.callbacks.append(partial(self._agent_invocation, request, edge, server_ctx, reply))
+        arrive = partial(self._agent_invocation, request, edge, server_ctx, reply)
+        env.call_later(net.latency(ctx.node, edge.name), arrive)
         return (yield PARK)
 
-    def _agent_invocation(self, request: Request, edge: Edge, server_ctx: Ctx, reply: Any, _event: Any) -> None:
+    def _agent_invocation(self, request: Request, edge: Edge, server_ctx: Ctx, reply: Any, _call: Any) -> None:
         """An agent's call reached its edge: the handler runs there, one more Worker invocation."""
         self.invocations["agent"] += 1
         Driver(self, self.coordinator.handle(request, edge.landing()), server_ctx, reply).start()
@@ -497,10 +497,10 @@ class Runtime:
         now = self.env.now
         back = self.net.latency(edge_name, node) if self.net.delivered(edge_name, node, now) else None
         if back is not None and now + back <= deadline:
-            self.env.timeout(back).callbacks.append(lambda _e: driver.wake(token, resp))
+            self.env.call_later(back, lambda _c: driver.wake(token, resp))
         else:
-            late = self.env.timeout(max(0.0, deadline - now))
-            late.callbacks.append(lambda _e: driver.wake(token, None, RequestTimeout("no answer in time")))
+            late = max(0.0, deadline - now)
+            self.env.call_later(late, lambda _c: driver.wake(token, None, RequestTimeout("no answer in time")))
 
     def _call_tunnel(self, ctx: Ctx, op: HttpCall, record: RequestRecord | None) -> Generator[Any, Any, Response]:
         env, net = self.env, self.net

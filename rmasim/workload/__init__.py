@@ -9,7 +9,8 @@ The rate is ``rate x multiplier x diurnal(t)``. ``multiplier`` is piecewise cons
 sets it); as Poisson arrivals are memoryless, a change simply discards the pending arrival and draws the next gap
 at the new rate from the moment of the change, which is exact. A ``diurnal`` curve is followed by thinning: gaps
 are drawn at the curve's peak rate and each candidate arrival is kept with probability rate(t) / peak (Lewis and
-Shedler). Without either, the gaps are exponential with mean ``1/rate``, one SimPy timeout per request.
+Shedler). Without either, the gaps are exponential with mean ``1/rate``, one scheduled callback per request
+(:meth:`~rmasim.runtime.loop.Loop.call_later`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _BLOCK = 4096
 
 
 class PoissonClients:
-    """Open-loop Poisson arrivals for one service (one SimPy timeout per request, no process)."""
+    """Open-loop Poisson arrivals for one service (one scheduled callback per request, no process)."""
 
     def __init__(
         self, spec: Any, runtime: Any, edges: list[Any], rng: Any, until: float, weights: list[float] | None = None
@@ -47,9 +48,12 @@ class PoissonClients:
         self._keeps: list[float] = []
         self._pending: Any = None
         self._discarded: Any = None
+        self._env: Any = None
+        """The event loop (:class:`~rmasim.runtime.loop.Loop`), from :meth:`install`."""
 
     def install(self, env: Any) -> None:
         """Schedule the first arrival."""
+        self._env = env
         self._set_scale()
         if self.rate > 0 and self.stop > self.start:
             self._schedule(env, self.start + self._gap() - env.now)
@@ -98,18 +102,17 @@ class PoissonClients:
 
     def _schedule(self, env: Any, delay: float) -> None:
         if delay < math.inf and env.now + delay < self.stop:
-            self._pending = env.timeout(delay)
-            self._pending.callbacks.append(self._arrive)
+            self._pending = env.call_later(delay, self._arrive)
         else:
             self._pending = None
 
-    def _arrive(self, event: Any) -> None:
+    def _arrive(self, call: Any) -> None:
         """An arrival (a candidate one with a diurnal curve): send it, then schedule the next. The hot path, inline:
         an edge and a gap from the drawn blocks (:meth:`_edge` and :meth:`_gap` when a block must be drawn, or with
         one edge), in the order of :meth:`_send_one` then :meth:`_schedule`."""
-        if event is self._discarded:
+        if call is self._discarded:
             return
-        env = event.env
+        env = self._env
         now = env.now
         if self.diurnal is None or self._kept(now):
             self.sent += 1
@@ -118,8 +121,7 @@ class PoissonClients:
         gaps = self._gaps
         delay = self._scale * gaps.pop() if gaps else self._gap()
         if delay < math.inf and now + delay < self.stop:
-            pending = self._pending = env.timeout(delay)
-            pending.callbacks.append(self._arrive)
+            self._pending = env.call_later(delay, self._arrive)
         else:
             self._pending = None
 

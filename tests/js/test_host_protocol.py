@@ -75,11 +75,9 @@ def test_the_response_goes_first_and_wait_until_work_goes_on(probe, harness: Har
 
 
 def test_the_runtime_answers_at_respond_and_runs_the_rest_detached():
-    import simpy
+    from rmasim.runtime import Driver, Loop
 
-    from rmasim.runtime import Driver
-
-    env = simpy.Environment()
+    env = Loop()
     answers: list[tuple[float, object]] = []
     log: list[tuple[float, str]] = []
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-import simpy
-
-from rmasim.runtime import PARK, Driver
+from rmasim.runtime import PARK, Driver, Loop
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class Twice:
     value: object
 
 
-def fake_runtime(env: simpy.Environment) -> SimpleNamespace:
+def fake_runtime(env: Loop) -> SimpleNamespace:
     def two_steps(ctx, op, driver):
         yield 1.0
         yield 2.0
@@ -48,7 +46,7 @@ def fake_runtime(env: simpy.Environment) -> SimpleNamespace:
 
 
 def test_trace_of_sync_and_timed_operations():
-    env = simpy.Environment()
+    env = Loop()
     log = []
 
     def gen():
@@ -71,7 +69,7 @@ def test_trace_of_sync_and_timed_operations():
 
 
 def test_zero_delay_operations_do_not_touch_the_event_queue():
-    env = simpy.Environment()
+    env = Loop()
 
     def gen():
         for _ in range(1000):
@@ -84,7 +82,7 @@ def test_zero_delay_operations_do_not_touch_the_event_queue():
 
 
 def test_kill_stops_without_calling_on_done():
-    env = simpy.Environment()
+    env = Loop()
     log = []
 
     def gen():
@@ -103,7 +101,7 @@ def test_kill_stops_without_calling_on_done():
 
 
 def test_throw_is_raised_at_the_current_wait_and_cancels_it():
-    env = simpy.Environment()
+    env = Loop()
     log = []
 
     def gen():
@@ -122,7 +120,7 @@ def test_throw_is_raised_at_the_current_wait_and_cancels_it():
 
 
 def test_park_is_resumed_by_wake_and_stale_tokens_are_ignored():
-    env = simpy.Environment()
+    env = Loop()
     rt = fake_runtime(env)
     holder = {}
 
