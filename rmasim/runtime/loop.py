@@ -67,28 +67,17 @@ class Loop(simpy.Environment):
         return call
 
     def step(self) -> None:
-        """Process the next event (SimPy's :meth:`~simpy.Environment.step`, which also runs a :class:`Call`)."""
-        event: Any
-        try:
-            self._now, _, _, event = heappop(self._queue)
-        except IndexError:
-            raise EmptySchedule from None
-        self.now = self._now
+        """Process the next event: a :class:`Call` here, any other event by SimPy's own
+        :meth:`~simpy.Environment.step` (what :meth:`run` does inline)."""
+        queue: list[Any] = self._queue
+        if not queue:
+            raise EmptySchedule()
+        self.now, _, _, event = queue[0]  # the time first: the event's callbacks read it
         if event.__class__ is Call:
+            self._now = heappop(queue)[0]
             event.callback(event)
             return
-        callbacks, event.callbacks = event.callbacks, None
-        try:
-            for callback in callbacks:
-                callback(event)
-        except StopSimulation:
-            event.callbacks = callbacks[callbacks.index(callback) + 1 :]
-            self.schedule(event, EventPriority(-1))
-            raise
-        if not event._ok and not hasattr(event, "_defused"):
-            exc = type(event._value)(*event._value.args)
-            exc.__cause__ = event._value
-            raise exc
+        super().step()  # pops the same event
 
     def run(self, until: float | Event | None = None) -> Any:
         """Run until ``until`` (a time, an event, or None: until no event is left), as
