@@ -114,7 +114,8 @@ class Observations:
         return self.requests.totals(self.warmup, self.until)
 
     def measured(self, t_arrival: Any) -> Any:
-        """The mask of the requests (arrival times, a numpy array) that request figures count."""
+        """The mask of the requests (arrival times, a numpy array) that request figures count: for a checker that
+        reads the rows themselves (``obs.requests.arrays()``; a run with ``request_records: false`` has none)."""
         if self.until == float("inf"):
             return t_arrival >= self.warmup
         return (t_arrival >= self.warmup) & (t_arrival < self.until)
@@ -126,7 +127,7 @@ class Checker:
     name: ClassVar[str] = ""
     keys: ClassVar[tuple[SummaryKey, ...]] = ()
     per_request: ClassVar[bool] = False
-    """True when the figures come from the requests alone (``Observations.measured``): they are then also
+    """True when the figures come from the requests alone (:meth:`Observations.totals`): they are then also
     computed for each phase of the scenario."""
 
     def sample(self, view: SampleView) -> dict[str, float]:
